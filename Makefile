@@ -1,0 +1,33 @@
+# Narcis: `make run` serves the whole product on the embedded default; `make test` runs the suite.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   ?= .venv
+PORT   ?= 8000
+BIN    := $(VENV)/bin
+PIP    := $(BIN)/python -m pip
+STAMP  := $(VENV)/.narcis-installed
+
+.PHONY: install run test lint
+
+install: $(STAMP)
+
+# torch first, pinned: pip then keeps the small CPU build on this machine instead of a multi-GB CUDA one.
+# insightface and open-clip-torch go in without their dependencies: insightface's would pull
+# opencv-python 5 (no Haar cascades, shadows the headless build) and open-clip-torch's a second torch
+# with torchvision; we need only open-clip's BPE vocabulary file and list insightface's needs ourselves.
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade "pip>=24" "setuptools<81" wheel
+	$(PIP) install --quiet "torch==2.13.0"
+	$(PIP) install --quiet -c constraints.txt -e ".[dev]"
+	$(PIP) install --quiet --no-deps -c constraints.txt "insightface>=0.7" "open-clip-torch>=2.24"
+	touch $(STAMP)
+
+run: install
+	$(BIN)/python manage.py migrate --noinput
+	DEBUG=$${DEBUG:-true} $(BIN)/daphne -b 127.0.0.1 -p $(PORT) narcis_site.asgi:application
+
+test: install
+	$(BIN)/python -m pytest
+
+lint: install
+	$(BIN)/ruff check .

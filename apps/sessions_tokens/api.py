@@ -1,0 +1,24 @@
+"""GET /api/me: who the caller is and how many tokens they hold."""
+
+from datetime import datetime
+
+from ninja import Router, Schema
+
+from apps.sessions_tokens import selectors
+
+router = Router(tags=["account"])
+
+
+class MeOut(Schema):
+    authenticated: bool
+    email: str | None = None
+    balance: int
+    guest_expires_at: datetime | None = None
+
+
+@router.get("/me", response=MeOut, exclude_none=True, summary="The caller's account or guest session")
+def me(request):
+    """A visitor's first call starts their guest session (and sets its cookie) with the guest allowance."""
+    user = request.user if request.user.is_authenticated else None
+    guest = None if user else request.guest.get()
+    return selectors.account_summary(user=user, guest=guest)

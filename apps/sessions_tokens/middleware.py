@@ -1,0 +1,75 @@
+"""The guest session cookie: signed, HttpOnly, SameSite=Lax, created the first time a view needs it.
+
+Lazy on purpose: the load balancer's health probe, static files and bots that never touch a page
+that needs a balance must not create sessions. Views call ``request.guest.get()``.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.utils import timezone
+
+from apps.sessions_tokens import selectors, services
+from apps.sessions_tokens.models import GuestSession
+
+COOKIE_SALT = "narcis.guest-session"
+
+
+class GuestSessionHandle:
+    """The request's guest session: read from the cookie, or created on first use."""
+
+    def __init__(self, request):
+        self._request = request
+        self._loaded = False
+        self._session: GuestSession | None = None
+        self.created = False
+        self.stale_cookie = False
+
+    def get(self, *, create: bool = True) -> GuestSession | None:
+        if not self._loaded:
+            self._session = self._from_cookie()
+            self._loaded = True
+        if self._session is None and create:
+            self._session = services.guest_session_create()
+            self.created = True
+        if self._session is not None:
+            self._request.guest_session_id = self._session.pk
+        return self._session
+
+    def _from_cookie(self) -> GuestSession | None:
+        raw = self._request.get_signed_cookie(settings.GUEST_COOKIE_NAME, default=None, salt=COOKIE_SALT)
+        if raw is None:
+            # Missing, or tampered with: a forged value fails the signature and reads as absent.
+            self.stale_cookie = settings.GUEST_COOKIE_NAME in self._request.COOKIES
+            return None
+        session = selectors.guest_session_get(raw)
+        if session is None or session.is_expired:
+            self.stale_cookie = True
+            return None
+        return session
+
+    def write_cookie(self, response) -> None:
+        if self.created and self._session is not None:
+            max_age = max(0, int((self._session.expires_at - timezone.now()).total_seconds()))
+            response.set_signed_cookie(
+                settings.GUEST_COOKIE_NAME,
+                str(self._session.pk),
+                salt=COOKIE_SALT,
+                max_age=max_age,
+                httponly=True,
+                samesite="Lax",
+                secure=settings.COOKIE_SECURE,
+            )
+        elif self.stale_cookie:
+            response.delete_cookie(settings.GUEST_COOKIE_NAME, samesite="Lax")
+
+
+class GuestSessionMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        request.guest = GuestSessionHandle(request)
+        response = self.get_response(request)
+        request.guest.write_cookie(response)
+        return response

@@ -1,0 +1,54 @@
+"""Reads of sessions, wallets and balances. Other apps read tokens only through here."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import QuerySet
+
+from apps.sessions_tokens.models import GuestSession, LedgerEntry, User, Wallet
+
+Owner = User | GuestSession
+
+
+def wallet_for(owner: Owner) -> Wallet:
+    if isinstance(owner, User):
+        # Every user gets a wallet on creation (signals.py); get_or_create covers users loaded from fixtures.
+        wallet, _ = Wallet.objects.get_or_create(user=owner)
+        return wallet
+    if isinstance(owner, GuestSession):
+        return Wallet.objects.get(guest_session=owner)
+    raise TypeError(f"a token owner is a User or a GuestSession, not {type(owner).__name__}")
+
+
+def balance_of(owner: Owner) -> int:
+    return wallet_for(owner).balance
+
+
+def guest_session_get(session_id: str | uuid.UUID) -> GuestSession | None:
+    try:
+        return GuestSession.objects.get(pk=session_id)
+    except (GuestSession.DoesNotExist, ValueError, TypeError):
+        return None
+
+
+def ledger_for(owner: Owner, *, limit: int = 50) -> QuerySet[LedgerEntry]:
+    return LedgerEntry.objects.filter(wallet=wallet_for(owner)).select_related("actor")[:limit]
+
+
+@dataclass(frozen=True)
+class AccountSummary:
+    authenticated: bool
+    balance: int
+    email: str | None = None
+    guest_expires_at: datetime | None = None
+
+
+def account_summary(*, user: User | None, guest: GuestSession | None) -> AccountSummary:
+    if user is not None and user.is_authenticated:
+        return AccountSummary(authenticated=True, email=user.email, balance=balance_of(user))
+    if guest is None:
+        return AccountSummary(authenticated=False, balance=0)
+    return AccountSummary(authenticated=False, balance=balance_of(guest), guest_expires_at=guest.expires_at)

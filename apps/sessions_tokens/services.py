@@ -1,0 +1,200 @@
+"""Writes to token balances. Every change is one conditional UPDATE plus one ledger row, in one transaction.
+
+Never read a balance, compute, and write it back: two requests doing that at once both see the same
+balance and one change is lost. The WHERE clause of the UPDATE is the only check that counts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from apps.sessions_tokens import pending_work
+from apps.sessions_tokens.errors import (
+    DuplicateReference,
+    GuestSessionExpired,
+    InsufficientTokens,
+    InvalidAmount,
+    UnknownReference,
+)
+from apps.sessions_tokens.models import GuestSession, LedgerEntry, LedgerReason, User, Wallet
+from apps.sessions_tokens.selectors import Owner, wallet_for
+
+logger = logging.getLogger("narcis.tokens")
+
+MAX_GRANT = 10_000
+
+
+def _apply(
+    wallet: Wallet,
+    delta: int,
+    *,
+    reason: str,
+    reference: str = "",
+    actor: User | None = None,
+    note: str = "",
+) -> LedgerEntry:
+    """Change one balance by delta and record it. Must run inside transaction.atomic."""
+    now = timezone.now()
+    rows = Wallet.objects.filter(pk=wallet.pk)
+    if delta < 0:
+        rows = rows.filter(balance__gte=-delta)
+    if rows.update(balance=F("balance") + delta, updated_at=now) != 1:
+        raise InsufficientTokens("You have no tokens left. Sign up or log in to get more.")
+    # Our UPDATE holds the row lock until commit, so this read sees exactly our result.
+    balance_after = Wallet.objects.values_list("balance", flat=True).get(pk=wallet.pk)
+    wallet.balance = balance_after
+    return LedgerEntry.objects.create(
+        wallet=wallet,
+        delta=delta,
+        balance_after=balance_after,
+        reason=reason,
+        reference=reference,
+        actor=actor,
+        note=note[:200],
+        created_at=now,
+    )
+
+
+def guest_session_create(*, now: dt.datetime | None = None) -> GuestSession:
+    """A new visitor: a session that expires after GUEST_SESSION_DAYS, with the guest allowance."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        session = GuestSession.objects.create(
+            created_at=now, expires_at=now + dt.timedelta(days=settings.GUEST_SESSION_DAYS)
+        )
+        wallet = Wallet.objects.create(guest_session=session, balance=0)
+        if settings.TOKEN_COUNT_FOR_GUESTS > 0:
+            _apply(wallet, settings.TOKEN_COUNT_FOR_GUESTS, reason=LedgerReason.GRANT, note="guest allowance")
+    return session
+
+
+def spend(*, owner: Owner, amount: int = 1, reference: str) -> LedgerEntry:
+    """Take `amount` tokens for `reference` (one spend per reference). Raises InsufficientTokens."""
+    if amount < 1:
+        raise InvalidAmount("A spend must be at least one token.")
+    if not reference:
+        raise InvalidAmount("A spend needs a reference, such as the generation it pays for.")
+    if isinstance(owner, GuestSession) and owner.is_expired:
+        raise GuestSessionExpired(
+            "Your guest session has expired. Reload the page to start a new one, or sign up to keep tokens."
+        )
+    wallet = wallet_for(owner)
+    try:
+        with transaction.atomic():
+            entry = _apply(wallet, -amount, reason=LedgerReason.SPEND, reference=reference)
+    except IntegrityError:
+        raise DuplicateReference(f"Tokens were already spent for {reference}.") from None
+    logger.info("tokens spent", extra={"reference": reference, "amount": amount, "wallet": wallet.pk})
+    return entry
+
+
+def _refund_target(spend_entry: LedgerEntry) -> Wallet:
+    """A guest who has since signed up gets the refund on the account their tokens moved to."""
+    wallet = spend_entry.wallet
+    session = wallet.guest_session
+    if session is not None and session.linked_user_id is not None:
+        return wallet_for(session.linked_user)
+    return wallet
+
+
+def refund(*, reference: str) -> LedgerEntry:
+    """Give back what was spent for `reference`, exactly once; repeated calls return the first refund."""
+    spend_entry = (
+        LedgerEntry.objects.filter(reason=LedgerReason.SPEND, reference=reference)
+        .select_related("wallet__guest_session")
+        .first()
+    )
+    if spend_entry is None:
+        raise UnknownReference(f"No token was spent for {reference!r}, so there is nothing to refund.")
+    target = _refund_target(spend_entry)
+    try:
+        with transaction.atomic():
+            entry = _apply(target, -spend_entry.delta, reason=LedgerReason.REFUND, reference=reference)
+    except IntegrityError:
+        # The unique constraint fired: someone refunded this reference first. Our credit rolled back.
+        return LedgerEntry.objects.get(reason=LedgerReason.REFUND, reference=reference)
+    logger.info("tokens refunded", extra={"reference": reference, "amount": entry.delta, "wallet": target.pk})
+    return entry
+
+
+def grant(*, owner: Owner, amount: int, actor: User, reason: str) -> LedgerEntry:
+    """Staff give tokens, with a reason that the ledger keeps."""
+    if actor is None or not (actor.is_active and actor.is_staff):
+        raise PermissionDenied("Only staff can grant tokens.")
+    if not 1 <= amount <= MAX_GRANT:
+        raise InvalidAmount(f"A grant must be between 1 and {MAX_GRANT} tokens.")
+    reason = reason.strip()
+    if not reason:
+        raise InvalidAmount("A grant needs a reason.")
+    wallet = wallet_for(owner)
+    with transaction.atomic():
+        entry = _apply(wallet, amount, reason=LedgerReason.GRANT, actor=actor, note=reason)
+    logger.info("tokens granted", extra={"amount": amount, "wallet": wallet.pk, "actor_id": actor.pk})
+    return entry
+
+
+def link_guest_to_user(*, session: GuestSession, user: User) -> LedgerEntry | None:
+    """Move a guest's tokens to the account they signed up or logged in with, exactly once.
+
+    The claim is a conditional UPDATE on the session row: of two concurrent log-ins, the second
+    waits for the first's row lock, then finds the session already linked and moves nothing.
+    Returns the transfer into the user's wallet, or None when there was nothing to move.
+    """
+    with transaction.atomic():
+        now = timezone.now()
+        claimed = GuestSession.objects.filter(pk=session.pk, linked_user__isnull=True).update(
+            linked_user=user, linked_at=now
+        )
+        if not claimed:
+            return None
+        # Locks the guest wallet so a spend cannot slip between reading the balance and emptying it.
+        guest_wallet = Wallet.objects.select_for_update().get(guest_session_id=session.pk)
+        amount = guest_wallet.balance
+        expired = GuestSession.objects.filter(pk=session.pk, expires_at__lte=now).exists()
+        if amount == 0 or expired:
+            return None
+        reference = f"guest:{session.pk}"
+        _apply(guest_wallet, -amount, reason=LedgerReason.TRANSFER, reference=reference, note=f"to {user}")
+        entry = _apply(
+            wallet_for(user),
+            amount,
+            reason=LedgerReason.TRANSFER,
+            reference=reference,
+            note="from guest session",
+        )
+    logger.info(
+        "guest tokens linked", extra={"session": str(session.pk)[:8], "amount": amount, "user_id": user.pk}
+    )
+    return entry
+
+
+@dataclass(frozen=True)
+class PurgeResult:
+    balances_expired: int
+    sessions_deleted: int
+
+
+def guest_sessions_purge(*, now: dt.datetime | None = None) -> PurgeResult:
+    """Expire what expired guests still hold, then delete those with no pending work."""
+    now = now or timezone.now()
+    expired = GuestSession.objects.filter(expires_at__lte=now)
+    balances_expired = 0
+    for wallet in Wallet.objects.filter(guest_session__in=expired, balance__gt=0).iterator():
+        with transaction.atomic():
+            locked = Wallet.objects.select_for_update().get(pk=wallet.pk)
+            if locked.balance > 0:
+                _apply(locked, -locked.balance, reason=LedgerReason.EXPIRE, note="guest session expired")
+                balances_expired += 1
+    idle = expired.exclude(pk__in=pending_work.guest_sessions_with_pending_work())
+    _, deleted_by_model = idle.delete()
+    removed_sessions = deleted_by_model.get(GuestSession._meta.label, 0)
+    logger.info("guest sessions purged", extra={"expired": balances_expired, "deleted": removed_sessions})
+    return PurgeResult(balances_expired=balances_expired, sessions_deleted=removed_sessions)

@@ -1,0 +1,12 @@
+from django.urls import path
+
+from apps.sessions_tokens import views
+
+app_name = "accounts"
+
+urlpatterns = [
+    path("signup/", views.signup, name="signup"),
+    path("login/", views.LoginView.as_view(), name="login"),
+    path("logout/", views.LogoutView.as_view(), name="logout"),
+    path("", views.profile, name="profile"),
+]

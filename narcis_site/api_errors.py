@@ -1,0 +1,43 @@
+"""One error shape for the whole API: {"code": <stable machine code>, "message": <plain words>}."""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+
+from apps.sessions_tokens.errors import TokenError
+
+
+def error_body(code: str, message: str, **extra) -> dict:
+    return {"code": code, "message": message, **extra}
+
+
+def install_error_handlers(api: NinjaAPI) -> None:
+    @api.exception_handler(TokenError)
+    def token_error(request, exc: TokenError):
+        return api.create_response(request, error_body(exc.code, exc.message), status=exc.status)
+
+    @api.exception_handler(ValidationError)
+    def validation_error(request, exc: ValidationError):
+        body = error_body("invalid_request", "Some fields are missing or invalid.", errors=exc.errors)
+        return api.create_response(request, body, status=422)
+
+    @api.exception_handler(AuthenticationError)
+    def authentication_error(request, exc):
+        return api.create_response(request, error_body("not_authenticated", "Please log in."), status=401)
+
+    @api.exception_handler(PermissionDenied)
+    def permission_denied(request, exc):
+        message = str(exc) or "You are not allowed to do that."
+        return api.create_response(request, error_body("forbidden", message), status=403)
+
+    @api.exception_handler(Http404)
+    def not_found(request, exc):
+        return api.create_response(request, error_body("not_found", "Not found."), status=404)
+
+    @api.exception_handler(HttpError)
+    def http_error(request, exc: HttpError):
+        code = getattr(exc, "code", None) or f"http_{exc.status_code}"
+        return api.create_response(request, error_body(code, str(exc)), status=exc.status_code)

@@ -1,0 +1,130 @@
+"""Django settings. Every value comes from the environment; README documents each one."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from narcis_site import config
+
+ENV = os.environ
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = BASE_DIR / "var"
+
+SECRET_KEY = config.secret_key(ENV, var_dir=VAR_DIR)
+DEBUG = config.env_bool(ENV, "DEBUG", False)
+ALLOWED_HOSTS = config.env_list(ENV, "ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
+CSRF_TRUSTED_ORIGINS = config.env_list(ENV, "CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "channels",
+    "ninja",
+    "apps.sessions_tokens",
+]
+
+MIDDLEWARE = [
+    # First: the load balancer's probe must not depend on Host headers, redirects or sessions.
+    "narcis_site.health.HealthCheckMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "narcis_site.access_log.AccessLogMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "apps.sessions_tokens.middleware.GuestSessionMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "narcis_site.urls"
+ASGI_APPLICATION = "narcis_site.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "narcis_site" / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {"default": config.database_from_url(ENV.get("DATABASE_URL"), base_dir=BASE_DIR)}
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = ENV.get("REDIS_URL", "").strip() or None
+CHANNEL_LAYERS = config.channel_layers(REDIS_URL)
+CACHES = config.caches(REDIS_URL)
+
+AUTH_USER_MODEL = "sessions_tokens.User"
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "accounts:profile"
+LOGOUT_REDIRECT_URL = "home"
+
+# Tokens
+TOKEN_COUNT_FOR_GUESTS = config.env_int(ENV, "TOKEN_COUNT_FOR_GUESTS", 5)
+GUEST_SESSION_DAYS = config.env_int(ENV, "GUEST_SESSION_DAYS", 7, minimum=1)
+GUEST_COOKIE_NAME = "narcis_guest"
+
+# Cookies: Secure unless explicitly relaxed for plain-http local serving (DEBUG).
+COOKIE_SECURE = config.env_bool(ENV, "COOKIE_SECURE", not DEBUG)
+SESSION_COOKIE_SECURE = COOKIE_SECURE
+CSRF_COOKIE_SECURE = COOKIE_SECURE
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+# Behind the AWS load balancer TLS ends at the ALB, which says so in X-Forwarded-Proto.
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+
+# Storage: local media/ by default, S3 when NARCIS_S3_BUCKET is set.
+STORAGES = config.storages(ENV)
+MEDIA_ROOT = BASE_DIR / "media"
+MEDIA_URL = "/media/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_URL = "/static/"
+STATICFILES_DIRS = [BASE_DIR / "narcis_site" / "static"]
+
+# Inference: a models folder (see DESIGN.md §4), or the offline tiny preset when unset.
+NARCIS_MODELS_DIR = ENV.get("NARCIS_MODELS_DIR", "").strip() or None
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+LOG_LEVEL = ENV.get("LOG_LEVEL", "INFO").upper()
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"json": {"()": "narcis_site.jsonlog.JsonFormatter"}},
+    "handlers": {"stdout": {"class": "logging.StreamHandler", "formatter": "json"}},
+    "root": {"handlers": ["stdout"], "level": LOG_LEVEL},
+    "loggers": {
+        # Daphne's own chatter stays at warnings; our access log covers requests.
+        "daphne": {"level": "WARNING"},
+        "django.db.backends": {"level": "WARNING"},
+    },
+}

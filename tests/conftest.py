@@ -1,0 +1,61 @@
+"""Shared fixtures, and the postgres/redis markers.
+
+On the embedded default (SQLite, no REDIS_URL) marked tests are skipped with the reason printed (-rs).
+CI sets NARCIS_TEST_REQUIRE_SERVICES=1 for its PostgreSQL + Redis run: there a skip would hide a
+broken setup, so a missing server fails the test instead.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+
+import pytest
+from django.conf import settings
+
+_emails = itertools.count(1)
+
+
+def _postgres_available() -> bool:
+    return settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+
+
+def _redis_available() -> bool:
+    return bool(settings.REDIS_URL)
+
+
+def pytest_collection_modifyitems(config, items):
+    require = os.environ.get("NARCIS_TEST_REQUIRE_SERVICES") == "1"
+    missing = {
+        "postgres": None if _postgres_available() else "needs PostgreSQL: set DATABASE_URL=postgres://...",
+        "redis": None if _redis_available() else "needs Redis: set REDIS_URL=redis://...",
+    }
+    for item in items:
+        for marker, reason in missing.items():
+            if reason and item.get_closest_marker(marker):
+                if require:
+                    raise pytest.UsageError(f"NARCIS_TEST_REQUIRE_SERVICES=1 but {item.nodeid} {reason}")
+                item.add_marker(pytest.mark.skip(reason=reason))
+
+
+@pytest.fixture
+def make_user(db):
+    from apps.sessions_tokens.models import User
+
+    def make(*, staff: bool = False, password: str = "a-long-pass-phrase-42", **fields) -> User:
+        email = fields.pop("email", f"user{next(_emails)}@example.com")
+        return User.objects.create_user(email=email, password=password, is_staff=staff, **fields)
+
+    return make
+
+
+@pytest.fixture
+def staff_user(make_user):
+    return make_user(staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def guest(db):
+    from apps.sessions_tokens import services
+
+    return services.guest_session_create()
