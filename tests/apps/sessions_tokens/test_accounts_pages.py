@@ -1,0 +1,76 @@
+import pytest
+
+from apps.sessions_tokens import selectors
+from apps.sessions_tokens.models import GuestSession, LedgerEntry, User
+
+pytestmark = pytest.mark.django_db
+
+PASSWORD = "violet-harbour-lantern-7"
+
+
+def test_signup_creates_the_account_logs_in_and_moves_the_guest_tokens(client):
+    assert client.get("/api/me").json()["balance"] == 5
+    page = client.get("/accounts/signup/")
+    assert page.status_code == 200 and b"Create your account" in page.content
+    response = client.post(
+        "/accounts/signup/", {"email": "Ada@Example.com", "password1": PASSWORD, "password2": PASSWORD}
+    )
+    assert response.status_code == 302
+    user = User.objects.get()
+    assert user.email == "ada@example.com"
+    assert client.get("/api/me").json() == {"authenticated": True, "email": "ada@example.com", "balance": 5}
+    assert selectors.balance_of(GuestSession.objects.get()) == 0
+
+
+def test_signup_enforces_password_validators_and_loses_nothing(client):
+    client.get("/api/me")
+    response = client.post(
+        "/accounts/signup/", {"email": "bob@example.com", "password1": "123", "password2": "123"}
+    )
+    assert response.status_code == 200
+    assert b"too short" in response.content
+    assert User.objects.count() == 0
+    assert client.get("/api/me").json()["balance"] == 5
+
+
+def test_signup_with_an_existing_email_in_another_case_is_refused(client, make_user):
+    make_user(email="ada@example.com")
+    response = client.post(
+        "/accounts/signup/", {"email": "ADA@example.com", "password1": PASSWORD, "password2": PASSWORD}
+    )
+    assert b"already exists" in response.content
+    assert User.objects.count() == 1
+
+
+def test_login_moves_guest_tokens_once_and_logout_keeps_them_on_the_account(client, make_user):
+    user = make_user(email="ada@example.com", password=PASSWORD)
+    client.get("/api/me")
+    response = client.post("/accounts/login/", {"username": "ADA@example.com", "password": PASSWORD})
+    assert response.status_code == 302
+    assert selectors.balance_of(user) == 5
+    client.post("/accounts/logout/")
+    assert client.get("/api/me").json()["balance"] == 0  # the same browser cannot mint a second allowance
+    client.post("/accounts/login/", {"username": "ada@example.com", "password": PASSWORD})
+    assert selectors.balance_of(user) == 5
+    assert LedgerEntry.objects.filter(reason="transfer").count() == 2
+
+
+def test_wrong_password_says_so_plainly(client, make_user):
+    make_user(email="ada@example.com", password=PASSWORD)
+    response = client.post("/accounts/login/", {"username": "ada@example.com", "password": "nope-nope-nope"})
+    assert response.status_code == 200
+    assert b"do not match an account" in response.content
+
+
+def test_profile_shows_balance_and_history_and_needs_login(client, make_user):
+    assert client.get("/accounts/").status_code == 302
+    user = make_user(password=PASSWORD)
+    client.force_login(user)
+    page = client.get("/accounts/")
+    assert page.status_code == 200 and b"Token history" in page.content
+
+
+def test_home_page_shows_the_balance(client, db):
+    page = client.get("/")
+    assert page.status_code == 200
+    assert b'data-balance="5"' in page.content
