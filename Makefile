@@ -22,9 +22,11 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PIP) install --quiet --no-deps -c constraints.txt "insightface>=0.7" "open-clip-torch>=2.24"
 	touch $(STAMP)
 
+# daphne -v 0: no plain-text access log; the app logs each request as one JSON line.
 run: install
 	$(BIN)/python manage.py migrate --noinput
-	DEBUG=$${DEBUG:-true} $(BIN)/daphne -b 127.0.0.1 -p $(PORT) narcis_site.asgi:application
+	@echo "Narcis is starting on http://127.0.0.1:$(PORT)"
+	DEBUG=$${DEBUG:-true} $(BIN)/daphne -v 0 -b 127.0.0.1 -p $(PORT) narcis_site.asgi:application
 
 test: install
 	$(BIN)/python -m pytest

@@ -123,8 +123,10 @@ LOGGING = {
     "handlers": {"stdout": {"class": "logging.StreamHandler", "formatter": "json"}},
     "root": {"handlers": ["stdout"], "level": LOG_LEVEL},
     "loggers": {
-        # Daphne's own chatter stays at warnings; our access log covers requests.
-        "daphne": {"level": "WARNING"},
+        # Daphne says where it listens; requests are logged by narcis_site.access_log.
+        "daphne": {"level": "INFO"},
+        "daphne.http_protocol": {"level": "WARNING"},
+        "daphne.ws_protocol": {"level": "WARNING"},
         "django.db.backends": {"level": "WARNING"},
     },
 }
