@@ -1,0 +1,195 @@
+"""Stage 1: SDXL from noise to a base image, with classifier-free guidance that switches off near the end.
+
+    result = BaseStage(models).run([BaseRequest("portrait of a person, oil painting", seed=7)], BaseParams())
+
+The sampler is `sample_guided`: a plain loop over a diffusers scheduler's steps. The UNet call lives in
+`GuidedDenoiser`, which decides the batch layout per step:
+    guided step   : UNet batch [neg x N, pos x N] -> eps = uncond + scale * (cond - uncond)
+    unguided step : UNet batch [pos x N]          -> eps = cond   (the last 20% of steps: half the work)
+The positive path is the text-only prompt before `start_merge_step` and the face-conditioned prompt
+from it on (PhotoMaker: the layout settles first, identity refines it).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import torch
+from diffusers import UNet2DConditionModel
+
+from inference import vae
+from inference.conditioning import (
+    Conditioning,
+    PromptEmbeds,
+    TextEncoder,
+    UNetConditioning,
+    build_conditioning,
+)
+from inference.progress import Progress, ProgressCallback
+from inference.registry import ModelRegistry
+from inference.scheduler import prepare_scheduler
+
+STAGE = "base"
+
+
+@dataclass(frozen=True)
+class BaseRequest:
+    prompt: str
+    negative_prompt: str = ""
+    seed: int = 0
+    face: PromptEmbeds | None = None  # [1, 77, D] identity-fused prompt, from inference.identity
+
+
+@dataclass(frozen=True)
+class BaseParams:
+    width: int = 1024
+    height: int = 1024
+    steps: int = 30
+    guidance_scale: float = 5.0
+    start_merge_step: int = 10
+    adaptive_guidance: bool = True
+    unguided_fraction: float = 0.2  # the share of final steps run without guidance
+
+
+@dataclass
+class BaseResult:
+    latents: torch.Tensor  # [N, 4, h, w]
+    images: torch.Tensor  # [N, 3, H, W] in [0, 1]
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def guided_until(steps: int, params: BaseParams) -> int:
+    """Index of the first unguided step: the last `unguided_fraction` of steps skip the negative half."""
+    if params.guidance_scale <= 1.0:
+        return 0
+    if not params.adaptive_guidance:
+        return steps
+    return steps - int(round(steps * params.unguided_fraction))
+
+
+class GuidedDenoiser:
+    """Predicts the noise for one step, laying out the UNet batch as the step requires."""
+
+    def __init__(
+        self, unet: UNet2DConditionModel, scheduler, conditioning: Conditioning, guidance_scale: float
+    ):
+        self.unet = unet
+        self.scheduler = scheduler
+        self.conditioning = conditioning
+        self.guidance_scale = guidance_scale
+        self._layouts: dict[tuple[bool, bool], UNetConditioning] = {}
+
+    def _layout(self, use_face: bool, guided: bool) -> UNetConditioning:
+        key = (use_face, guided)
+        if key not in self._layouts:
+            self._layouts[key] = self.conditioning.unet_inputs(use_face=use_face, guided=guided)
+        return self._layouts[key]
+
+    def __call__(
+        self, latents: torch.Tensor, t: torch.Tensor, *, guided: bool, use_face: bool
+    ) -> torch.Tensor:
+        cond = self._layout(use_face, guided)
+        model_input = torch.cat([latents, latents]) if guided else latents
+        model_input = self.scheduler.scale_model_input(model_input, t)
+        eps = self.unet(
+            model_input,
+            t,
+            encoder_hidden_states=cond.encoder_hidden_states,
+            added_cond_kwargs=cond.added_cond_kwargs(),
+            return_dict=False,
+        )[0]
+        if not guided:
+            return eps
+        uncond, conditioned = eps.chunk(2)
+        return uncond + self.guidance_scale * (conditioned - uncond)
+
+
+def sample_guided(
+    denoiser: GuidedDenoiser,
+    latents: torch.Tensor,
+    scheduler,
+    *,
+    guided_until: int,
+    face_from: int,
+    callback: ProgressCallback | None = None,
+    stage: str = STAGE,
+) -> torch.Tensor:
+    """Walk the scheduler's timesteps; guided before `guided_until`, face-conditioned from `face_from`."""
+    timesteps = scheduler.timesteps
+    for i, t in enumerate(timesteps):
+        eps = denoiser(latents, t, guided=i < guided_until, use_face=i >= face_from)
+        latents = scheduler.step(eps, t, latents, return_dict=False)[0]
+        if callback is not None:
+            callback(Progress(stage=stage, step=i + 1, total=len(timesteps), latents=latents))
+    return latents
+
+
+def initial_noise(seeds: list[int], shape: tuple[int, int, int], *, device, dtype) -> torch.Tensor:
+    """[N, *shape] noise, image i drawn from its own CPU generator seeded with seeds[i].
+
+    One generator per image makes every image independent of its batch: the same seed gives the same
+    image alone or beside others, on any device.
+    """
+    noise = [torch.randn((1, *shape), generator=torch.Generator("cpu").manual_seed(s)) for s in seeds]
+    return torch.cat(noise).to(device, dtype)
+
+
+class BaseStage:
+    def __init__(self, models: ModelRegistry):
+        self.models = models
+        self.text_encoder = TextEncoder(models)
+
+    def _check_size(self, params: BaseParams) -> tuple[int, int]:
+        factor = self.models.vae_scale_factor
+        if params.height % factor or params.width % factor:
+            raise ValueError(f"width and height must be multiples of {factor}")
+        return params.height // factor, params.width // factor
+
+    @torch.inference_mode()
+    def run(
+        self, requests: list[BaseRequest], params: BaseParams, *, on_progress: ProgressCallback | None = None
+    ) -> BaseResult:
+        models, timings = self.models, {}
+        latent_h, latent_w = self._check_size(params)
+
+        started = time.perf_counter()
+        faces = [r.face for r in requests]
+        face = PromptEmbeds.cat(faces) if all(f is not None for f in faces) else None
+        conditioning = build_conditioning(
+            self.text_encoder,
+            [r.prompt for r in requests],
+            [r.negative_prompt for r in requests],
+            height=params.height,
+            width=params.width,
+            face=face,
+        )
+        timings["encode_s"] = time.perf_counter() - started
+
+        started = time.perf_counter()
+        scheduler = models.new_scheduler()
+        prepare_scheduler(scheduler, params.steps, models.device)
+        latents = (
+            initial_noise(
+                [r.seed for r in requests],
+                (models.latent_channels, latent_h, latent_w),
+                device=models.device,
+                dtype=models.dtype,
+            )
+            * scheduler.init_noise_sigma
+        )
+        denoiser = GuidedDenoiser(models.unet, scheduler, conditioning, params.guidance_scale)
+        latents = sample_guided(
+            denoiser,
+            latents,
+            scheduler,
+            guided_until=guided_until(params.steps, params),
+            face_from=params.start_merge_step,
+            callback=on_progress,
+        )
+        timings["denoise_s"] = time.perf_counter() - started
+
+        started = time.perf_counter()
+        images = vae.decode(models.vae, latents)
+        timings["decode_s"] = time.perf_counter() - started
+        return BaseResult(latents=latents, images=images, timings=timings)

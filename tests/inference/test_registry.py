@@ -1,0 +1,69 @@
+import pytest
+import torch
+
+from inference.registry import ModelFolderError, ModelRegistry, save_sdxl_folder
+from inference.tiny import tiny_components
+
+
+def test_tiny_preset_has_the_sdxl_layout(tiny_models):
+    unet = tiny_models.unet.config
+    assert unet.addition_embed_type == "text_time"
+    assert unet.cross_attention_dim == tiny_models.text_encoder.config.hidden_size * 2
+    assert unet.projection_class_embeddings_input_dim == 6 * unet.addition_time_embed_dim + 32
+    assert tiny_models.vae_scale_factor == 8
+    assert (tiny_models.device.type, tiny_models.dtype) == ("cpu", torch.float32)
+
+
+def test_tiny_weights_come_from_a_fixed_seed():
+    a, b, c = tiny_components(0), tiny_components(0), tiny_components(1)
+    weights = [next(x["unet"].parameters()) for x in (a, b, c)]
+    assert torch.equal(weights[0], weights[1]) and not torch.equal(weights[0], weights[2])
+
+
+def test_a_saved_folder_loads_back_through_the_real_loader(tiny_models, tmp_path):
+    save_sdxl_folder(tiny_models, tmp_path / "sdxl")
+    loaded = ModelRegistry.load(tmp_path, device="cpu")
+    assert loaded.name == str(tmp_path)
+    for part in ("unet", "vae", "text_encoder", "text_encoder_2"):
+        for ours, theirs in zip(
+            getattr(tiny_models, part).parameters(), getattr(loaded, part).parameters(), strict=True
+        ):
+            assert torch.equal(ours, theirs)
+    assert loaded.tokenizer("a cat").input_ids == [49406, 320, 2368, 49407]
+    assert loaded.tokenizer_2.pad_token == "!"
+    assert loaded.scheduler_config["beta_schedule"] == "scaled_linear"
+
+
+def test_an_incomplete_folder_names_every_missing_file(tiny_models, tmp_path):
+    save_sdxl_folder(tiny_models, tmp_path / "sdxl")
+    (tmp_path / "sdxl" / "unet" / "diffusion_pytorch_model.safetensors").unlink()
+    (tmp_path / "sdxl" / "tokenizer_2" / "merges.txt").unlink()
+    with pytest.raises(ModelFolderError) as error:
+        ModelRegistry.load(tmp_path, device="cpu")
+    message = str(error.value)
+    assert "unet/diffusion_pytorch_model.safetensors" in message and "tokenizer_2/merges.txt" in message
+
+
+def test_a_missing_folder_is_a_clear_error(tmp_path):
+    with pytest.raises(ModelFolderError, match="No SDXL folder"):
+        ModelRegistry.load(tmp_path / "nowhere", device="cpu")
+
+
+def test_fp16_keeps_the_vae_in_fp32(tiny_models):
+    components = tiny_components()
+    scheduler = components.pop("scheduler")
+    registry = ModelRegistry(
+        name="tiny",
+        device=torch.device("cpu"),
+        dtype=torch.float16,
+        scheduler_config=dict(scheduler.config),
+        **components,
+    )
+    registry._place()
+    assert registry.unet.dtype == torch.float16 and registry.text_encoder.dtype == torch.float16
+    assert registry.vae.dtype == torch.float32
+
+
+def test_fp16_on_the_cpu_is_refused():
+    with pytest.raises(ValueError, match="fp16"):
+        ModelRegistry.load("tiny", device="cpu", dtype="fp16")
