@@ -59,21 +59,39 @@ class TextEncoder:
 
     @torch.inference_mode()
     def encode(self, prompts: list[str]) -> PromptEmbeds:
+        """Each distinct prompt goes through the encoders once: a batch usually shares its negative prompt."""
+        unique = list(dict.fromkeys(prompts))
         hidden, pooled = [], None
         for tokenizer, encoder in self.pairs:
-            out = encoder(self.token_ids(tokenizer, prompts), output_hidden_states=True)
+            out = encoder(self.token_ids(tokenizer, unique), output_hidden_states=True)
             hidden.append(out.hidden_states[-2])  # penultimate layer, as SDXL was trained
             pooled = getattr(out, "text_embeds", None)  # only encoder 2 has the projection
-        return PromptEmbeds(torch.cat(hidden, dim=-1).to(self.models.dtype), pooled.to(self.models.dtype))
+        embeds, pooled = torch.cat(hidden, dim=-1).to(self.models.dtype), pooled.to(self.models.dtype)
+        if len(unique) < len(prompts):
+            rows = torch.tensor([unique.index(p) for p in prompts], device=embeds.device)
+            embeds, pooled = embeds.index_select(0, rows), pooled.index_select(0, rows)
+        return PromptEmbeds(embeds, pooled)
 
-    def encode_negative(self, negative_prompts: list[str], like: PromptEmbeds) -> PromptEmbeds:
-        """An empty negative prompt is all zeros, as SDXL's pipeline does (force_zeros_for_empty_prompt)."""
-        empty = [not p.strip() for p in negative_prompts]
+    def encode_with_negatives(
+        self, prompts: list[str], negatives: list[str]
+    ) -> tuple[PromptEmbeds, PromptEmbeds]:
+        """(positive, negative), in one pass through each encoder.
+
+        An empty negative prompt is all zeros, as SDXL's pipeline does (force_zeros_for_empty_prompt).
+        """
+        if len(prompts) != len(negatives):
+            raise ValueError("one negative prompt per prompt")
+        empty = [not p.strip() for p in negatives]
+        both = self.encode(prompts + [n for n, e in zip(negatives, empty, strict=True) if not e])
+        n = len(prompts)
+        positive = PromptEmbeds(both.embeds[:n], both.pooled[:n])
         if all(empty):
-            return like.zeros_like()
-        encoded = self.encode(negative_prompts)
-        keep = torch.tensor([not e for e in empty], device=encoded.embeds.device, dtype=encoded.embeds.dtype)
-        return PromptEmbeds(encoded.embeds * keep[:, None, None], encoded.pooled * keep[:, None])
+            return positive, positive.zeros_like()
+        negative = positive.zeros_like()
+        written = [i for i, e in enumerate(empty) if not e]
+        negative.embeds[written] = both.embeds[n:]
+        negative.pooled[written] = both.pooled[n:]
+        return positive, negative
 
 
 def time_ids(
@@ -151,9 +169,6 @@ def build_conditioning(
     width: int,
     face: PromptEmbeds | None = None,
 ) -> Conditioning:
-    if len(prompts) != len(negative_prompts):
-        raise ValueError("one negative prompt per prompt")
-    text = encoder.encode(prompts)
-    negative = encoder.encode_negative(negative_prompts, like=text)
+    text, negative = encoder.encode_with_negatives(prompts, negative_prompts)
     ids = time_ids(height, width).to(encoder.models.device, encoder.models.dtype).repeat(len(prompts), 1)
     return Conditioning(negative=negative, text=text, time_ids=ids, face=face)

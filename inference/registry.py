@@ -88,12 +88,26 @@ class ModelRegistry:
         device = pick_device(device)
         dtype = pick_dtype(device, dtype)
         if source is None or str(source) == TINY:
-            components, name = tiny_components(), TINY
-        else:
-            components, name = _load_sdxl_folder(Path(source) / "sdxl", dtype), str(source)
-        scheduler = components.pop("scheduler")
+            return cls.from_components(TINY, tiny_components(), device=device, dtype=dtype)
+        components = _load_sdxl_folder(Path(source) / "sdxl", dtype)
+        return cls.from_components(str(source), components, device=device, dtype=dtype)
+
+    @classmethod
+    def from_components(
+        cls,
+        name: str,
+        components: dict,
+        *,
+        device: str | torch.device | None = None,
+        dtype: str | torch.dtype | None = None,
+    ) -> ModelRegistry:
+        """Wrap built components (unet, vae, text encoders, tokenizers, scheduler) and place them."""
+        device = pick_device(device)
+        dtype = pick_dtype(device, dtype)
+        parts = dict(components)
+        scheduler = parts.pop("scheduler")
         registry = cls(
-            name=name, device=device, dtype=dtype, scheduler_config=dict(scheduler.config), **components
+            name=name, device=device, dtype=dtype, scheduler_config=dict(scheduler.config), **parts
         )
         registry._place()
         return registry

@@ -22,10 +22,26 @@ def test_both_encoders_are_concatenated(encoder, tiny_models):
 
 
 def test_empty_negative_prompts_are_zeros_others_are_encoded(encoder):
-    text = encoder.encode(["a", "b"])
-    assert torch.count_nonzero(encoder.encode_negative(["", " "], like=text).embeds) == 0
-    mixed = encoder.encode_negative(["", "blurry"], like=text)
-    assert torch.count_nonzero(mixed.embeds[0]) == 0 and torch.count_nonzero(mixed.embeds[1]) > 0
+    _, none = encoder.encode_with_negatives(["a", "b"], ["", " "])
+    assert torch.count_nonzero(none.embeds) == 0 and torch.count_nonzero(none.pooled) == 0
+    positive, mixed = encoder.encode_with_negatives(["a", "b"], ["", "blurry"])
+    assert torch.count_nonzero(mixed.embeds[0]) == 0
+    assert torch.allclose(mixed.embeds[1], encoder.encode(["blurry"]).embeds[0], atol=1e-6)
+    assert torch.allclose(positive.embeds, encoder.encode(["a", "b"]).embeds, atol=1e-6)
+
+
+def test_repeated_prompts_are_encoded_once_and_match(encoder, tiny_models):
+    calls = []
+    handle = tiny_models.text_encoder.register_forward_pre_hook(
+        lambda m, args: calls.append(args[0].shape[0])
+    )
+    try:
+        out = encoder.encode(["same", "other", "same"])
+    finally:
+        handle.remove()
+    assert calls == [2]
+    assert torch.equal(out.embeds[0], out.embeds[2])
+    assert torch.allclose(out.embeds[1], encoder.encode(["other"]).embeds[0], atol=1e-6)
 
 
 def test_cfg_layout_is_grouped_negatives_then_positives(encoder):

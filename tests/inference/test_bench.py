@@ -1,0 +1,30 @@
+import json
+
+from inference import bench
+
+
+def test_bench_runs_both_pipelines_and_reports_ratios(tmp_path, capsys):
+    out = tmp_path / "bench.json"
+    code = bench.main(
+        ["--steps", "2", "--size", "64", "--batches", "1", "2", "--repeats", "5", "--json", str(out)]
+    )
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "| equal work | 1 |" in printed and "| adaptive guidance | 2 |" in printed
+    results = json.loads(out.read_text())
+    assert [(r["label"], r["batch"]) for r in results] == [
+        ("equal work", 1),
+        ("adaptive guidance", 1),
+        ("equal work", 2),
+        ("adaptive guidance", 2),
+    ]
+    assert all(r["ours_s"] > 0 and r["theirs_s"] > 0 and r["ratio"] > 0 for r in results)
+
+
+def test_measure_alternates_and_warms_up_both():
+    order = []
+    ours_runs, theirs_runs = bench.measure(
+        lambda: order.append("o"), lambda: order.append("t"), repeats=5, device=bench.torch.device("cpu")
+    )
+    assert order == ["o", "t", "o", "t", "t", "o", "o", "t", "t", "o", "o", "t"]
+    assert len(ours_runs) == len(theirs_runs) == 5
