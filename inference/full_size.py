@@ -12,7 +12,7 @@ from diffusers import AutoencoderKL, EulerDiscreteScheduler, UNet2DConditionMode
 from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection
 
 from inference.clip_vocab import clip_tokenizer
-from inference.tiny import SCHEDULER_CONFIG
+from inference.tiny import SCHEDULER_CONFIG, sdxl_layout_vae
 
 
 def sdxl_unet() -> UNet2DConditionModel:
@@ -35,18 +35,7 @@ def sdxl_unet() -> UNet2DConditionModel:
 
 
 def sdxl_vae() -> AutoencoderKL:
-    return AutoencoderKL(
-        in_channels=3,
-        out_channels=3,
-        down_block_types=("DownEncoderBlock2D",) * 4,
-        up_block_types=("UpDecoderBlock2D",) * 4,
-        block_out_channels=(128, 256, 512, 512),
-        layers_per_block=2,
-        latent_channels=4,
-        sample_size=1024,
-        scaling_factor=0.13025,
-        force_upcast=True,
-    )
+    return sdxl_layout_vae((128, 256, 512, 512), layers_per_block=2, sample_size=1024)
 
 
 def _clip(hidden: int, layers: int, heads: int, intermediate: int, act: str, projection: int, pad: int):

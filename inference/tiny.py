@@ -53,21 +53,26 @@ def tiny_unet() -> UNet2DConditionModel:
     )
 
 
-def tiny_vae() -> AutoencoderKL:
-    # Four blocks, three downsamplings: the same factor of 8 as SDXL's VAE.
+def sdxl_layout_vae(
+    block_out_channels: tuple[int, ...], layers_per_block: int, sample_size: int
+) -> AutoencoderKL:
+    """SDXL's VAE layout: four blocks (three downsamplings: factor 8), 4 latent channels, SDXL's scaling."""
     return AutoencoderKL(
         in_channels=3,
         out_channels=3,
         down_block_types=("DownEncoderBlock2D",) * 4,
         up_block_types=("UpDecoderBlock2D",) * 4,
-        block_out_channels=(32, 32, 64, 64),
-        layers_per_block=1,
+        block_out_channels=block_out_channels,
+        layers_per_block=layers_per_block,
         latent_channels=4,
-        norm_num_groups=32,
-        sample_size=128,
+        sample_size=sample_size,
         scaling_factor=0.13025,
         force_upcast=True,
     )
+
+
+def tiny_vae() -> AutoencoderKL:
+    return sdxl_layout_vae((32, 32, 64, 64), layers_per_block=1, sample_size=128)
 
 
 def _text_config(*, pad_token_id: int) -> CLIPTextConfig:

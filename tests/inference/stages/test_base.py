@@ -4,9 +4,9 @@ import io
 
 import pytest
 import torch
-from diffusers import StableDiffusionXLPipeline
 from PIL import Image
 
+from inference.bench import reference_pipeline
 from inference.conditioning import TextEncoder
 from inference.scheduler import ays_timesteps
 from inference.stages.base import BaseParams, BaseRequest, BaseStage, guided_until
@@ -22,18 +22,7 @@ def stage(tiny_models):
 
 @pytest.fixture(scope="module")
 def reference(tiny_models):
-    m = tiny_models
-    pipe = StableDiffusionXLPipeline(
-        vae=m.vae,
-        text_encoder=m.text_encoder,
-        text_encoder_2=m.text_encoder_2,
-        tokenizer=m.tokenizer,
-        tokenizer_2=m.tokenizer_2,
-        unet=m.unet,
-        scheduler=m.new_scheduler(),
-    )
-    pipe.set_progress_bar_config(disable=True)
-    return pipe
+    return reference_pipeline(tiny_models)
 
 
 class UNetSpy:
