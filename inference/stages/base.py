@@ -59,13 +59,15 @@ class BaseResult:
     timings: dict[str, float] = field(default_factory=dict)
 
 
-def guided_until(steps: int, params: BaseParams) -> int:
+def guided_until(
+    steps: int, guidance_scale: float, *, adaptive: bool = True, unguided_fraction: float = 0.2
+) -> int:
     """Index of the first unguided step: the last `unguided_fraction` of steps skip the negative half."""
-    if params.guidance_scale <= 1.0:
+    if guidance_scale <= 1.0:
         return 0
-    if not params.adaptive_guidance:
+    if not adaptive:
         return steps
-    return steps - int(round(steps * params.unguided_fraction))
+    return steps - int(round(steps * unguided_fraction))
 
 
 class GuidedDenoiser:
@@ -183,7 +185,12 @@ class BaseStage:
             denoiser,
             latents,
             scheduler,
-            guided_until=guided_until(params.steps, params),
+            guided_until=guided_until(
+                params.steps,
+                params.guidance_scale,
+                adaptive=params.adaptive_guidance,
+                unguided_fraction=params.unguided_fraction,
+            ),
             face_from=params.start_merge_step,
             callback=on_progress,
         )

@@ -98,7 +98,8 @@ def test_guidance_scale_one_never_runs_the_negative_half(stage, tiny_models):
 
 @pytest.mark.parametrize("steps,expected", [(10, 8), (25, 20), (30, 24), (4, 3), (1, 1)])
 def test_guided_until_leaves_the_last_fifth_unguided(steps, expected):
-    assert guided_until(steps, BaseParams(steps=steps)) == expected
+    assert guided_until(steps, 5.0) == expected
+    assert guided_until(steps, 5.0, adaptive=False) == steps and guided_until(steps, 1.0) == 0
 
 
 def test_text_path_before_start_merge_step_face_path_from_it(stage, tiny_models):
