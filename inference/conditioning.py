@@ -135,7 +135,7 @@ class Conditioning:
 
     def select(self, rows: list[int]) -> Conditioning:
         """The conditioning of a subset of the batch (a request cancelled mid-run drops out)."""
-        pick = torch.tensor(rows, device=self.time_ids.device)
+        pick = torch.tensor(rows, dtype=torch.long, device=self.time_ids.device)
 
         def take(p: PromptEmbeds | None) -> PromptEmbeds | None:
             if p is None:

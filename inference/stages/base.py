@@ -13,6 +13,7 @@ from it on (PhotoMaker: the layout settles first, identity refines it).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import torch
@@ -54,8 +55,9 @@ class BaseParams:
 
 @dataclass
 class BaseResult:
-    latents: torch.Tensor  # [N, 4, h, w]
-    images: torch.Tensor  # [N, 3, H, W] in [0, 1]
+    latents: torch.Tensor  # [M, 4, h, w]: the M requests not cancelled
+    images: torch.Tensor  # [M, 3, H, W] in [0, 1]
+    rows: list[int]  # the request index of each image
     timings: dict[str, float] = field(default_factory=dict)
 
 
@@ -82,6 +84,12 @@ class GuidedDenoiser:
         self.guidance_scale = guidance_scale
         self._layouts: dict[tuple[bool, bool], UNetConditioning] = {}
 
+    def select(self, positions: list[int]) -> GuidedDenoiser:
+        """The same denoiser for a subset of the batch (rows cancelled between steps drop out)."""
+        return GuidedDenoiser(
+            self.unet, self.scheduler, self.conditioning.select(positions), self.guidance_scale
+        )
+
     def _layout(self, use_face: bool, guided: bool) -> UNetConditioning:
         key = (use_face, guided)
         if key not in self._layouts:
@@ -107,6 +115,24 @@ class GuidedDenoiser:
         return uncond + self.guidance_scale * (conditioned - uncond)
 
 
+class ActiveRows:
+    """The requests of a batch still wanted. Checked between steps: a cancelled row leaves the UNet batch."""
+
+    def __init__(self, count: int, is_cancelled: Callable[[int], bool] | None = None):
+        self.rows = list(range(count))  # original request indices, in batch order
+        self.is_cancelled = is_cancelled
+
+    def prune(self) -> list[int] | None:
+        """Batch positions to keep when some row was just cancelled, else None."""
+        if self.is_cancelled is None:
+            return None
+        positions = [p for p, row in enumerate(self.rows) if not self.is_cancelled(row)]
+        if len(positions) == len(self.rows):
+            return None
+        self.rows = [self.rows[p] for p in positions]
+        return positions
+
+
 def sample_guided(
     denoiser: GuidedDenoiser,
     latents: torch.Tensor,
@@ -115,15 +141,25 @@ def sample_guided(
     guided_until: int,
     face_from: int,
     callback: ProgressCallback | None = None,
+    rows: ActiveRows | None = None,
     stage: str = STAGE,
 ) -> torch.Tensor:
-    """Walk the scheduler's timesteps; guided before `guided_until`, face-conditioned from `face_from`."""
+    """Walk the scheduler's timesteps; guided before `guided_until`, face-conditioned from `face_from`.
+
+    With `rows`, cancelled requests are dropped between steps; the result holds the rows still in `rows.rows`.
+    """
     timesteps = scheduler.timesteps
     for i, t in enumerate(timesteps):
         eps = denoiser(latents, t, guided=i < guided_until, use_face=i >= face_from)
         latents = scheduler.step(eps, t, latents, return_dict=False)[0]
         if callback is not None:
             callback(Progress(stage=stage, step=i + 1, total=len(timesteps), latents=latents))
+        positions = rows.prune() if rows is not None else None
+        if positions is not None:
+            latents = latents[positions]
+            if not positions:
+                break
+            denoiser = denoiser.select(positions)
     return latents
 
 
@@ -150,8 +186,14 @@ class BaseStage:
 
     @torch.inference_mode()
     def run(
-        self, requests: list[BaseRequest], params: BaseParams, *, on_progress: ProgressCallback | None = None
+        self,
+        requests: list[BaseRequest],
+        params: BaseParams,
+        *,
+        on_progress: ProgressCallback | None = None,
+        is_cancelled: Callable[[int], bool] | None = None,
     ) -> BaseResult:
+        """Denoise and decode; `is_cancelled(i)` is asked between steps and cancelled requests drop out."""
         models, timings = self.models, {}
         latent_h, latent_w = self._check_size(params)
 
@@ -181,6 +223,7 @@ class BaseStage:
             * scheduler.init_noise_sigma
         )
         denoiser = GuidedDenoiser(models.unet, scheduler, conditioning, params.guidance_scale)
+        rows = ActiveRows(len(requests), is_cancelled)
         latents = sample_guided(
             denoiser,
             latents,
@@ -193,10 +236,14 @@ class BaseStage:
             ),
             face_from=params.start_merge_step,
             callback=on_progress,
+            rows=rows,
         )
         timings["denoise_s"] = time.perf_counter() - started
 
         started = time.perf_counter()
-        images = vae.decode(models.vae, latents)
+        if rows.rows:
+            images = vae.decode(models.vae, latents)
+        else:  # every request was cancelled
+            images = torch.zeros((0, 3, params.height, params.width))
         timings["decode_s"] = time.perf_counter() - started
-        return BaseResult(latents=latents, images=images, timings=timings)
+        return BaseResult(latents=latents, images=images, rows=rows.rows, timings=timings)

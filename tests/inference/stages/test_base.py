@@ -125,3 +125,25 @@ def test_progress_is_reported_every_step_with_a_cheap_preview(stage):
 def test_sizes_must_fit_the_latent_grid(stage):
     with pytest.raises(ValueError, match="multiples of 8"):
         stage.run([BaseRequest(PROMPT)], BaseParams(width=100, height=64, steps=2))
+
+
+def test_a_request_cancelled_between_steps_leaves_the_unet_batch(stage, tiny_models):
+    params = BaseParams(**SMALL, steps=6, adaptive_guidance=False)
+    requests = [BaseRequest(PROMPT, seed=1), BaseRequest(PROMPT, seed=2), BaseRequest(PROMPT, seed=3)]
+    steps_done = []
+
+    def cancelled(row: int) -> bool:
+        return row == 1 and len(steps_done) >= 2  # cancel request 1 after its second step
+
+    with UNetSpy(tiny_models.unet) as spy:
+        result = stage.run(requests, params, on_progress=steps_done.append, is_cancelled=cancelled)
+    assert [batch for batch, _ in spy.calls] == [6, 6, 4, 4, 4, 4]
+    assert result.rows == [0, 2] and result.images.shape[0] == 2
+    # The survivors are untouched by their neighbour leaving.
+    alone = stage.run([requests[2]], params).images
+    assert (result.images[1] - alone[0]).abs().max().item() < 1e-4
+
+
+def test_cancelling_everything_returns_no_images(stage):
+    result = stage.run([BaseRequest(PROMPT)], BaseParams(**SMALL, steps=3), is_cancelled=lambda row: True)
+    assert result.rows == [] and result.images.shape == (0, 3, 64, 64)
