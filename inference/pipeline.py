@@ -1,0 +1,259 @@
+"""PortraitPipeline: portrait requests in; portraits, metadata and timings out.
+
+    pipeline = PortraitPipeline(ModelRegistry.load("tiny"), OpenCVFaceAnalyzer())
+    [result] = pipeline.run([PortraitRequest("job-1", "portrait of a person img, oil painting", seed=7)])
+
+Requests with the same batch key (size, steps, guidance and detailing settings) share one UNet batch.
+A request that fails (invalid params, no face in its photo or in its portrait) fails alone, with a
+message a visitor can read; the others go on.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+from PIL import Image
+
+from inference.faces import FaceAnalyzer, FaceError, largest_face
+from inference.images import to_pil
+from inference.progress import Progress
+from inference.registry import ModelRegistry
+from inference.stages.base import BaseParams, BaseRequest, BaseStage
+from inference.stages.detailing import DetailingStage, DetailParams, DetailRequest
+
+MIN_SIDE, MAX_SIDE = 64, 2048
+
+
+class ParamError(ValueError):
+    code = "invalid_params"
+
+    def __init__(self, field_name: str, problem: str):
+        self.field = field_name
+        self.message = f"{field_name} {problem}"
+        super().__init__(self.message)
+
+
+def _check_range(name: str, value: float, low: float, high: float) -> None:
+    if not low <= value <= high:
+        raise ParamError(name, f"must be between {low} and {high} (got {value})")
+
+
+def _check_side(name: str, value: int) -> None:
+    _check_range(name, value, MIN_SIDE, MAX_SIDE)
+    if value % 8:
+        raise ParamError(name, f"must be a multiple of 8 (got {value})")
+
+
+@dataclass(frozen=True)
+class PortraitParams:
+    width: int = 1024
+    height: int = 1024
+    steps: int = 30
+    guidance_scale: float = 5.0
+    photomaker_weight: float = 1.0  # identity strength, used once PhotoMaker conditioning is wired
+    start_merge_step: int = 10
+    adaptive_guidance: bool = True
+    detailing_steps: int = 20
+    detailing_strength: float = 0.5
+    detailing_resolution: int = 1024
+
+    def validate(self) -> PortraitParams:
+        _check_side("width", self.width)
+        _check_side("height", self.height)
+        _check_range("steps", self.steps, 1, 150)
+        _check_range("guidance_scale", self.guidance_scale, 1, 30)
+        _check_range("photomaker_weight", self.photomaker_weight, 0, 2)
+        _check_range("start_merge_step", self.start_merge_step, 0, self.steps)
+        _check_range("detailing_steps", self.detailing_steps, 1, 150)
+        _check_range("detailing_strength", self.detailing_strength, 0, 1)
+        _check_side("detailing_resolution", self.detailing_resolution)
+        return self
+
+    def batch_key(self) -> tuple:
+        """Requests whose keys are equal can share every UNet call."""
+        return tuple(sorted(asdict(self).items()))
+
+    def base(self) -> BaseParams:
+        return BaseParams(
+            width=self.width,
+            height=self.height,
+            steps=self.steps,
+            guidance_scale=self.guidance_scale,
+            start_merge_step=self.start_merge_step,
+            adaptive_guidance=self.adaptive_guidance,
+        )
+
+    def detailing(self) -> DetailParams:
+        return DetailParams(
+            resolution=self.detailing_resolution,
+            steps=self.detailing_steps,
+            strength=self.detailing_strength,
+            guidance_scale=self.guidance_scale,
+            adaptive_guidance=self.adaptive_guidance,
+        )
+
+
+@dataclass(frozen=True)
+class PortraitRequest:
+    request_id: str
+    prompt: str
+    negative_prompt: str = ""
+    seed: int = 0
+    face_image: np.ndarray | None = None  # the visitor's photo, RGB uint8 [H, W, 3]
+    params: PortraitParams = field(default_factory=PortraitParams)
+
+
+@dataclass
+class PortraitResult:
+    request_id: str
+    status: str  # "succeeded", "failed" or "canceled"
+    seed: int
+    prompt: str
+    negative_prompt: str
+    params: dict
+    image: Image.Image | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+    face_box: tuple[int, int, int, int] | None = None
+    identity_score: float | None = None  # cosine of input and output face embeddings, when recognisable
+    error: str | None = None  # for the visitor
+    error_code: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "succeeded"
+
+
+@dataclass(frozen=True)
+class RequestProgress:
+    request_id: str
+    progress: Progress
+    position: int  # this request's row in progress.latents
+
+    def preview(self, *, max_side: int = 256) -> bytes:
+        return self.progress.preview(self.position, max_side=max_side)
+
+
+ProgressHandler = Callable[[RequestProgress], None]
+CancelCheck = Callable[[str], bool]
+
+
+def cosine(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.dot(a, b) / (np.linalg.norm(a) * np.linalg.norm(b) + 1e-12))
+
+
+class PortraitPipeline:
+    def __init__(self, models: ModelRegistry, analyzer: FaceAnalyzer, *, require_face: bool = True):
+        """require_face=False keeps a portrait whose face cannot be found, undetailed (the tiny preset's
+        textures never hold a face; production wants a face or a refund)."""
+        self.models = models
+        self.analyzer = analyzer
+        self.require_face = require_face
+        self.base = BaseStage(models)
+        self.detailing = DetailingStage(models, analyzer)
+
+    def run(
+        self,
+        requests: list[PortraitRequest],
+        *,
+        on_progress: ProgressHandler | None = None,
+        is_cancelled: CancelCheck | None = None,
+    ) -> list[PortraitResult]:
+        """One result per request, in request order."""
+        results = {r.request_id: self._result(r) for r in requests}
+        input_faces = {}
+        groups: dict[tuple, list[PortraitRequest]] = {}
+        for request in requests:
+            try:
+                request.params.validate()
+                if request.face_image is not None:
+                    input_faces[request.request_id] = largest_face(self.analyzer, request.face_image)
+            except (ParamError, FaceError) as error:
+                self._fail(results[request.request_id], error)
+                continue
+            groups.setdefault(request.params.batch_key(), []).append(request)
+        for group in groups.values():
+            self._run_group(group, results, input_faces, on_progress, is_cancelled)
+        return [results[r.request_id] for r in requests]
+
+    @staticmethod
+    def _result(request: PortraitRequest) -> PortraitResult:
+        return PortraitResult(
+            request.request_id,
+            "failed",
+            request.seed,
+            request.prompt,
+            request.negative_prompt,
+            asdict(request.params),
+        )
+
+    @staticmethod
+    def _fail(result: PortraitResult, error: ParamError | FaceError) -> None:
+        result.status, result.error, result.error_code = "failed", error.message, error.code
+
+    def _run_group(self, group, results, input_faces, on_progress, is_cancelled) -> None:
+        params = group[0].params
+        ids = [r.request_id for r in group]
+
+        def report(progress: Progress, rows: list[int]) -> None:
+            if on_progress is not None:
+                for position, row in enumerate(rows):
+                    on_progress(RequestProgress(ids[row], progress, position))
+
+        live_rows = list(range(len(group)))
+        started = time.perf_counter()
+        base = self.base.run(
+            [BaseRequest(r.prompt, r.negative_prompt, seed=r.seed) for r in group],
+            params.base(),
+            on_progress=lambda p: report(p, live_rows),
+            is_cancelled=(lambda row: is_cancelled(ids[row])) if is_cancelled else None,
+        )
+        base_s = time.perf_counter() - started
+        survivors = [row for row in base.rows if not (is_cancelled and is_cancelled(ids[row]))]
+        for row in set(range(len(group))) - set(survivors):
+            results[ids[row]].status = "canceled"
+        if not survivors:
+            return
+        live_rows[:] = survivors
+        positions = [base.rows.index(row) for row in survivors]
+
+        started = time.perf_counter()
+        detail = self.detailing.run(
+            base.images[positions],
+            [
+                DetailRequest(group[row].prompt, group[row].negative_prompt, seed=group[row].seed)
+                for row in survivors
+            ],
+            params.detailing(),
+            on_progress=lambda p: report(p, live_rows),
+        )
+        detailing_s = time.perf_counter() - started
+        images = to_pil(detail.images)
+        for position, row in enumerate(survivors):
+            result = results[ids[row]]
+            result.timings = {"base_s": base_s, "detailing_s": detailing_s, "batch_size": len(group)}
+            if position in detail.errors:
+                result.error_code = "no_face_in_portrait"
+                if self.require_face:
+                    result.error = (
+                        "The portrait came out without a recognisable face, so it was not finished. "
+                        "Please try again, perhaps with another photo."
+                    )
+                    continue
+                result.error_code = None
+                result.notes.append("no face found in the portrait: detailing skipped")
+            result.status, result.image, result.face_box = (
+                "succeeded",
+                images[position],
+                detail.boxes[position],
+            )
+            result.identity_score = self._identity_score(input_faces.get(ids[row]), detail.faces[position])
+
+    @staticmethod
+    def _identity_score(source, portrait) -> float | None:
+        if source is None or portrait is None or source.embedding is None or portrait.embedding is None:
+            return None
+        return cosine(source.embedding, portrait.embedding)

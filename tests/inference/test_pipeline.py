@@ -1,0 +1,125 @@
+import numpy as np
+import pytest
+import skimage.data
+
+from inference.faces import Face, OpenCVFaceAnalyzer, keypoints_from_box
+from inference.pipeline import ParamError, PortraitParams, PortraitPipeline, PortraitRequest
+
+SMALL = PortraitParams(
+    width=64, height=64, steps=4, start_merge_step=1, detailing_steps=4, detailing_resolution=64
+)
+
+
+class CentredFaceAnalyzer:
+    """Test double at the FaceAnalyzer boundary: one face in the middle of any non-blank image.
+
+    The tiny preset paints textures, never faces; this lets the pipeline's success path run end to end.
+    """
+
+    def analyze(self, image):
+        if image.std() < 1:
+            return []  # a blank photo has no face
+        h, w = image.shape[:2]
+        bbox = (w * 0.3, h * 0.3, w * 0.7, h * 0.7)
+        embedding = np.ones(512, dtype=np.float32) * (1 if image.mean() > 60 else -1)
+        return [Face(bbox=bbox, score=0.9, keypoints=keypoints_from_box(bbox), embedding=embedding)]
+
+
+@pytest.fixture(scope="module")
+def pipeline(tiny_models):
+    return PortraitPipeline(tiny_models, CentredFaceAnalyzer())
+
+
+@pytest.mark.parametrize(
+    "change,field",
+    [
+        ({"steps": 0}, "steps"),
+        ({"steps": 151}, "steps"),
+        ({"guidance_scale": 0.5}, "guidance_scale"),
+        ({"guidance_scale": 31}, "guidance_scale"),
+        ({"photomaker_weight": 2.5}, "photomaker_weight"),
+        ({"width": 100}, "width"),
+        ({"height": 4096}, "height"),
+        ({"start_merge_step": 40}, "start_merge_step"),
+        ({"detailing_strength": 1.5}, "detailing_strength"),
+        ({"detailing_resolution": 60}, "detailing_resolution"),
+    ],
+)
+def test_params_are_validated_with_the_field_named(change, field):
+    with pytest.raises(ParamError) as error:
+        PortraitParams(**{**SMALL.__dict__, **change}).validate()
+    assert error.value.field == field
+
+
+def test_a_portrait_with_its_metadata(pipeline):
+    photo = skimage.data.astronaut()
+    [result] = pipeline.run(
+        [PortraitRequest("job-1", "portrait of a woman", "blurry", seed=3, face_image=photo, params=SMALL)]
+    )
+    assert result.ok and result.image.size == (64, 64)
+    assert (result.seed, result.prompt, result.negative_prompt) == (3, "portrait of a woman", "blurry")
+    assert result.params["steps"] == 4 and set(result.timings) == {"base_s", "detailing_s", "batch_size"}
+    assert result.face_box is not None and result.identity_score is not None
+
+
+def test_one_bad_request_does_not_fail_the_others(pipeline):
+    bad = PortraitParams(**{**SMALL.__dict__, "steps": 0})
+    results = pipeline.run(
+        [
+            PortraitRequest("ok", "portrait", params=SMALL),
+            PortraitRequest("bad", "portrait", params=bad),
+            PortraitRequest(
+                "no-face", "portrait", face_image=np.full((128, 128, 3), 128, np.uint8), params=SMALL
+            ),
+        ]
+    )
+    assert [r.status for r in results] == ["succeeded", "failed", "failed"]
+    assert results[1].error_code == "invalid_params" and "steps" in results[1].error
+    assert results[2].error_code == "no_face"
+
+
+def test_compatible_requests_share_a_batch_and_incompatible_ones_split(pipeline, tiny_models):
+    sizes = []
+    handle = tiny_models.unet.register_forward_pre_hook(lambda m, args: sizes.append(args[0].shape[0]))
+    other = PortraitParams(**{**SMALL.__dict__, "steps": 3})
+    try:
+        results = pipeline.run(
+            [PortraitRequest(f"r{i}", "portrait", seed=i, params=SMALL) for i in range(3)]
+            + [PortraitRequest("odd", "portrait", params=other)]
+        )
+    finally:
+        handle.remove()
+    assert all(r.ok for r in results)
+    assert [r.timings["batch_size"] for r in results] == [3, 3, 3, 1]
+    assert max(sizes) == 6  # three requests, guided: [neg x 3, pos x 3]
+
+
+def test_no_face_in_the_portrait_fails_that_request_with_real_face_finding(tiny_models):
+    [result] = PortraitPipeline(tiny_models, OpenCVFaceAnalyzer()).run(
+        [PortraitRequest("t", "x", params=SMALL)]
+    )
+    assert result.status == "failed" and result.error_code == "no_face_in_portrait"
+    assert "without a recognisable face" in result.error
+
+
+def test_the_offline_preset_can_keep_faceless_portraits(tiny_models):
+    pipeline = PortraitPipeline(tiny_models, OpenCVFaceAnalyzer(), require_face=False)
+    [result] = pipeline.run([PortraitRequest("t", "x", params=SMALL)])
+    assert result.ok and result.face_box is None and result.notes
+
+
+def test_progress_reaches_each_request_and_cancel_stops_one(pipeline):
+    seen = []
+    results = pipeline.run(
+        [
+            PortraitRequest("keep", "portrait", params=SMALL),
+            PortraitRequest("drop", "portrait", params=SMALL),
+        ],
+        on_progress=seen.append,
+        is_cancelled=lambda request_id: request_id == "drop" and len(seen) >= 2,
+    )
+    assert [r.status for r in results] == ["succeeded", "canceled"]
+    stages = {(p.request_id, p.progress.stage) for p in seen}
+    assert ("keep", "base") in stages and ("keep", "detailing") in stages
+    assert ("drop", "detailing") not in stages
+    assert seen[-1].preview(max_side=64)[:2] == b"\xff\xd8"  # a JPEG
