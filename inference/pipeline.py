@@ -126,6 +126,17 @@ class PortraitResult:
     def ok(self) -> bool:
         return self.status == "succeeded"
 
+    @classmethod
+    def for_request(cls, request: PortraitRequest, status: str = "failed") -> PortraitResult:
+        return cls(
+            request.request_id,
+            status,
+            request.seed,
+            request.prompt,
+            request.negative_prompt,
+            asdict(request.params),
+        )
+
 
 @dataclass(frozen=True)
 class RequestProgress:
@@ -163,7 +174,7 @@ class PortraitPipeline:
         is_cancelled: CancelCheck | None = None,
     ) -> list[PortraitResult]:
         """One result per request, in request order."""
-        results = {r.request_id: self._result(r) for r in requests}
+        results = {r.request_id: PortraitResult.for_request(r) for r in requests}
         input_faces = {}
         groups: dict[tuple, list[PortraitRequest]] = {}
         for request in requests:
