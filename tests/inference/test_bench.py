@@ -11,6 +11,7 @@ def test_bench_runs_both_pipelines_and_reports_ratios(tmp_path, capsys):
     assert code == 0
     printed = capsys.readouterr().out
     assert "| equal work | 1 |" in printed and "| adaptive guidance | 2 |" in printed
+    assert "| portrait, batch | stage 1 s/image | detailing s/image | total s/image |" in printed
     results = json.loads(out.read_text())
     assert [(r["label"], r["batch"]) for r in results] == [
         ("equal work", 1),
