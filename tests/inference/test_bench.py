@@ -5,9 +5,21 @@ from inference import bench
 
 def test_bench_runs_both_pipelines_and_reports_ratios(tmp_path, capsys):
     out = tmp_path / "bench.json"
-    code = bench.main(
-        ["--steps", "2", "--size", "64", "--batches", "1", "2", "--repeats", "5", "--json", str(out)]
-    )
+    args = [
+        "--steps",
+        "2",
+        "--size",
+        "64",
+        "--batches",
+        "1",
+        "2",
+        "--repeats",
+        "5",
+        "--json",
+        str(out),
+        "--portrait",
+    ]
+    code = bench.main(args)
     assert code == 0
     printed = capsys.readouterr().out
     assert "| equal work | 1 |" in printed and "| adaptive guidance | 2 |" in printed
