@@ -58,19 +58,24 @@ class TextEncoder:
         return torch.tensor(rows, device=self.models.device)
 
     @torch.inference_mode()
+    def encode_token_ids(self, ids: list[torch.Tensor]) -> PromptEmbeds:
+        """Token ids [N, 77], one tensor per encoder -> embeds [N, 77, D] and pooled [N, P]."""
+        hidden, pooled = [], None
+        for token_ids, (_, encoder) in zip(ids, self.pairs, strict=True):
+            out = encoder(token_ids.to(self.models.device), output_hidden_states=True)
+            hidden.append(out.hidden_states[-2])  # penultimate layer, as SDXL was trained
+            pooled = getattr(out, "text_embeds", None)  # only encoder 2 has the projection
+        return PromptEmbeds(torch.cat(hidden, dim=-1).to(self.models.dtype), pooled.to(self.models.dtype))
+
+    @torch.inference_mode()
     def encode(self, prompts: list[str]) -> PromptEmbeds:
         """Each distinct prompt goes through the encoders once: a batch usually shares its negative prompt."""
         unique = list(dict.fromkeys(prompts))
-        hidden, pooled = [], None
-        for tokenizer, encoder in self.pairs:
-            out = encoder(self.token_ids(tokenizer, unique), output_hidden_states=True)
-            hidden.append(out.hidden_states[-2])  # penultimate layer, as SDXL was trained
-            pooled = getattr(out, "text_embeds", None)  # only encoder 2 has the projection
-        embeds, pooled = torch.cat(hidden, dim=-1).to(self.models.dtype), pooled.to(self.models.dtype)
-        if len(unique) < len(prompts):
-            rows = torch.tensor([unique.index(p) for p in prompts], device=embeds.device)
-            embeds, pooled = embeds.index_select(0, rows), pooled.index_select(0, rows)
-        return PromptEmbeds(embeds, pooled)
+        out = self.encode_token_ids([self.token_ids(tokenizer, unique) for tokenizer, _ in self.pairs])
+        if len(unique) == len(prompts):
+            return out
+        rows = torch.tensor([unique.index(p) for p in prompts], device=out.embeds.device)
+        return PromptEmbeds(out.embeds.index_select(0, rows), out.pooled.index_select(0, rows))
 
     def encode_with_negatives(
         self, prompts: list[str], negatives: list[str]

@@ -18,11 +18,15 @@ from transformers import CLIPTextModel, CLIPTextModelWithProjection, CLIPTokeniz
 
 from inference.clip_vocab import load_tokenizer, write_tokenizer_folder
 from inference.devices import pick_device, pick_dtype
+from inference.identity.checkpoint import load_id_encoder, read_checkpoint, write_checkpoint
+from inference.identity.encoder import PhotoMakerIDEncoder, config_for_text_dim
+from inference.identity.lora import ADAPTER, fuse_lora
 from inference.tiny import tiny_components
 
 logger = logging.getLogger("narcis.inference.registry")
 
 TINY = "tiny"
+PHOTOMAKER_FILE = "photomaker/photomaker-v2.bin"
 
 _DIFFUSERS_WEIGHTS = (
     "diffusion_pytorch_model.safetensors",
@@ -76,6 +80,7 @@ class ModelRegistry:
     tokenizer: CLIPTokenizer
     tokenizer_2: CLIPTokenizer
     scheduler_config: dict = field(repr=False)
+    id_encoder: PhotoMakerIDEncoder | None = None  # PhotoMaker V2, when the models folder has it
 
     @classmethod
     def load(
@@ -90,6 +95,7 @@ class ModelRegistry:
         if source is None or str(source) == TINY:
             return cls.from_components(TINY, tiny_components(), device=device, dtype=dtype)
         components = _load_sdxl_folder(Path(source) / "sdxl", dtype)
+        components["id_encoder"] = _load_photomaker(Path(source) / PHOTOMAKER_FILE, components)
         return cls.from_components(str(source), components, device=device, dtype=dtype)
 
     @classmethod
@@ -113,8 +119,9 @@ class ModelRegistry:
         return registry
 
     def _place(self) -> None:
-        for module in (self.unet, self.text_encoder, self.text_encoder_2):
-            _move(module, self.device, self.dtype)
+        for module in (self.unet, self.text_encoder, self.text_encoder_2, self.id_encoder):
+            if module is not None:
+                _move(module, self.device, self.dtype)
         # SDXL's VAE overflows to NaN in fp16: it stays in fp32 (bf16 has fp32's range and is safe).
         _move(self.vae, self.device, torch.float32 if self.dtype == torch.float16 else self.dtype)
 
@@ -129,6 +136,21 @@ class ModelRegistry:
     def new_scheduler(self) -> EulerDiscreteScheduler:
         """A fresh scheduler per run: diffusers schedulers keep a step index, so runs must not share one."""
         return EulerDiscreteScheduler.from_config(self.scheduler_config)
+
+
+def _text_dim(components: dict) -> int:
+    return components["text_encoder"].config.hidden_size + components["text_encoder_2"].config.hidden_size
+
+
+def _load_photomaker(path: Path, components: dict) -> PhotoMakerIDEncoder:
+    """The ID encoder (strict) and its LoRA merged into the UNet."""
+    if not path.is_file():
+        raise ModelFolderError(f"The models folder is missing {PHOTOMAKER_FILE} (PhotoMaker V2).")
+    encoder_state, lora_state = read_checkpoint(path)
+    encoder = load_id_encoder(encoder_state, config_for_text_dim(_text_dim(components)))
+    layers = fuse_lora(components["unet"], lora_state)
+    logger.info("PhotoMaker loaded", extra={"lora_layers": layers, "adapter": ADAPTER})
+    return encoder
 
 
 def _move(module: torch.nn.Module, device: torch.device, dtype: torch.dtype) -> None:
@@ -171,6 +193,13 @@ def _load_sdxl_folder(folder: Path, dtype: torch.dtype) -> dict:
         "tokenizer_2": load_tokenizer(folder / "tokenizer_2"),
         "scheduler": EulerDiscreteScheduler.from_pretrained(folder / "scheduler", local_files_only=True),
     }
+
+
+def save_models_folder(registry: ModelRegistry, folder: Path, *, lora: dict) -> Path:
+    """A whole models folder in the production layout: sdxl/ and photomaker/photomaker-v2.bin."""
+    save_sdxl_folder(registry, folder / "sdxl")
+    write_checkpoint(folder / PHOTOMAKER_FILE, registry.id_encoder, lora)
+    return folder
 
 
 def save_sdxl_folder(registry: ModelRegistry, folder: Path) -> Path:

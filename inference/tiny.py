@@ -13,6 +13,7 @@ from diffusers import AutoencoderKL, EulerDiscreteScheduler, UNet2DConditionMode
 from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection
 
 from inference.clip_vocab import BOS, EOS, VOCAB_SIZE, clip_tokenizer
+from inference.identity.encoder import PhotoMakerIDEncoder, tiny_config
 
 SEED = 0
 TEXT_HIDDEN = 32  # both encoders; concatenated: 64 = the UNet's cross_attention_dim
@@ -100,7 +101,9 @@ def tiny_components(seed: int = SEED) -> dict:
     text_encoder = CLIPTextModel(_text_config(pad_token_id=tokenizer.pad_token_id))
     text_encoder_2 = CLIPTextModelWithProjection(_text_config(pad_token_id=tokenizer_2.pad_token_id))
     assert tokenizer.convert_tokens_to_ids([BOS, EOS]) == [49406, 49407]
+    id_encoder = PhotoMakerIDEncoder(tiny_config())
     return {
+        "id_encoder": id_encoder.eval(),
         "unet": unet.eval(),
         "vae": vae.eval(),
         "text_encoder": text_encoder.eval(),
@@ -109,3 +112,24 @@ def tiny_components(seed: int = SEED) -> dict:
         "tokenizer_2": tokenizer_2,
         "scheduler": EulerDiscreteScheduler(**SCHEDULER_CONFIG),
     }
+
+
+def tiny_photomaker_lora(unet: UNet2DConditionModel, *, rank: int = 2, seed: int = SEED) -> dict:
+    """A LoRA for every attention projection of `unet`, keyed as the official PhotoMaker file names them:
+    unet.<block>.processor.to_{q,k,v,out}_lora.{down,up}.weight."""
+    generator = torch.Generator().manual_seed(seed)
+    lora = {}
+    for name, module in unet.named_modules():
+        if not name.endswith(("attn1", "attn2")):
+            continue
+        for proj, layer in (
+            ("to_q", module.to_q),
+            ("to_k", module.to_k),
+            ("to_v", module.to_v),
+            ("to_out", module.to_out[0]),
+        ):
+            out_features, in_features = layer.weight.shape
+            prefix = f"unet.{name}.processor.{proj}_lora"
+            lora[f"{prefix}.down.weight"] = torch.randn(rank, in_features, generator=generator) * 0.1
+            lora[f"{prefix}.up.weight"] = torch.randn(out_features, rank, generator=generator) * 0.1
+    return lora

@@ -6,7 +6,7 @@ def test_real_clip_token_ids():
     tokenizer = clip_tokenizer("tokenizer")
     # Ids every CLIP model agrees on: <start> a photo of a cat <end>.
     assert tokenizer("a photo of a cat").input_ids == [49406, 320, 1125, 539, 320, 2368, 49407]
-    assert len(tokenizer) == VOCAB_SIZE == 49408
+    assert tokenizer.vocab_size == VOCAB_SIZE == 49408  # len() would also count the added trigger word
     assert tokenizer.model_max_length == 77
 
 

@@ -1,8 +1,8 @@
 import pytest
 import torch
 
-from inference.registry import ModelFolderError, ModelRegistry, save_sdxl_folder
-from inference.tiny import tiny_components
+from inference.registry import ModelFolderError, ModelRegistry, save_models_folder, save_sdxl_folder
+from inference.tiny import tiny_components, tiny_photomaker_lora
 
 
 def test_tiny_preset_has_the_sdxl_layout(tiny_models):
@@ -21,10 +21,19 @@ def test_tiny_weights_come_from_a_fixed_seed():
 
 
 def test_a_saved_folder_loads_back_through_the_real_loader(tiny_models, tmp_path):
-    save_sdxl_folder(tiny_models, tmp_path / "sdxl")
+    lora = tiny_photomaker_lora(tiny_models.unet)
+    save_models_folder(tiny_models, tmp_path, lora=lora)
     loaded = ModelRegistry.load(tmp_path, device="cpu")
     assert loaded.name == str(tmp_path)
-    for part in ("unet", "vae", "text_encoder", "text_encoder_2"):
+    for ours, theirs in zip(tiny_models.id_encoder.parameters(), loaded.id_encoder.parameters(), strict=True):
+        assert torch.equal(ours, theirs)
+    # The PhotoMaker LoRA is merged: W' = W + up @ down on exactly the layers it names.
+    name = "down_blocks.1.attentions.0.transformer_blocks.0.attn2"
+    down, up = (lora[f"unet.{name}.processor.to_k_lora.{part}.weight"] for part in ("down", "up"))
+    before = tiny_models.unet.get_submodule(f"{name}.to_k").weight
+    assert torch.allclose(loaded.unet.get_submodule(f"{name}.to_k").weight, before + up @ down, atol=1e-6)
+    assert torch.equal(loaded.unet.conv_in.weight, tiny_models.unet.conv_in.weight)
+    for part in ("vae", "text_encoder", "text_encoder_2"):
         for ours, theirs in zip(
             getattr(tiny_models, part).parameters(), getattr(loaded, part).parameters(), strict=True
         ):
@@ -32,6 +41,12 @@ def test_a_saved_folder_loads_back_through_the_real_loader(tiny_models, tmp_path
     assert loaded.tokenizer("a cat").input_ids == [49406, 320, 2368, 49407]
     assert loaded.tokenizer_2.pad_token == "!"
     assert loaded.scheduler_config["beta_schedule"] == "scaled_linear"
+
+
+def test_a_folder_without_photomaker_says_so(tiny_models, tmp_path):
+    save_sdxl_folder(tiny_models, tmp_path / "sdxl")
+    with pytest.raises(ModelFolderError, match="photomaker/photomaker-v2.bin"):
+        ModelRegistry.load(tmp_path, device="cpu")
 
 
 def test_an_incomplete_folder_names_every_missing_file(tiny_models, tmp_path):
