@@ -82,7 +82,8 @@ def database_from_url(url: str | None, *, base_dir: Path) -> dict:
             "PASSWORD": unquote(parts.password or ""),
             "HOST": parts.hostname or "",
             "PORT": str(parts.port or ""),
-            "OPTIONS": dict(parse_qsl(parts.query)),
+            # connect_timeout: a black-holed database must fail /health in seconds, not hang it.
+            "OPTIONS": {"connect_timeout": "3", **dict(parse_qsl(parts.query))},
             "CONN_MAX_AGE": 60,
             "CONN_HEALTH_CHECKS": True,
         }

@@ -19,7 +19,12 @@ class GrantTokensForm(forms.Form):
     reason = forms.CharField(max_length=200, help_text="Kept in the ledger, e.g. 'support ticket 1234'.")
 
 
-@admin.action(description="Grant tokens to the selected owners")
+class GrantPermissionMixin:
+    def has_grant_permission(self, request) -> bool:
+        return request.user.has_perm(services.GRANT_PERMISSION)
+
+
+@admin.action(description="Grant tokens to the selected owners", permissions=["grant"])
 def grant_tokens(modeladmin, request, queryset):
     """Two-step action: show a form for amount and reason, then grant to each selected owner."""
     form = GrantTokensForm(request.POST if "apply" in request.POST else None)
@@ -37,8 +42,11 @@ def grant_tokens(modeladmin, request, queryset):
                 modeladmin.message_user(request, f"{owner}: {exc}", messages.ERROR)
                 continue
             granted += 1
+        level = messages.SUCCESS if granted == len(queryset) else messages.WARNING
         modeladmin.message_user(
-            request, f"Granted {form.cleaned_data['amount']} tokens to {granted} owner(s).", messages.SUCCESS
+            request,
+            f"Granted {form.cleaned_data['amount']} tokens to {granted} of {len(queryset)} owner(s).",
+            level,
         )
         return None
     context = {
@@ -66,7 +74,7 @@ class UserEditForm(UserChangeForm):
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(GrantPermissionMixin, DjangoUserAdmin):
     add_form = SignupAdminForm
     form = UserEditForm
     list_display = ("email", "balance", "is_staff", "is_active", "date_joined")
@@ -94,7 +102,7 @@ class UserAdmin(DjangoUserAdmin):
 
 
 @admin.register(GuestSession)
-class GuestSessionAdmin(admin.ModelAdmin):
+class GuestSessionAdmin(GrantPermissionMixin, admin.ModelAdmin):
     list_display = ("short_id", "balance", "created_at", "expires_at", "expired", "linked_user")
     list_filter = ("expires_at",)
     search_fields = ("id", "linked_user__email")

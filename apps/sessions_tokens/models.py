@@ -105,6 +105,7 @@ class Wallet(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        permissions = [("grant_tokens", "Can grant tokens to users and guest sessions")]
         constraints = [
             models.CheckConstraint(
                 condition=(Q(user__isnull=False) & Q(guest_session__isnull=True))

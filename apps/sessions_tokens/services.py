@@ -30,6 +30,7 @@ from apps.sessions_tokens.selectors import Owner, wallet_for
 logger = logging.getLogger("narcis.tokens")
 
 MAX_GRANT = 10_000
+GRANT_PERMISSION = "sessions_tokens.grant_tokens"
 
 
 def _apply(
@@ -76,7 +77,7 @@ def guest_session_create(*, now: dt.datetime | None = None) -> GuestSession:
     return session
 
 
-def spend(*, owner: Owner, amount: int = 1, reference: str) -> LedgerEntry:
+def spend(*, owner: Owner, amount: int = 1, reference: str, actor: User | None = None) -> LedgerEntry:
     """Take `amount` tokens for `reference` (one spend per reference). Raises InsufficientTokens."""
     if amount < 1:
         raise InvalidAmount("A spend must be at least one token.")
@@ -89,35 +90,51 @@ def spend(*, owner: Owner, amount: int = 1, reference: str) -> LedgerEntry:
     wallet = wallet_for(owner)
     try:
         with transaction.atomic():
-            entry = _apply(wallet, -amount, reason=LedgerReason.SPEND, reference=reference)
+            entry = _apply(wallet, -amount, reason=LedgerReason.SPEND, reference=reference, actor=actor)
     except IntegrityError:
         raise DuplicateReference(f"Tokens were already spent for {reference}.") from None
+    except InsufficientTokens:
+        if isinstance(owner, User):
+            raise InsufficientTokens("You have no tokens left. Ask the Narcis team for more.") from None
+        raise
     logger.info("tokens spent", extra={"reference": reference, "amount": amount, "wallet": wallet.pk})
     return entry
 
 
 def _refund_target(spend_entry: LedgerEntry) -> Wallet:
-    """A guest who has since signed up gets the refund on the account their tokens moved to."""
+    """A guest who has since signed up gets the refund on the account their tokens moved to.
+
+    Runs inside the refund's transaction and locks the session row: a log-in linking this session
+    right now holds that lock, so the refund waits for it and then sees the link.
+    """
     wallet = spend_entry.wallet
-    session = wallet.guest_session
-    if session is not None and session.linked_user_id is not None:
-        return wallet_for(session.linked_user)
-    return wallet
+    if wallet.guest_session_id is None:
+        return wallet
+    linked_user_id = (
+        GuestSession.objects.select_for_update()
+        .values_list("linked_user_id", flat=True)
+        .get(pk=wallet.guest_session_id)
+    )
+    if linked_user_id is None:
+        return wallet
+    return Wallet.objects.get_or_create(user_id=linked_user_id)[0]
 
 
-def refund(*, reference: str) -> LedgerEntry:
+def refund(*, reference: str, actor: User | None = None) -> LedgerEntry:
     """Give back what was spent for `reference`, exactly once; repeated calls return the first refund."""
     spend_entry = (
         LedgerEntry.objects.filter(reason=LedgerReason.SPEND, reference=reference)
-        .select_related("wallet__guest_session")
+        .select_related("wallet")
         .first()
     )
     if spend_entry is None:
         raise UnknownReference(f"No token was spent for {reference!r}, so there is nothing to refund.")
-    target = _refund_target(spend_entry)
     try:
         with transaction.atomic():
-            entry = _apply(target, -spend_entry.delta, reason=LedgerReason.REFUND, reference=reference)
+            target = _refund_target(spend_entry)
+            entry = _apply(
+                target, -spend_entry.delta, reason=LedgerReason.REFUND, reference=reference, actor=actor
+            )
     except IntegrityError:
         # The unique constraint fired: someone refunded this reference first. Our credit rolled back.
         return LedgerEntry.objects.get(reason=LedgerReason.REFUND, reference=reference)
@@ -127,8 +144,8 @@ def refund(*, reference: str) -> LedgerEntry:
 
 def grant(*, owner: Owner, amount: int, actor: User, reason: str) -> LedgerEntry:
     """Staff give tokens, with a reason that the ledger keeps."""
-    if actor is None or not (actor.is_active and actor.is_staff):
-        raise PermissionDenied("Only staff can grant tokens.")
+    if actor is None or not (actor.is_active and actor.is_staff and actor.has_perm(GRANT_PERMISSION)):
+        raise PermissionDenied("Only staff with the 'grant tokens' permission can grant tokens.")
     if not 1 <= amount <= MAX_GRANT:
         raise InvalidAmount(f"A grant must be between 1 and {MAX_GRANT} tokens.")
     reason = reason.strip()

@@ -18,6 +18,7 @@ def signup(request):
         return redirect("accounts:profile")
     form = SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
+        request.guest.get()  # a visitor who signs up on their first visit still brings the guest allowance
         user = form.save()
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         messages.success(request, "Welcome to Narcis. Your guest tokens are now in your account.")

@@ -24,7 +24,7 @@ def test_postgres_url_is_fully_parsed(tmp_path):
         "db.internal",
         "6543",
     )
-    assert db["OPTIONS"] == {"sslmode": "require"}
+    assert db["OPTIONS"] == {"sslmode": "require", "connect_timeout": "3"}  # never hang /health
 
 
 def test_sqlite_urls_relative_and_absolute(tmp_path):

@@ -22,6 +22,24 @@ def test_signup_creates_the_account_logs_in_and_moves_the_guest_tokens(client):
     assert selectors.balance_of(GuestSession.objects.get()) == 0
 
 
+def test_signing_up_on_the_very_first_request_still_brings_the_guest_allowance(client):
+    response = client.post(
+        "/accounts/signup/", {"email": "first@example.com", "password1": PASSWORD, "password2": PASSWORD}
+    )
+    assert response.status_code == 302
+    assert client.get("/api/me").json()["balance"] == 5
+
+
+def test_profile_hides_the_reason_staff_gave_for_a_grant(client, make_user, staff_user):
+    from apps.sessions_tokens import services
+
+    user = make_user(password=PASSWORD)
+    services.grant(owner=user, amount=3, actor=staff_user, reason="internal: ticket 1234, angry customer")
+    client.force_login(user)
+    page = client.get("/accounts/").content.decode()
+    assert "Gift from the Narcis team" in page and "angry customer" not in page
+
+
 def test_signup_enforces_password_validators_and_loses_nothing(client):
     client.get("/api/me")
     response = client.post(

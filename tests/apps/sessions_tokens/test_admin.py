@@ -44,7 +44,7 @@ def test_grant_action_asks_for_amount_and_reason_then_grants(client, staff_user,
     assert form_page.status_code == 200 and b"Grant tokens" in form_page.content
     assert all(selectors.balance_of(u) == 0 for u in users)
     done = client.post(url, {**selection, "apply": "1", "amount": "3", "reason": "beta testers"}, follow=True)
-    assert b"Granted 3 tokens to 2 owner(s)" in done.content
+    assert b"Granted 3 tokens to 2 of 2 owner(s)" in done.content
     assert [selectors.balance_of(u) for u in users] == [3, 3]
     entry = LedgerEntry.objects.filter(reason="grant").first()
     assert (entry.actor, entry.note) == (staff_user, "beta testers")
@@ -71,3 +71,34 @@ def test_ledger_is_read_only_in_admin(client, staff_user, guest):
     client.post(reverse("admin:sessions_tokens_ledgerentry_change", args=[entry.pk]), {"delta": "999"})
     entry.refresh_from_db()
     assert entry.delta == 5
+
+
+def test_staff_without_the_grant_permission_cannot_grant(client, make_user):
+    from django.contrib.auth.models import Permission
+
+    viewer, target = make_user(staff=True), make_user()
+    viewer.user_permissions.add(Permission.objects.get(codename="view_user"))
+    client.force_login(viewer)
+    url = reverse("admin:sessions_tokens_user_changelist")
+    page = client.get(url).content.decode()
+    assert "grant_tokens" not in page  # the action is not offered
+    client.post(
+        url,
+        {
+            "action": "grant_tokens",
+            "_selected_action": [viewer.pk, target.pk],
+            "apply": "1",
+            "amount": "10000",
+            "reason": "me",
+        },
+    )
+    assert selectors.balance_of(viewer) == 0 and selectors.balance_of(target) == 0
+
+
+def test_the_grant_permission_is_enough_without_superuser(client, make_user):
+    from django.contrib.auth.models import Permission
+
+    granter, target = make_user(staff=True), make_user()
+    granter.user_permissions.add(*Permission.objects.filter(codename__in=["view_user", "grant_tokens"]))
+    services.grant(owner=target, amount=2, actor=granter, reason="support")
+    assert selectors.balance_of(target) == 2

@@ -1,10 +1,11 @@
 """Real threads, each on its own PostgreSQL connection, racing on the same rows."""
 
 import threading
+import time
 from collections import Counter
 
 import pytest
-from django.db import close_old_connections, connection
+from django.db import close_old_connections, connection, transaction
 
 from apps.sessions_tokens import selectors, services
 from apps.sessions_tokens.errors import InsufficientTokens
@@ -73,7 +74,10 @@ def test_concurrent_logins_into_different_accounts_transfer_once():
 def test_concurrent_refunds_of_one_spend_refund_once():
     guest = services.guest_session_create()
     services.spend(owner=guest, reference="generation:1")
-    race(10, lambda i: services.refund(reference="generation:1"))
+    refunds = []
+    outcomes = race(10, lambda i: refunds.append(services.refund(reference="generation:1").pk) or True)
+    assert outcomes == Counter({"ok": 10})  # every caller gets the one refund back, none errors
+    assert len(set(refunds)) == 1
     assert selectors.balance_of(guest) == 5
     assert LedgerEntry.objects.filter(reason="refund").count() == 1
 
@@ -87,7 +91,8 @@ def test_spends_racing_a_login_never_lose_or_double_a_token():
             return services.link_guest_to_user(session=guest, user=user)
         return services.spend(owner=guest, reference=f"generation:{i}")
 
-    race(6, action)
+    outcomes = race(6, action)
+    assert set(outcomes) <= {"ok", "none", InsufficientTokens.__name__}
     spent = LedgerEntry.objects.filter(reason="spend").count()
     assert selectors.balance_of(guest) + selectors.balance_of(user) + spent == 5
     for owner in (guest, user):
@@ -95,3 +100,37 @@ def test_spends_racing_a_login_never_lose_or_double_a_token():
         assert (
             sum(LedgerEntry.objects.filter(wallet=wallet).values_list("delta", flat=True)) == wallet.balance
         )
+
+
+def test_a_refund_racing_a_login_lands_on_the_account():
+    """The login holds the session row while it links; the refund must wait and then follow the link."""
+    guest = services.guest_session_create()
+    services.spend(owner=guest, reference="generation:1")
+    user = User.objects.create_user(email="late@example.com", password="a-long-pass-phrase-42")
+    linked, refund_started = threading.Event(), threading.Event()
+
+    def slow_login():
+        try:
+            with transaction.atomic():
+                services.link_guest_to_user(session=guest, user=user)
+                linked.set()
+                refund_started.wait(10)
+                time.sleep(0.3)  # keep the transaction (and its row locks) open while the refund runs
+        finally:
+            connection.close()
+
+    def refund():
+        try:
+            linked.wait(10)
+            refund_started.set()
+            services.refund(reference="generation:1")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=slow_login), threading.Thread(target=refund)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    close_old_connections()
+    assert selectors.balance_of(user) == 5 and selectors.balance_of(guest) == 0

@@ -36,3 +36,9 @@ def test_grant_rejects_bad_amounts_and_empty_reasons(make_user, staff_user, amou
     with pytest.raises(InvalidAmount):
         services.grant(owner=user, amount=amount, actor=staff_user, reason=reason)
     assert selectors.balance_of(user) == 0
+
+
+def test_staff_without_the_grant_permission_is_refused(make_user):
+    curator, user = make_user(staff=True), make_user()
+    with pytest.raises(PermissionDenied, match="grant tokens"):
+        services.grant(owner=user, amount=5, actor=curator, reason="curators cannot mint")

@@ -46,9 +46,16 @@ def test_spend_beyond_the_balance_is_refused_and_changes_nothing(guest):
 
 def test_spend_from_a_user_wallet(make_user):
     user = make_user()
-    with pytest.raises(InsufficientTokens):
+    with pytest.raises(InsufficientTokens) as refused:
         services.spend(owner=user, reference="generation:1")
+    assert "Sign up" not in refused.value.message  # they already have an account
     assert selectors.balance_of(user) == 0
+
+
+def test_spend_records_who_spent(guest, make_user):
+    operator = make_user(staff=True)
+    entry = services.spend(owner=guest, reference="generation:5", actor=operator)
+    assert entry.actor == operator
 
 
 def test_expired_guest_session_cannot_spend(guest):
