@@ -17,7 +17,10 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 from PIL import Image
 
+from inference.conditioning import PromptEmbeds, TextEncoder
 from inference.faces import FaceAnalyzer, FaceError, largest_face
+from inference.identity.conditioner import IdentityConditioner
+from inference.identity.trigger import TriggerWordError, text_only
 from inference.images import to_pil
 from inference.progress import Progress
 from inference.registry import ModelRegistry
@@ -139,6 +142,12 @@ class PortraitResult:
 
 
 @dataclass(frozen=True)
+class RequestPrompts:
+    text: str  # the prompt without the trigger word
+    face: PromptEmbeds | None  # [1, 77, D] identity-fused, when identity applies
+
+
+@dataclass(frozen=True)
 class RequestProgress:
     request_id: str
     progress: Progress
@@ -163,6 +172,9 @@ class PortraitPipeline:
         self.models = models
         self.analyzer = analyzer
         self.require_face = require_face
+        self.identity = (
+            IdentityConditioner(TextEncoder(models), models.id_encoder) if models.id_encoder else None
+        )
         self.base = BaseStage(models)
         self.detailing = DetailingStage(models, analyzer)
 
@@ -175,19 +187,20 @@ class PortraitPipeline:
     ) -> list[PortraitResult]:
         """One result per request, in request order."""
         results = {r.request_id: PortraitResult.for_request(r) for r in requests}
-        input_faces = {}
+        input_faces, prompts = {}, {}
         groups: dict[tuple, list[PortraitRequest]] = {}
         for request in requests:
             try:
                 request.params.validate()
                 if request.face_image is not None:
                     input_faces[request.request_id] = largest_face(self.analyzer, request.face_image)
-            except (ParamError, FaceError) as error:
+                prompts[request.request_id] = self._prompts(request, input_faces.get(request.request_id))
+            except (ParamError, FaceError, TriggerWordError) as error:
                 self._fail(results[request.request_id], error)
                 continue
             groups.setdefault(request.params.batch_key(), []).append(request)
         for group in groups.values():
-            self._run_group(group, results, input_faces, on_progress, is_cancelled)
+            self._run_group(group, results, input_faces, prompts, on_progress, is_cancelled)
         return [results[r.request_id] for r in requests]
 
     @staticmethod
@@ -205,7 +218,18 @@ class PortraitPipeline:
     def _fail(result: PortraitResult, error: ParamError | FaceError) -> None:
         result.status, result.error, result.error_code = "failed", error.message, error.code
 
-    def _run_group(self, group, results, input_faces, on_progress, is_cancelled) -> None:
+    def _prompts(self, request: PortraitRequest, face) -> RequestPrompts:
+        """The text-only prompt, and the identity-fused one when there is a face to fuse.
+
+        The face path needs the PhotoMaker encoder and an identity embedding (insightface); without
+        them the portrait follows the text alone and the trigger word is simply dropped.
+        """
+        if self.identity is None or face is None or face.embedding is None:
+            return RequestPrompts(text_only(request.prompt), None)
+        fused = self.identity.face_embeds(request.prompt, [request.face_image], face.embedding[None])
+        return RequestPrompts(text_only(request.prompt), fused)
+
+    def _run_group(self, group, results, input_faces, prompts, on_progress, is_cancelled) -> None:
         params = group[0].params
         ids = [r.request_id for r in group]
 
@@ -217,7 +241,15 @@ class PortraitPipeline:
         live_rows = list(range(len(group)))
         started = time.perf_counter()
         base = self.base.run(
-            [BaseRequest(r.prompt, r.negative_prompt, seed=r.seed) for r in group],
+            [
+                BaseRequest(
+                    prompts[r.request_id].text,
+                    r.negative_prompt,
+                    seed=r.seed,
+                    face=prompts[r.request_id].face,
+                )
+                for r in group
+            ],
             params.base(),
             on_progress=lambda p: report(p, live_rows),
             is_cancelled=(lambda row: is_cancelled(ids[row])) if is_cancelled else None,
@@ -235,7 +267,12 @@ class PortraitPipeline:
         detail = self.detailing.run(
             base.images[positions],
             [
-                DetailRequest(group[row].prompt, group[row].negative_prompt, seed=group[row].seed)
+                DetailRequest(
+                    prompts[ids[row]].text,
+                    group[row].negative_prompt,
+                    seed=group[row].seed,
+                    face=prompts[ids[row]].face,
+                )
                 for row in survivors
             ],
             params.detailing(),

@@ -19,6 +19,10 @@ _TRIGGER_WORD = re.compile(rf"\s*\b{TRIGGER}\b")
 class TriggerWordError(ValueError):
     code = "bad_trigger_word"
 
+    @property
+    def message(self) -> str:
+        return str(self)
+
 
 def add_trigger_token(tokenizer) -> int:
     """Register the trigger as one special token (idempotent); returns its id."""

@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 import skimage.data
+import torch
 
 from inference.faces import Face, OpenCVFaceAnalyzer, keypoints_from_box
 from inference.pipeline import ParamError, PortraitParams, PortraitPipeline, PortraitRequest
@@ -54,10 +55,14 @@ def test_params_are_validated_with_the_field_named(change, field):
 def test_a_portrait_with_its_metadata(pipeline):
     photo = skimage.data.astronaut()
     [result] = pipeline.run(
-        [PortraitRequest("job-1", "portrait of a woman", "blurry", seed=3, face_image=photo, params=SMALL)]
+        [
+            PortraitRequest(
+                "job-1", "portrait of a woman img", "blurry", seed=3, face_image=photo, params=SMALL
+            )
+        ]
     )
     assert result.ok and result.image.size == (64, 64)
-    assert (result.seed, result.prompt, result.negative_prompt) == (3, "portrait of a woman", "blurry")
+    assert (result.seed, result.prompt, result.negative_prompt) == (3, "portrait of a woman img", "blurry")
     assert result.params["steps"] == 4 and set(result.timings) == {"base_s", "detailing_s", "batch_size"}
     assert result.face_box is not None and result.identity_score is not None
 
@@ -123,3 +128,35 @@ def test_progress_reaches_each_request_and_cancel_stops_one(pipeline):
     assert ("keep", "base") in stages and ("keep", "detailing") in stages
     assert ("drop", "detailing") not in stages
     assert seen[-1].preview(max_side=64)[:2] == b"\xff\xd8"  # a JPEG
+
+
+def test_identity_flows_from_the_photo_into_stage_one(pipeline, tiny_models):
+    from tests.inference.stages.test_base import UNetSpy
+
+    params = PortraitParams(**{**SMALL.__dict__, "start_merge_step": 2})
+    photo = skimage.data.astronaut()
+    with UNetSpy(tiny_models.unet) as spy:
+        [result] = pipeline.run(
+            [PortraitRequest("id", "portrait of a woman img, oil painting", face_image=photo, params=params)]
+        )
+    assert result.ok
+    base_calls = spy.calls[: params.steps]
+    positives = [hidden[-1] for _, hidden in base_calls]  # the positive row is last in [neg, pos] and [pos]
+    assert torch.equal(positives[0], positives[1])  # text-only path before start_merge_step
+    assert not torch.equal(positives[1], positives[2])  # the identity-fused path from it on
+
+
+def test_identity_needs_the_trigger_word(pipeline):
+    [result] = pipeline.run(
+        [PortraitRequest("t", "portrait of a woman", face_image=skimage.data.astronaut(), params=SMALL)]
+    )
+    assert result.status == "failed" and result.error_code == "bad_trigger_word" and "img" in result.error
+
+
+def test_without_identity_the_trigger_word_is_dropped_from_the_text(tiny_models):
+    pipeline = PortraitPipeline(
+        tiny_models, OpenCVFaceAnalyzer(), require_face=False
+    )  # no embeddings offline
+    assert (
+        pipeline._prompts(PortraitRequest("t", "a man img, suit", params=SMALL), None).text == "a man, suit"
+    )
