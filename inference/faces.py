@@ -143,3 +143,12 @@ class OpenCVFaceAnalyzer:
             score = float(1.0 / (1.0 + np.exp(-weight)))  # the cascade's stage weight, squashed to [0, 1]
             faces.append(Face(bbox=bbox, score=score, keypoints=keypoints_from_box(bbox)))
         return sorted(faces, key=lambda face: face.area, reverse=True)
+
+
+def face_analyzer(models_dir: str | None) -> FaceAnalyzer:
+    """insightface's buffalo_l for a real models folder; the offline OpenCV finder for the tiny preset."""
+    if models_dir is None or str(models_dir) == "tiny":
+        return OpenCVFaceAnalyzer()
+    from inference.faces_insightface import InsightFaceAnalyzer  # imports insightface only when needed
+
+    return InsightFaceAnalyzer(models_dir)

@@ -35,3 +35,48 @@ def test_generate_writes_an_image_and_prints_timings(tmp_path):
 def test_generate_explains_bad_input(tmp_path):
     result = run_cli("generate", "--prompt", "x", "--out", str(tmp_path / "o.png"), "--size", "60")
     assert result.returncode == 2 and "multiples of 8" in result.stderr
+
+
+def test_portrait_runs_both_stages_on_the_astronaut_photo(tmp_path):
+    out = tmp_path / "portrait.png"
+    result = run_cli(
+        "portrait",
+        "--face",
+        "astronaut",
+        "--out",
+        str(out),
+        "--steps",
+        "3",
+        "--detailing-steps",
+        "3",
+        "--size",
+        "64",
+        "--models",
+        "tiny",
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["status"] == "succeeded" and set(report["timings"]) >= {"base_s", "detailing_s"}
+    # The tiny preset paints textures: stage 2 looks for a face, finds none, and says so.
+    assert report["notes"] == ["no face found in the portrait: detailing skipped"]
+    assert Image.open(out).size == (64, 64)
+
+
+def test_portrait_without_a_face_in_the_photo_explains(tmp_path):
+    blank = tmp_path / "wall.png"
+    Image.new("RGB", (200, 200), (120, 120, 120)).save(blank)
+    result = run_cli(
+        "portrait",
+        "--face",
+        str(blank),
+        "--out",
+        str(tmp_path / "o.png"),
+        "--size",
+        "64",
+        "--steps",
+        "2",
+        "--detailing-steps",
+        "2",
+    )
+    assert result.returncode == 1
+    assert "could not find a face" in json.loads(result.stdout.strip().splitlines()[-1])["error"]

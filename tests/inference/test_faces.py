@@ -51,3 +51,12 @@ def test_a_tiny_photo_is_refused_with_its_size(analyzer):
 def test_non_rgb_input_is_a_programming_error(analyzer):
     with pytest.raises(ValueError, match="RGB uint8"):
         analyzer.analyze(np.zeros((128, 128), dtype=np.uint8))
+
+
+def test_the_tiny_preset_uses_opencv_and_a_models_folder_insightface(tmp_path):
+    from inference.faces import face_analyzer
+    from inference.faces_insightface import FaceModelsMissing
+
+    assert isinstance(face_analyzer("tiny"), OpenCVFaceAnalyzer)
+    with pytest.raises(FaceModelsMissing, match="det_10g.onnx"):
+        face_analyzer(str(tmp_path))
