@@ -16,6 +16,7 @@ from inference.faces_insightface import (
     InsightFaceAnalyzer,
     execution_providers,
 )
+from tests.inference.buffalo_fakes import write_pack
 
 
 def insightface_face(x0, y0, x1, y1, *, gender=0, age=34):
@@ -118,3 +119,22 @@ def test_cuda_first_then_cpu():
     providers = execution_providers()
     assert providers[-1] == "CPUExecutionProvider"
     assert providers[0] in ("CUDAExecutionProvider", "CPUExecutionProvider")
+
+
+def test_the_real_insightface_code_runs_our_adapter_on_onnx_stand_ins(tmp_path):
+    """Faked at the onnxruntime boundary: real FaceAnalysis, real sessions, stand-in ONNX graphs."""
+    write_pack(tmp_path / PACK)
+    analyzer = InsightFaceAnalyzer(tmp_path)
+    assert sorted(analyzer.app.models) == sorted(PACK_FILES)
+    red = np.zeros((480, 640, 3), np.uint8)
+    red[200:280, 300:380] = (255, 0, 0)  # RGB red: the stand-in detector's trigger
+    faces = analyzer.analyze(red)
+    assert faces, "the red square was not found: was the image passed in RGB instead of BGR?"
+    face = faces[0]
+    x0, y0, x1, y1 = face.bbox
+    assert 250 < (x0 + x1) / 2 < 430 and 150 < (y0 + y1) / 2 < 330
+    assert face.keypoints.shape == (5, 2) and face.landmarks.shape == (106, 2)
+    assert face.embedding.shape == (512,) and face.gender in ("female", "male") and 0 <= face.age <= 100
+    blue = np.zeros((480, 640, 3), np.uint8)
+    blue[200:280, 300:380] = (0, 0, 255)
+    assert analyzer.analyze(blue) == []  # tried 640 down to 256, nothing
