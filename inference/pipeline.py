@@ -56,7 +56,7 @@ class PortraitParams:
     height: int = 1024
     steps: int = 30
     guidance_scale: float = 5.0
-    photomaker_weight: float = 1.0  # identity strength, used once PhotoMaker conditioning is wired
+    photomaker_weight: float = 1.0  # identity strength: 0 none, 1 as PhotoMaker was trained, 2 insistent
     start_merge_step: int = 10
     adaptive_guidance: bool = True
     detailing_steps: int = 20
@@ -106,6 +106,7 @@ class PortraitRequest:
     negative_prompt: str = ""
     seed: int = 0
     face_image: np.ndarray | None = None  # the visitor's photo, RGB uint8 [H, W, 3]
+    more_face_images: tuple[np.ndarray, ...] = ()  # further photos of the same person, for identity only
     params: PortraitParams = field(default_factory=PortraitParams)
 
 
@@ -193,7 +194,10 @@ class PortraitPipeline:
             try:
                 request.params.validate()
                 if request.face_image is not None:
-                    input_faces[request.request_id] = largest_face(self.analyzer, request.face_image)
+                    input_faces[request.request_id] = [
+                        largest_face(self.analyzer, photo)
+                        for photo in (request.face_image, *request.more_face_images)
+                    ]
                 prompts[request.request_id] = self._prompts(request, input_faces.get(request.request_id))
             except (ParamError, FaceError, TriggerWordError) as error:
                 self._fail(results[request.request_id], error)
@@ -218,15 +222,19 @@ class PortraitPipeline:
     def _fail(result: PortraitResult, error: ParamError | FaceError) -> None:
         result.status, result.error, result.error_code = "failed", error.message, error.code
 
-    def _prompts(self, request: PortraitRequest, face) -> RequestPrompts:
+    def _prompts(self, request: PortraitRequest, faces) -> RequestPrompts:
         """The text-only prompt, and the identity-fused one when there is a face to fuse.
 
         The face path needs the PhotoMaker encoder and an identity embedding (insightface); without
         them the portrait follows the text alone and the trigger word is simply dropped.
         """
-        if self.identity is None or face is None or face.embedding is None:
+        if self.identity is None or not faces or any(face.embedding is None for face in faces):
             return RequestPrompts(text_only(request.prompt), None)
-        fused = self.identity.face_embeds(request.prompt, [request.face_image], face.embedding[None])
+        photos = [request.face_image, *request.more_face_images]
+        embeddings = np.stack([face.embedding for face in faces])
+        fused = self.identity.face_embeds(
+            request.prompt, photos, embeddings, weight=request.params.photomaker_weight
+        )
         return RequestPrompts(text_only(request.prompt), fused)
 
     def _run_group(self, group, results, input_faces, prompts, on_progress, is_cancelled) -> None:
@@ -298,7 +306,8 @@ class PortraitPipeline:
                 images[position],
                 detail.boxes[position],
             )
-            result.identity_score = self._identity_score(input_faces.get(ids[row]), detail.faces[position])
+            sources = input_faces.get(ids[row]) or [None]
+            result.identity_score = self._identity_score(sources[0], detail.faces[position])
 
     @staticmethod
     def _identity_score(source, portrait) -> float | None:

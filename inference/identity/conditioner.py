@@ -17,11 +17,15 @@ class IdentityConditioner:
         self.id_encoder = id_encoder
 
     @torch.inference_mode()
-    def face_embeds(self, prompt: str, photos: list[np.ndarray], id_embeddings: np.ndarray) -> PromptEmbeds:
+    def face_embeds(
+        self, prompt: str, photos: list[np.ndarray], id_embeddings: np.ndarray, *, weight: float = 1.0
+    ) -> PromptEmbeds:
         """[1, 77, D] identity-fused prompt embeddings (+ pooled) for one request.
 
         photos: the sitter's ID photos, RGB uint8 (several photos of one person are allowed);
-        id_embeddings: [len(photos), 512] raw insightface embeddings of the same photos.
+        id_embeddings: [len(photos), 512] raw insightface embeddings of the same photos;
+        weight: how far the class-token positions move towards the identity (1 = PhotoMaker as trained,
+        0 = no identity, up to 2 to insist).
         """
         if len(photos) == 0 or len(photos) != len(id_embeddings):
             raise ValueError("give one insightface embedding per ID photo, and at least one photo")
@@ -38,7 +42,10 @@ class IdentityConditioner:
         pixels = clip_pixels(photos)[None].to(models.device, dtype)
         embeddings = torch.as_tensor(np.asarray(id_embeddings), dtype=dtype, device=models.device)[None]
         mask = expanded[0].mask[None].to(models.device)
-        fused = encoder(pixels, prompt_embeds.embeds.to(dtype), mask, embeddings)
+        plain = prompt_embeds.embeds.to(dtype)
+        fused = encoder(pixels, plain, mask, embeddings)
+        if weight != 1.0:
+            fused = plain + weight * (fused - plain)  # only the class positions differ, so only they move
         return PromptEmbeds(fused.to(models.dtype), prompt_embeds.pooled)
 
     @staticmethod

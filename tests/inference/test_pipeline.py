@@ -160,3 +160,25 @@ def test_without_identity_the_trigger_word_is_dropped_from_the_text(tiny_models)
     assert (
         pipeline._prompts(PortraitRequest("t", "a man img, suit", params=SMALL), None).text == "a man, suit"
     )
+
+
+def test_several_photos_of_one_person_feed_the_identity(pipeline):
+    photo = skimage.data.astronaut()
+    request = PortraitRequest(
+        "multi",
+        "portrait of a woman img",
+        face_image=photo,
+        more_face_images=(np.ascontiguousarray(photo[:, ::-1]),),
+        params=SMALL,
+    )
+    faces = [pipeline.analyzer.analyze(p)[0] for p in (request.face_image, *request.more_face_images)]
+    prompts = pipeline._prompts(request, faces)
+    changed = (
+        (prompts.face.embeds - pipeline.identity.text_encoder.encode(["portrait of a woman"]).embeds)
+        .abs()
+        .amax(dim=-1)
+        > 1e-5
+    )[0]
+    assert changed[4:8].all()  # two photos: the class word four times, all fused
+    [result] = pipeline.run([request])
+    assert result.ok

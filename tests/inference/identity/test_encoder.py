@@ -59,3 +59,13 @@ def test_stage_one_switches_to_the_identity_path_at_start_merge_step(conditioner
     assert all(torch.equal(p, text.embeds[0]) for p in positives[:2])
     assert all(torch.equal(p, face.embeds[0]) for p in positives[2:])
     assert result.images.shape == (1, 3, 64, 64) and torch.isfinite(result.images).all()
+
+
+def test_photomaker_weight_scales_only_the_identity_positions(conditioner):
+    photo, embedding = skimage.data.astronaut(), np.random.default_rng(2).normal(size=(1, 512))
+    full = conditioner.face_embeds(PROMPT, [photo], embedding)
+    none = conditioner.face_embeds(PROMPT, [photo], embedding, weight=0.0)
+    half = conditioner.face_embeds(PROMPT, [photo], embedding, weight=0.5)
+    plain = conditioner.text_encoder.encode(["portrait of a woman woman, oil painting"])
+    assert torch.allclose(none.embeds, plain.embeds, atol=1e-5)
+    assert torch.allclose(half.embeds, (full.embeds + none.embeds) / 2, atol=1e-5)
