@@ -127,6 +127,16 @@ class Conditioning:
         if len(sizes) != 1:
             raise ValueError(f"conditioning parts disagree on the batch size: {sorted(sizes)}")
 
+    @property
+    def detailed_text_face(self) -> torch.Tensor | None:
+        """The face path's per-token embeddings [N, 77, D] (PhotoMaker-fused), if any."""
+        return None if self.face is None else self.face.embeds
+
+    @property
+    def global_text_face(self) -> torch.Tensor | None:
+        """The face path's pooled embedding [N, P], if any."""
+        return None if self.face is None else self.face.pooled
+
     def positive(self, use_face: bool) -> PromptEmbeds:
         return self.face if (use_face and self.face is not None) else self.text
 

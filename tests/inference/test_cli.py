@@ -13,19 +13,8 @@ def run_cli(*args):
 
 def test_generate_writes_an_image_and_prints_timings(tmp_path):
     out = tmp_path / "portrait.png"
-    result = run_cli(
-        "generate",
-        "--prompt",
-        "portrait of a person",
-        "--out",
-        str(out),
-        "--steps",
-        "3",
-        "--size",
-        "64",
-        "--models",
-        "tiny",
-    )
+    args = "generate --prompt portrait --steps 3 --size 64 --models tiny".split()
+    result = run_cli(*args, "--out", str(out))
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert report["models"] == "tiny" and set(report["timings"]) >= {"encode_s", "denoise_s", "decode_s"}
@@ -39,21 +28,8 @@ def test_generate_explains_bad_input(tmp_path):
 
 def test_portrait_runs_both_stages_on_the_astronaut_photo(tmp_path):
     out = tmp_path / "portrait.png"
-    result = run_cli(
-        "portrait",
-        "--face",
-        "astronaut",
-        "--out",
-        str(out),
-        "--steps",
-        "3",
-        "--detailing-steps",
-        "3",
-        "--size",
-        "64",
-        "--models",
-        "tiny",
-    )
+    args = "portrait --face astronaut --steps 3 --detailing-steps 3 --size 64 --models tiny".split()
+    result = run_cli(*args, "--out", str(out))
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert report["status"] == "succeeded" and set(report["timings"]) >= {"base_s", "detailing_s"}

@@ -62,6 +62,8 @@ def test_face_path_is_used_when_present_and_falls_back_to_text(encoder):
     face = encoder.encode(["a face"])
     with_face = build_conditioning(encoder, ["p"], [""], height=64, width=64, face=face)
     assert with_face.positive(use_face=True) is face and with_face.positive(use_face=False) is with_face.text
+    assert with_face.detailed_text_face is face.embeds and with_face.global_text_face is face.pooled
+    assert cond.detailed_text_face is None
 
 
 def test_time_ids_are_size_crop_target():
