@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 
 from inference.pipeline import (
     PortraitPipeline,
@@ -29,16 +30,24 @@ logger = logging.getLogger("narcis.inference.batcher")
 class Ticket:
     """One submitted request: its result when done, and a way to cancel it."""
 
-    def __init__(self, request: PortraitRequest, on_progress: ProgressHandler | None):
+    def __init__(
+        self,
+        request: PortraitRequest,
+        on_progress: ProgressHandler | None,
+        on_cancel: Callable[[Ticket], None],
+    ):
         self.request = request
         self.on_progress = on_progress
+        self._on_cancel = on_cancel
         self.submitted_at = time.monotonic()
         self.cancelled = False
         self._done = threading.Event()
         self._result: PortraitResult | None = None
 
     def cancel(self) -> None:
+        """Queued: answered "canceled" at once. Running: leaves its batch at the next step."""
         self.cancelled = True
+        self._on_cancel(self)
 
     def done(self) -> bool:
         return self._done.is_set()
@@ -67,13 +76,20 @@ class RequestBatcher:
         self._thread.start()
 
     def submit(self, request: PortraitRequest, on_progress: ProgressHandler | None = None) -> Ticket:
-        ticket = Ticket(request, on_progress)
+        ticket = Ticket(request, on_progress, self._cancel_queued)
         with self._changed:
             if self._closed:
                 raise RuntimeError("the batcher is closed")
             self._queue.append(ticket)
             self._changed.notify_all()
         return ticket
+
+    def _cancel_queued(self, ticket: Ticket) -> None:
+        with self._changed:
+            if ticket in self._queue:
+                self._queue.remove(ticket)
+                ticket._finish(_canceled(ticket.request))
+            self._changed.notify_all()
 
     def close(self, timeout: float | None = None) -> None:
         """Finish the batch in flight, cancel what is still queued, stop the worker thread."""

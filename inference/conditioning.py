@@ -183,7 +183,16 @@ def build_conditioning(
     height: int,
     width: int,
     face: PromptEmbeds | None = None,
+    faces: list[PromptEmbeds | None] | None = None,
 ) -> Conditioning:
+    """`face` for the whole batch, or `faces` per row: a row without a face uses its text path there."""
     text, negative = encoder.encode_with_negatives(prompts, negative_prompts)
     ids = time_ids(height, width).to(encoder.models.device, encoder.models.dtype).repeat(len(prompts), 1)
+    if faces is not None and any(f is not None for f in faces):
+        face = PromptEmbeds.cat(
+            [
+                f if f is not None else PromptEmbeds(text.embeds[i : i + 1], text.pooled[i : i + 1])
+                for i, f in enumerate(faces)
+            ]
+        )
     return Conditioning(negative=negative, text=text, time_ids=ids, face=face)

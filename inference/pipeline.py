@@ -240,13 +240,18 @@ class PortraitPipeline:
     def _run_group(self, group, results, input_faces, prompts, on_progress, is_cancelled) -> None:
         params = group[0].params
         ids = [r.request_id for r in group]
+        cancelled = (lambda row: is_cancelled(ids[row])) if is_cancelled else (lambda row: False)
 
-        def report(progress: Progress, rows: list[int]) -> None:
-            if on_progress is not None:
-                for position, row in enumerate(rows):
-                    on_progress(RequestProgress(ids[row], progress, position))
+        def reporter(to_group_row: list[int]):
+            """Progress rows index the stage's inputs; map each to its request."""
 
-        live_rows = list(range(len(group)))
+            def report(progress: Progress) -> None:
+                if on_progress is not None:
+                    for position, row in enumerate(progress.rows):
+                        on_progress(RequestProgress(ids[to_group_row[row]], progress, position))
+
+            return report
+
         started = time.perf_counter()
         base = self.base.run(
             [
@@ -259,47 +264,44 @@ class PortraitPipeline:
                 for r in group
             ],
             params.base(),
-            on_progress=lambda p: report(p, live_rows),
-            is_cancelled=(lambda row: is_cancelled(ids[row])) if is_cancelled else None,
+            on_progress=reporter(list(range(len(group)))),
+            is_cancelled=cancelled if is_cancelled else None,
         )
         base_s = time.perf_counter() - started
-        survivors = [row for row in base.rows if not (is_cancelled and is_cancelled(ids[row]))]
-        for row in set(range(len(group))) - set(survivors):
-            results[ids[row]].status = "canceled"
-        if not survivors:
-            return
-        live_rows[:] = survivors
-        positions = [base.rows.index(row) for row in survivors]
-
-        started = time.perf_counter()
-        detail = self.detailing.run(
-            base.images[positions],
-            [
-                DetailRequest(
-                    prompts[ids[row]].text,
-                    group[row].negative_prompt,
-                    seed=group[row].seed,
-                    face=prompts[ids[row]].face,
-                )
-                for row in survivors
-            ],
-            params.detailing(),
-            on_progress=lambda p: report(p, live_rows),
-        )
-        detailing_s = time.perf_counter() - started
-        images = to_pil(detail.images)
-        for position, row in enumerate(survivors):
+        survivors = [row for row in base.rows if not cancelled(row)]
+        if survivors:
+            started = time.perf_counter()
+            detail = self.detailing.run(
+                base.images[[base.rows.index(row) for row in survivors]],
+                [
+                    DetailRequest(
+                        prompts[ids[row]].text,
+                        group[row].negative_prompt,
+                        seed=group[row].seed,
+                        face=prompts[ids[row]].face,
+                    )
+                    for row in survivors
+                ],
+                params.detailing(),
+                on_progress=reporter(survivors),
+            )
+            detailing_s = time.perf_counter() - started
+            images = to_pil(detail.images)
+        for row in range(len(group)):
             result = results[ids[row]]
+            if row not in survivors or cancelled(row):  # cancelled in stage 1, or while detailing
+                result.status = "canceled"
+                continue
+            position = survivors.index(row)
             result.timings = {"base_s": base_s, "detailing_s": detailing_s, "batch_size": len(group)}
             if position in detail.errors:
-                result.error_code = "no_face_in_portrait"
                 if self.require_face:
+                    result.error_code = "no_face_in_portrait"
                     result.error = (
                         "The portrait came out without a recognisable face, so it was not finished. "
                         "Please try again, perhaps with another photo."
                     )
                     continue
-                result.error_code = None
                 result.notes.append("no face found in the portrait: detailing skipped")
             result.status, result.image, result.face_box = (
                 "succeeded",
@@ -307,10 +309,14 @@ class PortraitPipeline:
                 detail.boxes[position],
             )
             sources = input_faces.get(ids[row]) or [None]
-            result.identity_score = self._identity_score(sources[0], detail.faces[position])
+            result.identity_score = self._identity_score(sources[0], images[position])
 
-    @staticmethod
-    def _identity_score(source, portrait) -> float | None:
-        if source is None or portrait is None or source.embedding is None or portrait.embedding is None:
+    def _identity_score(self, source, portrait: Image.Image) -> float | None:
+        """Cosine between the sitter's embedding and the finished portrait's face (after detailing)."""
+        if source is None or source.embedding is None:
             return None
-        return cosine(source.embedding, portrait.embedding)
+        try:
+            face = largest_face(self.analyzer, np.asarray(portrait))
+        except FaceError:
+            return None
+        return None if face.embedding is None else cosine(source.embedding, face.embedding)

@@ -16,6 +16,9 @@ class Progress:
     step: int  # steps done, 1..total
     total: int
     latents: torch.Tensor  # [N, 4, h, w] after this step; read it, do not keep it
+    rows: tuple[
+        int, ...
+    ] = ()  # which of the stage's inputs each latent row belongs to (cancelled ones leave)
 
     @property
     def percent(self) -> float:

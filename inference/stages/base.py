@@ -6,8 +6,8 @@ The sampler is `sample_guided`: a plain loop over a diffusers scheduler's steps.
 `GuidedDenoiser`, which decides the batch layout per step:
     guided step   : UNet batch [neg x N, pos x N] -> eps = uncond + scale * (cond - uncond)
     unguided step : UNet batch [pos x N]          -> eps = cond   (the last 20% of steps: half the work)
-The positive path is the text-only prompt before `start_merge_step` and the face-conditioned prompt
-from it on (PhotoMaker: the layout settles first, identity refines it).
+The positive path is the text-only prompt up to `start_merge_step` and the face-conditioned prompt
+after it (PhotoMaker: the layout settles first, identity refines it).
 """
 
 from __future__ import annotations
@@ -139,21 +139,23 @@ def sample_guided(
     scheduler,
     *,
     guided_until: int,
-    face_from: int,
+    text_until: int,
     callback: ProgressCallback | None = None,
     rows: ActiveRows | None = None,
     stage: str = STAGE,
 ) -> torch.Tensor:
-    """Walk the scheduler's timesteps; guided before `guided_until`, face-conditioned from `face_from`.
+    """Walk the scheduler's timesteps; guided before `guided_until`; the text-only prompt up to and
+    including step `text_until`, the face-conditioned prompt after it (PhotoMaker's start_merge_step).
 
     With `rows`, cancelled requests are dropped between steps; the result holds the rows still in `rows.rows`.
     """
     timesteps = scheduler.timesteps
     for i, t in enumerate(timesteps):
-        eps = denoiser(latents, t, guided=i < guided_until, use_face=i >= face_from)
+        eps = denoiser(latents, t, guided=i < guided_until, use_face=i > text_until)
         latents = scheduler.step(eps, t, latents, return_dict=False)[0]
         if callback is not None:
-            callback(Progress(stage=stage, step=i + 1, total=len(timesteps), latents=latents))
+            current = tuple(rows.rows) if rows is not None else tuple(range(latents.shape[0]))
+            callback(Progress(stage=stage, step=i + 1, total=len(timesteps), latents=latents, rows=current))
         positions = rows.prune() if rows is not None else None
         if positions is not None:
             latents = latents[positions]
@@ -198,15 +200,13 @@ class BaseStage:
         latent_h, latent_w = self._check_size(params)
 
         started = time.perf_counter()
-        faces = [r.face for r in requests]
-        face = PromptEmbeds.cat(faces) if all(f is not None for f in faces) else None
         conditioning = build_conditioning(
             self.text_encoder,
             [r.prompt for r in requests],
             [r.negative_prompt for r in requests],
             height=params.height,
             width=params.width,
-            face=face,
+            faces=[r.face for r in requests],
         )
         timings["encode_s"] = time.perf_counter() - started
 
@@ -234,7 +234,7 @@ class BaseStage:
                 adaptive=params.adaptive_guidance,
                 unguided_fraction=params.unguided_fraction,
             ),
-            face_from=params.start_merge_step,
+            text_until=params.start_merge_step,
             callback=on_progress,
             rows=rows,
         )

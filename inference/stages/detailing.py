@@ -70,6 +70,7 @@ def sample_differential(
     *,
     guided_until: int,
     callback: ProgressCallback | None = None,
+    rows: tuple[int, ...] = (),
 ) -> torch.Tensor:
     """Differential diffusion (Levin & Fried, 2023, Algorithm 1) with an Euler scheduler.
 
@@ -91,7 +92,11 @@ def sample_differential(
         eps = denoiser(latents, t, guided=i < guided_until, use_face=True)
         latents = scheduler.step(eps, t, latents, return_dict=False)[0]
         if callback is not None:
-            callback(Progress(stage=STAGE, step=i - start + 1, total=len(timesteps) - start, latents=latents))
+            callback(
+                Progress(
+                    stage=STAGE, step=i - start + 1, total=len(timesteps) - start, latents=latents, rows=rows
+                )
+            )
     return torch.where(keep[-1], original, latents)
 
 
@@ -154,14 +159,13 @@ class DetailingStage:
 
         started = time.perf_counter()
         chosen = [requests[i] for i in rows]
-        faces_embeds = [r.face for r in chosen]
         conditioning = build_conditioning(
             self.text_encoder,
             [r.prompt for r in chosen],
             [r.negative_prompt for r in chosen],
             height=size,
             width=size,
-            face=PromptEmbeds.cat(faces_embeds) if all(f is not None for f in faces_embeds) else None,
+            faces=[r.face for r in chosen],
         )
         scheduler = models.new_scheduler()
         prepare_scheduler(scheduler, params.steps, models.device)
@@ -181,6 +185,7 @@ class DetailingStage:
             keep,
             guided_until=guided_until(params.steps, params.guidance_scale, adaptive=params.adaptive_guidance),
             callback=on_progress,
+            rows=tuple(rows),
         )
         timings["denoise_s"] = time.perf_counter() - started
 

@@ -26,33 +26,26 @@ def test_generate_explains_bad_input(tmp_path):
     assert result.returncode == 2 and "multiples of 8" in result.stderr
 
 
-def test_portrait_runs_both_stages_on_the_astronaut_photo(tmp_path):
+def test_generate_with_a_face_runs_both_stages_and_writes_metadata(tmp_path):
     out = tmp_path / "portrait.png"
-    args = "portrait --face astronaut --steps 3 --detailing-steps 3 --size 64 --models tiny".split()
-    result = run_cli(*args, "--out", str(out))
+    args = "generate --face astronaut --steps 3 --detailing-steps 3 --size 64 --models tiny".split()
+    result = run_cli(*args, "--prompt", "portrait of a woman img, oil painting", "--out", str(out))
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert report["status"] == "succeeded" and set(report["timings"]) >= {"base_s", "detailing_s"}
     # The tiny preset paints textures: stage 2 looks for a face, finds none, and says so.
     assert report["notes"] == ["no face found in the portrait: detailing skipped"]
     assert Image.open(out).size == (64, 64)
+    metadata = json.loads(out.with_suffix(".json").read_text())
+    assert metadata["prompt"] == "portrait of a woman img, oil painting" and metadata["seed"] == 1
+    assert metadata["params"]["detailing_steps"] == 3 and metadata["status"] == "succeeded"
 
 
-def test_portrait_without_a_face_in_the_photo_explains(tmp_path):
+def test_generate_with_a_faceless_photo_explains(tmp_path):
     blank = tmp_path / "wall.png"
     Image.new("RGB", (200, 200), (120, 120, 120)).save(blank)
-    result = run_cli(
-        "portrait",
-        "--face",
-        str(blank),
-        "--out",
-        str(tmp_path / "o.png"),
-        "--size",
-        "64",
-        "--steps",
-        "2",
-        "--detailing-steps",
-        "2",
-    )
+    args = "generate --prompt x --size 64 --steps 2 --detailing-steps 2".split()
+    result = run_cli(*args, "--face", str(blank), "--out", str(tmp_path / "o.png"))
     assert result.returncode == 1
     assert "could not find a face" in json.loads(result.stdout.strip().splitlines()[-1])["error"]
+    assert not (tmp_path / "o.png").exists()

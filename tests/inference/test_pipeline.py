@@ -142,8 +142,8 @@ def test_identity_flows_from_the_photo_into_stage_one(pipeline, tiny_models):
     assert result.ok
     base_calls = spy.calls[: params.steps]
     positives = [hidden[-1] for _, hidden in base_calls]  # the positive row is last in [neg, pos] and [pos]
-    assert torch.equal(positives[0], positives[1])  # text-only path before start_merge_step
-    assert not torch.equal(positives[1], positives[2])  # the identity-fused path from it on
+    assert torch.equal(positives[0], positives[2])  # the text-only path up to start_merge_step
+    assert not torch.equal(positives[2], positives[3])  # the identity-fused path after it
 
 
 def test_identity_needs_the_trigger_word(pipeline):
@@ -182,3 +182,55 @@ def test_several_photos_of_one_person_feed_the_identity(pipeline):
     assert changed[4:8].all()  # two photos: the class word four times, all fused
     [result] = pipeline.run([request])
     assert result.ok
+
+
+def test_cancelling_the_first_request_keeps_progress_with_the_right_requests(pipeline):
+    seen = []
+
+    def handler(progress):
+        progress.preview(max_side=32)  # must index this request's own latents
+        seen.append((progress.request_id, progress.progress.stage, progress.progress.latents.shape[0]))
+
+    requests = [PortraitRequest(name, "portrait", seed=i, params=SMALL) for i, name in enumerate("abc")]
+    results = pipeline.run(
+        requests, on_progress=handler, is_cancelled=lambda request_id: request_id == "a" and len(seen) >= 3
+    )
+    assert [r.status for r in results] == ["canceled", "succeeded", "succeeded"]
+    after_cancel = seen[3:]
+    assert after_cancel and all(name != "a" for name, _, _ in after_cancel)
+    assert all(rows == 2 for _, stage, rows in after_cancel if stage == "base")
+
+
+cancel_now = {"detailing": False}
+
+
+def test_cancel_during_stage_two_is_honoured(pipeline):
+    def handler(progress):
+        if progress.progress.stage == "detailing":
+            cancel_now["detailing"] = True
+
+    try:
+        results = pipeline.run(
+            [PortraitRequest("x", "portrait", params=SMALL), PortraitRequest("y", "portrait", params=SMALL)],
+            on_progress=handler,
+            is_cancelled=lambda request_id: request_id == "y" and cancel_now["detailing"],
+        )
+    finally:
+        cancel_now["detailing"] = False
+    assert [r.status for r in results] == ["succeeded", "canceled"]
+
+
+def test_a_batch_mixing_face_and_faceless_requests_keeps_each_ones_path(pipeline, tiny_models):
+    from tests.inference.stages.test_base import UNetSpy
+
+    params = PortraitParams(**{**SMALL.__dict__, "start_merge_step": 0})
+    with_face = PortraitRequest(
+        "face", "portrait of a woman img", face_image=skimage.data.astronaut(), params=params
+    )
+    without = PortraitRequest("plain", "portrait of a woman img", params=params)
+    with UNetSpy(tiny_models.unet) as spy:
+        results = pipeline.run([with_face, without])
+    assert all(r.ok for r in results)
+    text = pipeline.identity.text_encoder.encode(["portrait of a woman"]).embeds[0]
+    late = spy.calls[1][1]  # a guided stage-1 step after start_merge_step: [neg, neg, face, plain]
+    assert not torch.equal(late[2], text) and torch.equal(late[3], text)

@@ -46,7 +46,7 @@ def test_face_embeds_differ_from_the_text_path_only_where_the_identity_goes(cond
     assert changed == [4, 5]
 
 
-def test_stage_one_switches_to_the_identity_path_at_start_merge_step(conditioner, tiny_models):
+def test_stage_one_switches_to_the_identity_path_after_start_merge_step(conditioner, tiny_models):
     photos = [skimage.data.astronaut(), np.ascontiguousarray(skimage.data.astronaut()[:, ::-1])]
     face = conditioner.face_embeds(PROMPT, photos, np.random.default_rng(1).normal(size=(2, 512)))
     text = conditioner.text_encoder.encode([conditioner.text_prompt(PROMPT)])
@@ -56,8 +56,10 @@ def test_stage_one_switches_to_the_identity_path_at_start_merge_step(conditioner
             [BaseRequest(conditioner.text_prompt(PROMPT), seed=1, face=face)], params
         )
     positives = [hidden[1] for _, hidden in spy.calls]
-    assert all(torch.equal(p, text.embeds[0]) for p in positives[:2])
-    assert all(torch.equal(p, face.embeds[0]) for p in positives[2:])
+    assert all(
+        torch.equal(p, text.embeds[0]) for p in positives[:3]
+    )  # steps 0..start_merge_step (PhotoMaker: i <= 2)
+    assert all(torch.equal(p, face.embeds[0]) for p in positives[3:])
     assert result.images.shape == (1, 3, 64, 64) and torch.isfinite(result.images).all()
 
 

@@ -102,15 +102,17 @@ def test_guided_until_leaves_the_last_fifth_unguided(steps, expected):
     assert guided_until(steps, 5.0, adaptive=False) == steps and guided_until(steps, 1.0) == 0
 
 
-def test_text_path_before_start_merge_step_face_path_from_it(stage, tiny_models):
+def test_text_path_up_to_start_merge_step_face_path_after_it(stage, tiny_models):
     face = TextEncoder(tiny_models).encode(["a stand-in for the identity-fused prompt"])
     params = BaseParams(**SMALL, steps=6, start_merge_step=2, adaptive_guidance=False)
     text = TextEncoder(tiny_models).encode([PROMPT])
     with UNetSpy(tiny_models.unet) as spy:
         stage.run([BaseRequest(PROMPT, seed=1, face=face)], params)
     positives = [hidden[1] for _, hidden in spy.calls]  # row 1 = the positive half of [neg, pos]
-    assert all(torch.equal(p, text.embeds[0]) for p in positives[:2])
-    assert all(torch.equal(p, face.embeds[0]) for p in positives[2:])
+    assert all(
+        torch.equal(p, text.embeds[0]) for p in positives[:3]
+    )  # steps 0..start_merge_step (PhotoMaker: i <= 2)
+    assert all(torch.equal(p, face.embeds[0]) for p in positives[3:])
 
 
 def test_progress_is_reported_every_step_with_a_cheap_preview(stage):

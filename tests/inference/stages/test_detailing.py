@@ -58,14 +58,8 @@ def test_map_zero_keeps_the_original_map_one_repaints(tiny_models, photos):
     latents = run_differential(tiny_models, original, change)
     assert torch.equal(latents[..., :4], original[..., :4])  # never released: the original latents
     assert (latents[..., 4:] - original[..., 4:]).abs().mean() > 0.1
-    # In pixels the kept half is the VAE round trip of the original. (Decoded on its own: the decoder's
-    # GroupNorm sees the whole latent, so a repainted half shifts every pixel of a joint decode; the
-    # paste-back through the face mask is what keeps the rest of the picture exact.)
-    kept, round_trip = (
-        vae.decode(tiny_models.vae, latents[..., :4]),
-        vae.decode(tiny_models.vae, original[..., :4]),
-    )
-    assert torch.equal(kept, round_trip)
+    # In pixels the whole repainted picture differs, because the decoder's GroupNorm sees every latent;
+    # the stage keeps the rest of the photo exact by pasting back through the face mask (tested below).
     assert (vae.decode(tiny_models.vae, latents) - vae.decode(tiny_models.vae, original)).abs().mean() > 0.01
 
 
