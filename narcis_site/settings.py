@@ -28,6 +28,7 @@ INSTALLED_APPS = [
     "channels",
     "ninja",
     "apps.sessions_tokens",
+    "apps.generation",
 ]
 
 MIDDLEWARE = [

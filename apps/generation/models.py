@@ -1,0 +1,102 @@
+"""GenerationJob: the queue. One row per portrait, from submit to result."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class JobStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+    CANCELED = "canceled", "Canceled"
+
+
+LIVE_STATUSES = (JobStatus.QUEUED, JobStatus.RUNNING)
+
+
+class Priority(models.IntegerChoices):
+    VISITOR = 0, "Visitor"
+    OPERATOR = 10, "Operator"
+
+
+class GenerationJob(models.Model):
+    # Random, not serial: a job id appears in URLs and websocket paths.
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="generation_jobs",
+    )
+    guest_session = models.ForeignKey(
+        "sessions_tokens.GuestSession",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="generation_jobs",
+    )
+    idea = models.CharField(max_length=60)
+    face_image = models.FileField(upload_to="faces/")
+    params = models.JSONField(default=dict, blank=True)
+    batch_key = models.CharField(max_length=64, help_text="Jobs with equal keys can share one GPU batch.")
+    priority = models.SmallIntegerField(choices=Priority.choices, default=Priority.VISITOR)
+
+    status = models.CharField(max_length=16, choices=JobStatus.choices, default=JobStatus.QUEUED)
+    cancel_requested = models.BooleanField(default=False)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    max_attempts = models.PositiveSmallIntegerField(default=3)
+    worker_id = models.CharField(max_length=100, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+
+    progress_stage = models.CharField(max_length=16, blank=True)
+    progress_step = models.PositiveIntegerField(default=0)
+    progress_total = models.PositiveIntegerField(default=0)
+    progress_percent = models.FloatField(default=0.0)
+    progress_updated_at = models.DateTimeField(null=True, blank=True)
+
+    prompt = models.TextField(blank=True)
+    negative_prompt = models.TextField(blank=True)
+    result_image = models.FileField(upload_to="productions/", blank=True)
+    metadata = models.JSONField(default=dict, blank=True)
+    error_message = models.CharField(max_length=300, blank=True, help_text="Shown to the visitor.")
+    error_detail = models.TextField(blank=True, help_text="For staff only.")
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    idempotency_key = models.CharField(max_length=100, null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status", "-priority", "created_at"], name="job_queue_order")]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(user__isnull=False) & Q(guest_session__isnull=True))
+                | (Q(user__isnull=True) & Q(guest_session__isnull=False)),
+                name="job_has_exactly_one_owner",
+            ),
+            models.UniqueConstraint(
+                fields=["user", "idempotency_key"],
+                condition=Q(idempotency_key__isnull=False),
+                name="job_idempotency_per_user",
+            ),
+            models.UniqueConstraint(
+                fields=["guest_session", "idempotency_key"],
+                condition=Q(idempotency_key__isnull=False),
+                name="job_idempotency_per_guest",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"job {str(self.id)[:8]} ({self.status})"
+
+    @property
+    def token_reference(self) -> str:
+        return f"generation:{self.id}"

@@ -1,0 +1,209 @@
+"""Writes to the job queue. Every state change is a conditional UPDATE on the row's current state, so two
+workers (or a worker and the reaper) can never both move the same job; tokens move only with it.
+
+    queued --claim--> running --succeed--> succeeded
+       |                 |  \\--fail-------> failed   (+ refund)
+       |                 |  \\--cancel-----> canceled (+ refund)
+       |                 \\--lease expired--> queued again, or failed + refund after max_attempts
+       \\--cancel--> canceled (+ refund)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import uuid
+
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from apps.generation.models import GenerationJob, JobStatus, Priority
+from apps.sessions_tokens import services as tokens
+from apps.sessions_tokens.models import GuestSession, User
+
+logger = logging.getLogger("narcis.generation")
+
+Owner = User | GuestSession
+
+
+def _owner_fields(owner: Owner) -> dict:
+    return {"user": owner} if isinstance(owner, User) else {"guest_session": owner}
+
+
+def job_submit(
+    *,
+    owner: Owner,
+    idea: str,
+    face: ContentFile,
+    params: dict,
+    batch_key: str,
+    priority: int = Priority.VISITOR,
+    idempotency_key: str | None = None,
+) -> GenerationJob:
+    """Spend one token and queue the job, in one transaction: no token, no row; no row, no token.
+
+    `face` must already be validated (apps.generation.uploads). A repeated idempotency key returns the
+    job it created the first time, spending nothing.
+    """
+    if idempotency_key:
+        existing = GenerationJob.objects.filter(
+            idempotency_key=idempotency_key, **_owner_fields(owner)
+        ).first()
+        if existing is not None:
+            return existing
+    job_id = uuid.uuid4()
+    try:
+        with transaction.atomic():
+            tokens.spend(owner=owner, amount=1, reference=f"generation:{job_id}")
+            job = GenerationJob(
+                id=job_id,
+                idea=idea,
+                params=params,
+                batch_key=batch_key,
+                priority=priority,
+                idempotency_key=idempotency_key or None,
+                **_owner_fields(owner),
+            )
+            job.face_image.save(f"{job_id}.png", face, save=False)
+            job.save(force_insert=True)
+    except IntegrityError:
+        # A concurrent retry with the same idempotency key won the insert; its job is the answer.
+        if idempotency_key:
+            return GenerationJob.objects.get(idempotency_key=idempotency_key, **_owner_fields(owner))
+        raise
+    logger.info("job queued", extra={"job_id": str(job.id), "priority": priority})
+    return job
+
+
+def jobs_claim(
+    *, worker_id: str, limit: int, lease_seconds: int, now: dt.datetime | None = None
+) -> list[GenerationJob]:
+    """Take up to `limit` compatible queued jobs (same batch key as the head of the queue).
+
+    PostgreSQL: SELECT ... FOR UPDATE SKIP LOCKED, so concurrent workers take disjoint jobs without
+    waiting. SQLite: the IMMEDIATE transaction holds the database's write lock from its first statement,
+    which serialises claims the same way.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        queued = GenerationJob.objects.filter(status=JobStatus.QUEUED).order_by("-priority", "created_at")
+        head = queued.select_for_update(skip_locked=True).first()
+        if head is None:
+            return []
+        ids = list(
+            queued.filter(batch_key=head.batch_key)
+            .select_for_update(skip_locked=True)
+            .values_list("id", flat=True)[:limit]
+        )
+        GenerationJob.objects.filter(id__in=ids, status=JobStatus.QUEUED).update(
+            status=JobStatus.RUNNING,
+            worker_id=worker_id,
+            attempts=F("attempts") + 1,
+            started_at=now,
+            lease_expires_at=now + dt.timedelta(seconds=lease_seconds),
+        )
+        jobs = list(GenerationJob.objects.filter(id__in=ids, worker_id=worker_id, status=JobStatus.RUNNING))
+    for job in jobs:
+        logger.info(
+            "job claimed", extra={"job_id": str(job.id), "worker": worker_id, "attempt": job.attempts}
+        )
+    return jobs
+
+
+def _held(job: GenerationJob, worker_id: str):
+    """The row, only while this worker still holds it."""
+    return GenerationJob.objects.filter(id=job.id, worker_id=worker_id, status=JobStatus.RUNNING)
+
+
+def job_renew_lease(*, job: GenerationJob, worker_id: str, lease_seconds: int) -> bool:
+    """Extend the lease; False when the job was taken away (reaped, canceled), so the worker must stop."""
+    until = timezone.now() + dt.timedelta(seconds=lease_seconds)
+    return _held(job, worker_id).update(lease_expires_at=until) == 1
+
+
+def job_succeed(
+    *,
+    job: GenerationJob,
+    worker_id: str,
+    image: ContentFile,
+    prompt: str,
+    negative_prompt: str,
+    metadata: dict,
+) -> bool:
+    with transaction.atomic():
+        locked = _held(job, worker_id).select_for_update().first()
+        if locked is None:
+            return False
+        locked.result_image.save(f"{job.id}.png", image, save=False)
+        locked.status, locked.finished_at = JobStatus.SUCCEEDED, timezone.now()
+        locked.prompt, locked.negative_prompt, locked.metadata = prompt, negative_prompt, metadata
+        locked.lease_expires_at = None
+        locked.save()
+    logger.info("job succeeded", extra={"job_id": str(job.id), "worker": worker_id})
+    return True
+
+
+def _end_with_refund(rows, status: str, **fields) -> bool:
+    """Move the selected row to a final status and give its token back, together."""
+    with transaction.atomic():
+        job = rows.select_for_update().first()
+        if job is None:
+            return False
+        rows.filter(id=job.id).update(
+            status=status, finished_at=timezone.now(), lease_expires_at=None, **fields
+        )
+        tokens.refund(reference=job.token_reference)
+    return True
+
+
+def job_fail(*, job: GenerationJob, worker_id: str, message: str, detail: str = "") -> bool:
+    ended = _end_with_refund(
+        _held(job, worker_id), JobStatus.FAILED, error_message=message[:300], error_detail=detail
+    )
+    if ended:
+        logger.warning("job failed", extra={"job_id": str(job.id), "worker": worker_id})
+    return ended
+
+
+def job_cancel(*, job: GenerationJob) -> str:
+    """A queued job is canceled and refunded now; a running one is flagged for its worker."""
+    queued = GenerationJob.objects.filter(id=job.id, status=JobStatus.QUEUED)
+    if _end_with_refund(queued, JobStatus.CANCELED, cancel_requested=True):
+        return JobStatus.CANCELED
+    GenerationJob.objects.filter(id=job.id, status=JobStatus.RUNNING).update(cancel_requested=True)
+    return GenerationJob.objects.values_list("status", flat=True).get(id=job.id)
+
+
+def job_finish_canceled(*, job: GenerationJob, worker_id: str) -> bool:
+    """The worker stopped a job whose owner canceled it: canceled, refunded."""
+    return _end_with_refund(_held(job, worker_id).filter(cancel_requested=True), JobStatus.CANCELED)
+
+
+def jobs_reap_expired(*, now: dt.datetime | None = None) -> tuple[int, int]:
+    """Jobs whose worker stopped renewing (a spot interruption): back to the queue, or failed + refunded
+    once they have used their attempts. Returns (requeued, failed)."""
+    now = now or timezone.now()
+    expired = GenerationJob.objects.filter(status=JobStatus.RUNNING, lease_expires_at__lt=now)
+    requeued = expired.filter(attempts__lt=F("max_attempts")).update(
+        status=JobStatus.QUEUED, worker_id="", lease_expires_at=None
+    )
+    failed = 0
+    for job in expired.filter(attempts__gte=F("max_attempts")):
+        still_expired = GenerationJob.objects.filter(
+            Q(id=job.id), Q(status=JobStatus.RUNNING), Q(lease_expires_at__lt=now)
+        )
+        message = (
+            "Our painters were interrupted several times on your portrait. Your token has been returned."
+        )
+        if _end_with_refund(
+            still_expired,
+            JobStatus.FAILED,
+            error_message=message,
+            error_detail=f"lease expired after {job.attempts} attempts",
+        ):
+            failed += 1
+    if requeued or failed:
+        logger.warning("expired leases reaped", extra={"requeued": requeued, "failed": failed})
+    return requeued, failed

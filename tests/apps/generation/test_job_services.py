@@ -1,0 +1,133 @@
+import datetime as dt
+
+import pytest
+from django.utils import timezone
+
+from apps.generation import services
+from apps.generation.models import GenerationJob, JobStatus, Priority
+from apps.sessions_tokens import selectors as token_selectors
+from apps.sessions_tokens import services as tokens
+from apps.sessions_tokens.errors import InsufficientTokens
+from apps.sessions_tokens.models import GuestSession, LedgerEntry
+
+pytestmark = pytest.mark.django_db
+
+
+def submit(owner, face_file, **extra):
+    fields = {"idea": "corporate confidence", "params": {"steps": 4}, "batch_key": "64x64/4", **extra}
+    return services.job_submit(owner=owner, face=face_file(), **fields)
+
+
+def test_submit_spends_one_token_and_queues_the_job_with_its_face(guest, face_file):
+    job = submit(guest, face_file)
+    assert job.status == JobStatus.QUEUED and job.face_image.name.startswith("faces/")
+    assert job.face_image.storage.exists(job.face_image.name)
+    assert token_selectors.balance_of(guest) == 4
+    assert LedgerEntry.objects.get(reason="spend").reference == job.token_reference
+
+
+def test_no_token_no_row_no_file(guest, face_file, settings):
+    for _ in range(5):
+        submit(guest, face_file)
+    with pytest.raises(InsufficientTokens):
+        submit(guest, face_file)
+    assert GenerationJob.objects.count() == 5
+    assert len(list((settings.MEDIA_ROOT / "faces").iterdir())) == 5
+
+
+def test_the_same_idempotency_key_returns_the_same_job_and_spends_once(guest, face_file):
+    first = submit(guest, face_file, idempotency_key="abc")
+    again = submit(guest, face_file, idempotency_key="abc")
+    assert first.pk == again.pk and token_selectors.balance_of(guest) == 4
+
+
+def test_claim_takes_priority_then_age_and_only_compatible_jobs(guest, face_file, staff_user):
+    tokens.grant(owner=staff_user, amount=1, actor=staff_user, reason="operator test batch")
+    older = submit(guest, face_file)
+    other_size = submit(guest, face_file, batch_key="128x128/4")
+    operator_job = submit(staff_user, face_file, priority=Priority.OPERATOR)
+    newer = submit(guest, face_file)
+    first = services.jobs_claim(worker_id="w1", limit=4, lease_seconds=60)
+    assert {j.pk for j in first} == {operator_job.pk, older.pk, newer.pk}  # the head's batch key only
+    assert all(j.status == JobStatus.RUNNING and j.attempts == 1 and j.worker_id == "w1" for j in first)
+    assert [j.pk for j in services.jobs_claim(worker_id="w2", limit=4, lease_seconds=60)] == [other_size.pk]
+    assert services.jobs_claim(worker_id="w3", limit=4, lease_seconds=60) == []
+
+
+def test_the_operators_job_heads_the_queue(guest, face_file, staff_user):
+    tokens.grant(owner=staff_user, amount=1, actor=staff_user, reason="operator test batch")
+    submit(guest, face_file, batch_key="visitors")
+    operator_job = submit(staff_user, face_file, priority=Priority.OPERATOR, batch_key="operators")
+    assert [j.pk for j in services.jobs_claim(worker_id="w", limit=4, lease_seconds=60)] == [operator_job.pk]
+
+
+def test_claim_respects_the_limit(guest, face_file):
+    for _ in range(3):
+        submit(guest, face_file)
+    assert len(services.jobs_claim(worker_id="w", limit=2, lease_seconds=60)) == 2
+
+
+def test_success_is_recorded_once_and_only_by_the_holder(guest, face_file):
+    job = submit(guest, face_file)
+    [claimed] = services.jobs_claim(worker_id="w1", limit=1, lease_seconds=60)
+    kwargs = {"prompt": "portrait", "negative_prompt": "", "metadata": {"seed": 1}}
+    assert not services.job_succeed(job=claimed, worker_id="intruder", image=face_file(), **kwargs)
+    assert services.job_succeed(job=claimed, worker_id="w1", image=face_file(), **kwargs)
+    job.refresh_from_db()
+    assert job.status == JobStatus.SUCCEEDED and job.result_image.name.startswith("productions/")
+    assert job.metadata == {"seed": 1} and job.finished_at is not None
+
+
+def test_failure_refunds_exactly_once(guest, face_file):
+    submit(guest, face_file)
+    [job] = services.jobs_claim(worker_id="w1", limit=1, lease_seconds=60)
+    assert services.job_fail(job=job, worker_id="w1", message="We could not paint this one.", detail="OOM")
+    assert not services.job_fail(job=job, worker_id="w1", message="again")
+    job.refresh_from_db()
+    assert (job.status, job.error_message, job.error_detail) == (
+        JobStatus.FAILED,
+        "We could not paint this one.",
+        "OOM",
+    )
+    assert token_selectors.balance_of(guest) == 5
+    assert LedgerEntry.objects.filter(reason="refund").count() == 1
+
+
+def test_cancel_queued_refunds_now_and_running_is_flagged_for_the_worker(guest, face_file):
+    queued = submit(guest, face_file)
+    assert services.job_cancel(job=queued) == JobStatus.CANCELED
+    assert token_selectors.balance_of(guest) == 5
+    running = submit(guest, face_file)
+    [claimed] = services.jobs_claim(worker_id="w1", limit=1, lease_seconds=60)
+    assert services.job_cancel(job=running) == JobStatus.RUNNING
+    assert services.job_finish_canceled(job=claimed, worker_id="w1")
+    running.refresh_from_db()
+    assert running.status == JobStatus.CANCELED and token_selectors.balance_of(guest) == 5
+
+
+def test_expired_leases_are_requeued_then_failed_and_refunded(guest, face_file):
+    job = submit(guest, face_file)
+    later = timezone.now() + dt.timedelta(minutes=5)
+    for attempt in range(1, 4):
+        [claimed] = services.jobs_claim(worker_id=f"w{attempt}", limit=1, lease_seconds=60)
+        assert claimed.attempts == attempt
+        requeued, failed = services.jobs_reap_expired(now=later)
+        assert (requeued, failed) == ((1, 0) if attempt < 3 else (0, 1))
+        assert not services.job_renew_lease(job=claimed, worker_id=f"w{attempt}", lease_seconds=60)
+    job.refresh_from_db()
+    assert job.status == JobStatus.FAILED and "token has been returned" in job.error_message
+    assert token_selectors.balance_of(guest) == 5
+
+
+def test_a_live_lease_is_left_alone(guest, face_file):
+    submit(guest, face_file)
+    [claimed] = services.jobs_claim(worker_id="w1", limit=1, lease_seconds=60)
+    assert services.jobs_reap_expired() == (0, 0)
+    assert services.job_renew_lease(job=claimed, worker_id="w1", lease_seconds=60)
+
+
+def test_purge_keeps_guest_sessions_with_live_jobs(guest, face_file):
+    submit(guest, face_file)
+    GuestSession.objects.filter(pk=guest.pk).update(expires_at=timezone.now() - dt.timedelta(days=1))
+    tokens.guest_sessions_purge()
+    assert GuestSession.objects.filter(pk=guest.pk).exists()
