@@ -59,3 +59,11 @@ def guest(db):
     from apps.sessions_tokens import services
 
     return services.guest_session_create()
+
+
+@pytest.fixture(scope="session")
+def tiny_models():
+    """The tiny preset on the CPU, built once per test session (treat it as read-only)."""
+    from inference.registry import ModelRegistry
+
+    return ModelRegistry.load("tiny", device="cpu")

@@ -1,0 +1,86 @@
+"""Progress of running jobs: a snapshot on the row (for clients that connect late) and events on the
+job's channel-layer group (for clients watching live). Previews go out at most twice a second."""
+
+from __future__ import annotations
+
+import base64
+import logging
+import time
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.utils import timezone
+
+from apps.generation.models import GenerationJob, JobStatus
+from inference.pipeline import RequestProgress
+
+logger = logging.getLogger("narcis.generation.progress")
+
+PREVIEW_INTERVAL_S = 0.5
+CANCEL_CHECK_INTERVAL_S = 0.5
+
+
+def group_name(job_id) -> str:
+    return f"generation-{job_id}"
+
+
+def publish(job_id, event: dict) -> None:
+    layer = get_channel_layer()
+    if layer is not None:
+        async_to_sync(layer.group_send)(group_name(job_id), {"type": "job.event", "event": event})
+
+
+class Reporter:
+    def __init__(self):
+        self._last_preview: dict[str, float] = {}
+
+    def report(self, job: GenerationJob, update: RequestProgress) -> None:
+        p = update.progress
+        GenerationJob.objects.filter(id=job.id, status=JobStatus.RUNNING).update(
+            progress_stage=p.stage,
+            progress_step=p.step,
+            progress_total=p.total,
+            progress_percent=round(p.percent, 1),
+            progress_updated_at=timezone.now(),
+        )
+        event = {
+            "event": "progress",
+            "stage": p.stage,
+            "step": p.step,
+            "total": p.total,
+            "percent": round(p.percent, 1),
+        }
+        now, key = time.monotonic(), str(job.id)
+        if now - self._last_preview.get(key, 0.0) >= PREVIEW_INTERVAL_S:
+            self._last_preview[key] = now
+            event["preview"] = (
+                "data:image/jpeg;base64," + base64.b64encode(update.preview(max_side=256)).decode()
+            )
+        publish(job.id, event)
+
+
+_last_cancel_check: dict[str, tuple[float, bool]] = {}
+
+
+def cancel_requested(job: GenerationJob) -> bool:
+    """Whether the owner canceled; read from the row at most twice a second per job."""
+    key, now = str(job.id), time.monotonic()
+    checked_at, value = _last_cancel_check.get(key, (0.0, False))
+    if now - checked_at >= CANCEL_CHECK_INTERVAL_S:
+        value = GenerationJob.objects.values_list("cancel_requested", flat=True).get(id=job.id)
+        _last_cancel_check[key] = (now, value)
+    return value
+
+
+def publish_final(job: GenerationJob) -> None:
+    job.refresh_from_db()
+    _last_cancel_check.pop(str(job.id), None)
+    event = {"event": job.status}
+    if job.status == JobStatus.SUCCEEDED:
+        event |= {
+            "result_url": job.result_image.url,
+            "metadata": {k: job.metadata.get(k) for k in ("seed", "timings")},
+        }
+    elif job.status == JobStatus.FAILED:
+        event["message"] = job.error_message
+    publish(job.id, event)

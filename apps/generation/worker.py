@@ -1,0 +1,164 @@
+"""The GPU worker: claims compatible jobs, paints them in one batch, stores the results.
+
+`python manage.py run_worker` runs `Worker.run_forever`; tests drive `Worker.run_once`.
+While a batch runs, a background thread renews the jobs' lease; a worker that dies stops renewing and
+the reaper (`services.jobs_reap_expired`, run by every worker between batches) requeues its jobs.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import threading
+import uuid
+
+import numpy as np
+from django.core.files.base import ContentFile
+from PIL import Image
+
+from apps.generation import progress, services
+from apps.generation.models import GenerationJob
+from inference.pipeline import (
+    PortraitParams,
+    PortraitPipeline,
+    PortraitRequest,
+    PortraitResult,
+    RequestProgress,
+)
+
+logger = logging.getLogger("narcis.worker")
+
+NEGATIVE_PROMPT = "blurry, low quality, deformed, disfigured, watermark, text"
+
+
+def template_prompt(idea: str) -> str:
+    """The prompt until the mecene agent is wired in: the visitor's idea around the PhotoMaker trigger."""
+    return f"portrait of a person img, {idea}, expressive, detailed, professional lighting, artistic"
+
+
+class LeaseKeeper(threading.Thread):
+    """Renews the batch's lease every third of its length; notes jobs taken away (reaped or canceled)."""
+
+    def __init__(self, jobs: list[GenerationJob], worker_id: str, lease_seconds: int):
+        super().__init__(name="lease-keeper", daemon=True)
+        self.jobs, self.worker_id, self.lease_seconds = jobs, worker_id, lease_seconds
+        self.lost: set[str] = set()
+        self._halt = threading.Event()
+
+    def run(self):
+        from django.db import connection
+
+        try:
+            while not self._halt.wait(self.lease_seconds / 3):
+                for job in self.jobs:
+                    if not services.job_renew_lease(
+                        job=job, worker_id=self.worker_id, lease_seconds=self.lease_seconds
+                    ):
+                        self.lost.add(str(job.id))
+        finally:
+            connection.close()
+
+    def stop(self):
+        self._halt.set()
+        self.join()
+
+
+class Worker:
+    def __init__(
+        self,
+        pipeline: PortraitPipeline,
+        *,
+        worker_id: str | None = None,
+        batch_size: int = 4,
+        lease_seconds: int = 60,
+        params: PortraitParams | None = None,
+    ):
+        self.pipeline = pipeline
+        self.worker_id = worker_id or f"worker-{uuid.uuid4().hex[:8]}"
+        self.batch_size, self.lease_seconds = batch_size, lease_seconds
+        self.params = params or PortraitParams()
+        self.stopping = threading.Event()
+
+    def _request(self, job: GenerationJob) -> PortraitRequest:
+        with job.face_image.open("rb") as handle:
+            face = np.asarray(Image.open(handle).convert("RGB"))
+        params = PortraitParams(**{**self.params.__dict__, **job.params})
+        seed = int(job.params.get("seed", uuid.UUID(str(job.id)).int % 2**31))
+        return PortraitRequest(
+            str(job.id), template_prompt(job.idea), NEGATIVE_PROMPT, seed=seed, face_image=face, params=params
+        )
+
+    def run_once(self) -> int:
+        """Reap expired leases, claim one batch and run it; returns how many jobs it handled."""
+        services.jobs_reap_expired()
+        jobs = services.jobs_claim(
+            worker_id=self.worker_id, limit=self.batch_size, lease_seconds=self.lease_seconds
+        )
+        if not jobs:
+            return 0
+        by_id = {str(job.id): job for job in jobs}
+        keeper = LeaseKeeper(jobs, self.worker_id, self.lease_seconds)
+        keeper.start()
+        try:
+            requests = [self._request(job) for job in jobs]
+            reporter = progress.Reporter()
+            results = self.pipeline.run(
+                requests,
+                on_progress=lambda p: reporter.report(by_id[p.request_id], p),
+                is_cancelled=lambda job_id: job_id in keeper.lost or progress.cancel_requested(by_id[job_id]),
+            )
+        except Exception as error:  # noqa: BLE001 - every job must end, whatever broke
+            logger.exception("batch crashed", extra={"worker": self.worker_id})
+            results = [PortraitResult.for_request(r) for r in requests]
+            for result in results:
+                result.error, result.notes = (
+                    "Something went wrong while painting. Your token has been returned.",
+                    [f"{type(error).__name__}: {error}"],
+                )
+        finally:
+            keeper.stop()
+        for result in results:
+            self._finish(by_id[result.request_id], result)
+        return len(jobs)
+
+    def _finish(self, job: GenerationJob, result: PortraitResult) -> None:
+        if result.status == "canceled":
+            services.job_finish_canceled(job=job, worker_id=self.worker_id)
+        elif result.ok:
+            buffer = io.BytesIO()
+            result.image.save(buffer, format="PNG")
+            metadata = {
+                "seed": result.seed,
+                "params": result.params,
+                "timings": result.timings,
+                "face_box": result.face_box,
+                "identity_score": result.identity_score,
+                "notes": result.notes,
+            }
+            services.job_succeed(
+                job=job,
+                worker_id=self.worker_id,
+                image=ContentFile(buffer.getvalue()),
+                prompt=result.prompt,
+                negative_prompt=result.negative_prompt,
+                metadata=metadata,
+            )
+        else:
+            message = result.error or "We could not paint this portrait."
+            services.job_fail(
+                job=job,
+                worker_id=self.worker_id,
+                message=f"{message} Your token has been returned.",
+                detail="; ".join(result.notes) or (result.error_code or ""),
+            )
+        progress.publish_final(job)
+
+    def run_forever(self, *, idle_sleep: float = 1.0) -> None:
+        logger.info("worker started", extra={"worker": self.worker_id})
+        while not self.stopping.is_set():
+            if self.run_once() == 0:
+                self.stopping.wait(idle_sleep)
+        logger.info("worker stopped", extra={"worker": self.worker_id})
+
+
+__all__ = ["Worker", "template_prompt", "RequestProgress"]

@@ -1,0 +1,94 @@
+"""The worker end to end on the tiny preset: queue -> pipeline -> storage -> events."""
+
+import io
+
+import numpy as np
+import pytest
+import skimage.data
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.core.files.base import ContentFile
+from PIL import Image
+
+from apps.generation import services
+from apps.generation.models import GenerationJob, JobStatus
+from apps.generation.progress import group_name
+from apps.generation.worker import Worker, template_prompt
+from apps.sessions_tokens import selectors as token_selectors
+from apps.sessions_tokens.models import LedgerEntry
+from inference.faces import OpenCVFaceAnalyzer
+from inference.pipeline import PortraitParams, PortraitPipeline
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+SMALL = PortraitParams(
+    width=64, height=64, steps=3, start_merge_step=1, detailing_steps=3, detailing_resolution=64
+)
+
+
+@pytest.fixture(scope="module")
+def pipeline(tiny_models):
+    return PortraitPipeline(tiny_models, OpenCVFaceAnalyzer(), require_face=False)
+
+
+def png(array: np.ndarray) -> ContentFile:
+    buffer = io.BytesIO()
+    Image.fromarray(array).save(buffer, format="PNG")
+    return ContentFile(buffer.getvalue())
+
+
+def listen(job_id):
+    layer = get_channel_layer()
+    channel = async_to_sync(layer.new_channel)()
+    async_to_sync(layer.group_add)(group_name(job_id), channel)
+    return layer, channel
+
+
+def drain(layer, channel) -> list[dict]:
+    async def read_all():
+        import asyncio
+
+        events = []
+        while True:
+            try:
+                message = await asyncio.wait_for(layer.receive(channel), timeout=0.5)
+            except TimeoutError:
+                return events
+            events.append(message["event"])
+
+    return async_to_sync(read_all)()
+
+
+def test_a_job_is_painted_stored_and_announced(guest, pipeline):
+    job = services.job_submit(
+        owner=guest, idea="corporate confidence", face=png(skimage.data.astronaut()), params={}, batch_key="k"
+    )
+    layer, channel = listen(job.id)
+    assert Worker(pipeline, worker_id="w1", params=SMALL).run_once() == 1
+    job.refresh_from_db()
+    assert job.status == JobStatus.SUCCEEDED and job.prompt == template_prompt("corporate confidence")
+    with job.result_image.open("rb") as handle:
+        assert Image.open(handle).size == (64, 64)
+    assert job.progress_percent == 100.0 and job.progress_stage in ("base", "detailing")
+    assert token_selectors.balance_of(guest) == 4 and LedgerEntry.objects.filter(reason="spend").count() == 1
+    events = drain(layer, channel)
+    kinds = [e["event"] for e in events]
+    assert kinds[-1] == "succeeded" and set(kinds[:-1]) == {"progress"}
+    assert events[0]["preview"].startswith("data:image/jpeg;base64,")
+    assert [e["step"] for e in events if e.get("stage") == "base"] == [1, 2, 3]
+
+
+def test_a_photo_without_a_face_fails_the_job_and_refunds(guest, pipeline):
+    blank = np.full((256, 256, 3), 128, np.uint8)
+    job = services.job_submit(owner=guest, idea="calm", face=png(blank), params={}, batch_key="k")
+    layer, channel = listen(job.id)
+    Worker(pipeline, worker_id="w1", params=SMALL).run_once()
+    job.refresh_from_db()
+    assert job.status == JobStatus.FAILED and "could not find a face" in job.error_message
+    assert token_selectors.balance_of(guest) == 5
+    assert drain(layer, channel)[-1] == {"event": "failed", "message": job.error_message}
+
+
+def test_an_empty_queue_is_a_quiet_round(pipeline):
+    assert Worker(pipeline, worker_id="w1", params=SMALL).run_once() == 0
+    assert GenerationJob.objects.count() == 0
