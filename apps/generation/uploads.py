@@ -1,0 +1,111 @@
+"""Checking what visitors send: the face photo and the idea. Nothing is trusted until it passes here.
+
+The photo's type comes from its bytes, never its name; size and pixel bounds are checked before
+decoding the whole image (a decompression bomb is refused from its header); EXIF orientation is applied
+and every piece of metadata (GPS included) is dropped by re-encoding the pixels as PNG.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from django.core.files.base import ContentFile
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+MAX_BYTES = 10 * 1024 * 1024
+MAX_SIDE = 4096
+MIN_SIDE = 64
+FORMATS = {"JPEG", "PNG", "WEBP"}
+IDEA_MAX_CHARS, IDEA_MAX_WORDS = 60, 4
+_IDEA_CHARS = re.compile(r"^[^\W\d_]+(?:[ -][^\W\d_]+)*$")  # letters, single spaces or hyphens between
+
+
+class UploadError(ValueError):
+    def __init__(self, code: str, message: str, field: str):
+        super().__init__(message)
+        self.code, self.message, self.field = code, message, field
+
+
+@dataclass(frozen=True)
+class CleanPhoto:
+    file: ContentFile  # PNG, orientation applied, no metadata
+    width: int
+    height: int
+
+
+def _sniff(data: bytes) -> str | None:
+    if data.startswith(b"\xff\xd8\xff"):
+        return "JPEG"
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "PNG"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "WEBP"
+    return None
+
+
+def clean_photo(data: bytes) -> CleanPhoto:
+    if not data:
+        raise UploadError("empty_file", "The photo is empty. Please choose a picture file.", "face")
+    if len(data) > MAX_BYTES:
+        raise UploadError(
+            "file_too_large",
+            f"The photo is larger than {MAX_BYTES // 2**20} MB. Please use a smaller one.",
+            "face",
+        )
+    kind = _sniff(data)
+    if kind is None:
+        raise UploadError("unsupported_type", "Please upload a JPEG, PNG or WebP photo.", "face")
+    try:
+        with Image.open(io.BytesIO(data)) as probe:  # reads the header only
+            if probe.format not in FORMATS or probe.format != kind:
+                raise UploadError("unsupported_type", "Please upload a JPEG, PNG or WebP photo.", "face")
+            width, height = probe.size
+            if max(width, height) > MAX_SIDE:
+                raise UploadError(
+                    "image_too_large",
+                    f"The photo is {width}x{height} pixels; please use one at most {MAX_SIDE} per side.",
+                    "face",
+                )
+            if min(width, height) < MIN_SIDE:
+                raise UploadError(
+                    "image_too_small",
+                    f"The photo is only {width}x{height} pixels; please use one at least {MIN_SIDE} a side.",
+                    "face",
+                )
+        with Image.open(io.BytesIO(data)) as image:
+            image.load()  # a truncated file fails here
+            upright = ImageOps.exif_transpose(image).convert("RGB")
+    except UploadError:
+        raise
+    except Image.DecompressionBombError:  # PIL refuses absurd pixel counts before decoding anything
+        raise UploadError(
+            "image_too_large",
+            f"The photo has far too many pixels; please use one at most {MAX_SIDE} per side.",
+            "face",
+        ) from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+        raise UploadError(
+            "unreadable_image", "This photo could not be read; it may be damaged. Please try another.", "face"
+        ) from None
+    buffer = io.BytesIO()
+    upright.save(buffer, format="PNG")  # fresh pixels: no EXIF, no GPS, no comments
+    return CleanPhoto(ContentFile(buffer.getvalue()), upright.width, upright.height)
+
+
+def clean_idea(raw: str) -> str:
+    """1 to 4 words of letters (hyphens allowed), at most 60 characters, lower-cased, single-spaced."""
+    idea = " ".join(unicodedata.normalize("NFC", raw or "").split()).lower()
+    if not idea:
+        raise UploadError(
+            "idea_required", "Please type a short idea, such as 'corporate confidence'.", "idea"
+        )
+    if len(idea) > IDEA_MAX_CHARS:
+        raise UploadError("idea_too_long", f"Please keep the idea under {IDEA_MAX_CHARS} characters.", "idea")
+    if len(idea.split()) > IDEA_MAX_WORDS:
+        raise UploadError("idea_too_long", f"Please use at most {IDEA_MAX_WORDS} words.", "idea")
+    if not _IDEA_CHARS.match(idea):
+        raise UploadError("idea_invalid", "Please use only letters, spaces and hyphens.", "idea")
+    return idea
