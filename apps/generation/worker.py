@@ -109,12 +109,7 @@ class Worker:
             )
         except Exception as error:  # noqa: BLE001 - every job must end, whatever broke
             logger.exception("batch crashed", extra={"worker": self.worker_id})
-            results = [PortraitResult.for_request(r) for r in requests]
-            for result in results:
-                result.error, result.notes = (
-                    "Something went wrong while painting. Your token has been returned.",
-                    [f"{type(error).__name__}: {error}"],
-                )
+            results = [_crashed(job, error) for job in jobs]
         finally:
             keeper.stop()
         for result in results:
@@ -159,6 +154,14 @@ class Worker:
             if self.run_once() == 0:
                 self.stopping.wait(idle_sleep)
         logger.info("worker stopped", extra={"worker": self.worker_id})
+
+
+def _crashed(job: GenerationJob, error: Exception) -> PortraitResult:
+    """A failed result for a job whose batch broke (including its photo failing to load)."""
+    result = PortraitResult(str(job.id), "failed", 0, "", "", dict(job.params))
+    result.error = "Something went wrong while painting."
+    result.notes = [f"{type(error).__name__}: {error}"]
+    return result
 
 
 __all__ = ["Worker", "template_prompt", "RequestProgress"]

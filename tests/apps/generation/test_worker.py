@@ -92,3 +92,15 @@ def test_a_photo_without_a_face_fails_the_job_and_refunds(guest, pipeline):
 def test_an_empty_queue_is_a_quiet_round(pipeline):
     assert Worker(pipeline, worker_id="w1", params=SMALL).run_once() == 0
     assert GenerationJob.objects.count() == 0
+
+
+def test_a_batch_that_breaks_fails_its_jobs_with_a_refund(guest, pipeline):
+    job = services.job_submit(
+        owner=guest, idea="calm", face=png(skimage.data.astronaut()), params={}, batch_key="k"
+    )
+    job.face_image.storage.delete(job.face_image.name)  # the photo vanished from storage
+    Worker(pipeline, worker_id="w1", params=SMALL).run_once()
+    job.refresh_from_db()
+    assert job.status == JobStatus.FAILED
+    assert job.error_message == "Something went wrong while painting. Your token has been returned."
+    assert "FileNotFoundError" in job.error_detail and token_selectors.balance_of(guest) == 5
