@@ -2,6 +2,7 @@
 
 from ninja import NinjaAPI
 
+from apps.generation.api import router as generation_router
 from apps.sessions_tokens.api import router as sessions_tokens_router
 from narcis_site.api_errors import install_error_handlers
 
@@ -13,3 +14,4 @@ api = NinjaAPI(
 )
 install_error_handlers(api)
 api.add_router("", sessions_tokens_router)
+api.add_router("", generation_router)

@@ -7,6 +7,7 @@ from django.http import Http404
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
+from apps.generation.uploads import UploadError
 from apps.sessions_tokens.errors import TokenError
 
 
@@ -18,6 +19,11 @@ def install_error_handlers(api: NinjaAPI) -> None:
     @api.exception_handler(TokenError)
     def token_error(request, exc: TokenError):
         return api.create_response(request, error_body(exc.code, exc.message), status=exc.status)
+
+    @api.exception_handler(UploadError)
+    def upload_error(request, exc: UploadError):
+        body = error_body(exc.code, exc.message, field=exc.field)
+        return api.create_response(request, body, status=413 if exc.code == "file_too_large" else 400)
 
     @api.exception_handler(ValidationError)
     def validation_error(request, exc: ValidationError):

@@ -88,6 +88,11 @@ LOGOUT_REDIRECT_URL = "home"
 TOKEN_COUNT_FOR_GUESTS = config.env_int(ENV, "TOKEN_COUNT_FOR_GUESTS", 5)
 GUEST_SESSION_DAYS = config.env_int(ENV, "GUEST_SESSION_DAYS", 7, minimum=1)
 GUEST_COOKIE_NAME = "narcis_guest"
+GENERATIONS_PER_MINUTE = config.env_int(ENV, "GENERATIONS_PER_MINUTE", 5, minimum=1)
+GENERATIONS_MAX_QUEUED = config.env_int(ENV, "GENERATIONS_MAX_QUEUED", 2, minimum=1)
+# Uploads are read by the API with their own 10 MB bound; let Django spool them to disk, not memory.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = 12 * 1024 * 1024
 
 # Cookies: Secure unless explicitly relaxed for plain-http local serving (DEBUG).
 COOKIE_SECURE = config.env_bool(ENV, "COOKIE_SECURE", not DEBUG)

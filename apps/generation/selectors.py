@@ -1,8 +1,11 @@
 """Reads of the job queue."""
 
-from django.db.models import QuerySet
+import uuid
 
-from apps.generation.models import LIVE_STATUSES, GenerationJob
+from django.db.models import Q, QuerySet
+from django.http import Http404
+
+from apps.generation.models import LIVE_STATUSES, GenerationJob, JobStatus
 
 
 def guest_sessions_with_live_jobs() -> QuerySet:
@@ -10,3 +13,54 @@ def guest_sessions_with_live_jobs() -> QuerySet:
     return GenerationJob.objects.filter(status__in=LIVE_STATUSES, guest_session__isnull=False).values(
         "guest_session_id"
     )
+
+
+def job_by_key(owner, key: str) -> GenerationJob | None:
+    return GenerationJob.objects.filter(idempotency_key=key, **_owner_filter(owner)).first()
+
+
+def _owner_filter(owner) -> dict:
+    from apps.sessions_tokens.models import User
+
+    return {"user": owner} if isinstance(owner, User) else {"guest_session": owner}
+
+
+def jobs_of(owner) -> QuerySet:
+    return GenerationJob.objects.filter(**_owner_filter(owner)).order_by("-created_at")
+
+
+def job_for_viewer(job_id: str, request) -> GenerationJob:
+    """The job when the caller owns it (or is staff); Http404 otherwise, never 403: no existence leak."""
+    try:
+        job = GenerationJob.objects.get(pk=uuid.UUID(str(job_id)))
+    except (ValueError, GenerationJob.DoesNotExist):
+        raise Http404 from None
+    user = request.user if request.user.is_authenticated else None
+    if user is not None and (user.is_staff or job.user_id == user.pk):
+        return job
+    guest = None if user is not None else request.guest.get(create=False)
+    if guest is not None and job.guest_session_id == guest.pk:
+        return job
+    raise Http404
+
+
+def recent_and_queued(owner, *, since) -> tuple[int, int]:
+    jobs = GenerationJob.objects.filter(**_owner_filter(owner))
+    return jobs.filter(created_at__gte=since).count(), jobs.filter(status=JobStatus.QUEUED).count()
+
+
+def queue_position(job: GenerationJob) -> int:
+    """How many queued jobs will be claimed before this one (0 = next)."""
+    ahead = Q(priority__gt=job.priority) | Q(priority=job.priority, created_at__lt=job.created_at)
+    return GenerationJob.objects.filter(ahead, status=JobStatus.QUEUED).count()
+
+
+def eta_seconds(position: int) -> float | None:
+    """From recent throughput: the mean run time of the last 20 finished jobs, times the jobs ahead + 1."""
+    recent = GenerationJob.objects.filter(status=JobStatus.SUCCEEDED, started_at__isnull=False).order_by(
+        "-finished_at"
+    )[:20]
+    durations = [(j.finished_at - j.started_at).total_seconds() for j in recent if j.finished_at]
+    if not durations:
+        return None
+    return round(sum(durations) / len(durations) * (position + 1), 1)

@@ -1,0 +1,127 @@
+import io
+
+import pytest
+import skimage.data
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+from PIL import Image
+
+from apps.generation.models import GenerationJob, JobStatus
+from apps.sessions_tokens.models import LedgerEntry
+
+pytestmark = pytest.mark.django_db
+
+
+def image_bytes(image: Image.Image, fmt: str = "JPEG", **options) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format=fmt, **options)
+    return buffer.getvalue()
+
+
+ASTRONAUT = image_bytes(Image.fromarray(skimage.data.astronaut()))
+
+
+def submit(
+    client, data: bytes = ASTRONAUT, name: str = "me.jpg", idea: str = "corporate confidence", **headers
+):
+    face = SimpleUploadedFile(name, data, content_type="image/jpeg")
+    return client.post("/api/generations", {"idea": idea, "face": face}, headers=headers)
+
+
+def balance(client) -> int:
+    return client.get("/api/me").json()["balance"]
+
+
+def test_submit_queues_a_job_for_one_token(client):
+    response = submit(client)
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert (
+        body["status"] == "queued" and body["idea"] == "corporate confidence" and body["queue_position"] == 0
+    )
+    assert balance(client) == 4
+    detail = client.get(f"/api/generations/{body['id']}").json()
+    assert detail["id"] == body["id"] and detail["progress"]["percent"] == 0
+    assert [job["id"] for job in client.get("/api/generations").json()] == [body["id"]]
+
+
+@pytest.mark.parametrize(
+    "data,name,idea,status,code",
+    [
+        (b"GIF89a" + b"\0" * 64, "me.jpg", "calm", 400, "unsupported_type"),
+        (ASTRONAUT[:3000], "me.jpg", "calm", 400, "unreadable_image"),
+        (b"", "me.jpg", "calm", 400, "empty_file"),
+        (image_bytes(Image.new("RGB", (1, 1)), "PNG"), "dot.png", "calm", 400, "image_too_small"),
+        (image_bytes(Image.new("L", (20000, 20000)), "PNG"), "huge.png", "calm", 400, "image_too_large"),
+        (b"\xff\xd8\xff" + b"\0" * (11 * 1024 * 1024), "big.jpg", "calm", 413, "file_too_large"),
+        (
+            ASTRONAUT,
+            "me.jpg",
+            "one two three four five six seven eight nine ten eleven twelve",
+            400,
+            "idea_too_long",
+        ),
+        (ASTRONAUT, "me.jpg", "<script>alert</script>", 400, "idea_invalid"),
+    ],
+)
+def test_every_malformed_submission_is_refused_with_its_code_and_costs_nothing(
+    client, data, name, idea, status, code
+):
+    response = submit(client, data, name, idea)
+    assert response.status_code == status and response.json()["code"] == code
+    assert response.json()["message"]
+    assert GenerationJob.objects.count() == 0 and not LedgerEntry.objects.filter(reason="spend").exists()
+    assert balance(client) == 5
+
+
+def test_no_tokens_is_402_and_no_row(client, settings):
+    settings.GENERATIONS_MAX_QUEUED = 10
+    settings.GENERATIONS_PER_MINUTE = 10
+    for _ in range(5):
+        assert submit(client).status_code == 201
+    response = submit(client)
+    assert response.status_code == 402 and response.json()["code"] == "no_tokens"
+    assert GenerationJob.objects.count() == 5
+
+
+def test_too_many_queued_is_429(client):
+    assert submit(client).status_code == 201 and submit(client).status_code == 201
+    response = submit(client)
+    assert response.status_code == 429 and response.json()["code"] == "too_many_queued"
+    assert balance(client) == 3
+
+
+def test_the_idempotency_key_returns_the_same_job(client):
+    first = submit(client, **{"Idempotency-Key": "k1"}).json()
+    again = submit(client, **{"Idempotency-Key": "k1"})
+    assert again.status_code == 201 and again.json()["id"] == first["id"] and balance(client) == 4
+
+
+def test_another_visitor_cannot_see_or_cancel_a_job(client):
+    job_id = submit(client).json()["id"]
+    stranger = Client()
+    assert stranger.get(f"/api/generations/{job_id}").status_code == 404
+    assert stranger.post(f"/api/generations/{job_id}/cancel").status_code == 404
+    assert stranger.get("/api/generations/not-a-uuid").status_code == 404
+    assert GenerationJob.objects.get().status == JobStatus.QUEUED
+
+
+def test_cancel_a_queued_job_refunds_at_once(client):
+    job_id = submit(client).json()["id"]
+    response = client.post(f"/api/generations/{job_id}/cancel")
+    assert response.status_code == 200 and response.json()["status"] == "canceled"
+    assert balance(client) == 5
+
+
+def test_only_staff_may_set_parameters(client):
+    face = SimpleUploadedFile("me.jpg", ASTRONAUT, content_type="image/jpeg")
+    response = client.post("/api/generations", {"idea": "calm", "face": face, "params": '{"steps": 4}'})
+    assert response.status_code == 403 and response.json()["code"] == "params_staff_only"
+    assert balance(client) == 5
+
+
+def test_a_post_without_the_csrf_token_is_refused(db):
+    strict = Client(enforce_csrf_checks=True)
+    response = submit(strict)
+    assert response.status_code == 403 and response.json()["code"] == "csrf_failed"
+    assert GenerationJob.objects.count() == 0
