@@ -97,6 +97,8 @@ class Worker:
         if not jobs:
             return 0
         by_id = {str(job.id): job for job in jobs}
+        for job in jobs:
+            progress.publish(job.id, {"event": "started"})
         keeper = LeaseKeeper(jobs, self.worker_id, self.lease_seconds)
         keeper.start()
         try:

@@ -73,8 +73,8 @@ def test_a_job_is_painted_stored_and_announced(guest, pipeline):
     assert token_selectors.balance_of(guest) == 4 and LedgerEntry.objects.filter(reason="spend").count() == 1
     events = drain(layer, channel)
     kinds = [e["event"] for e in events]
-    assert kinds[-1] == "succeeded" and set(kinds[:-1]) == {"progress"}
-    assert events[0]["preview"].startswith("data:image/jpeg;base64,")
+    assert kinds[0] == "started" and kinds[-1] == "succeeded" and set(kinds[1:-1]) == {"progress"}
+    assert events[1]["preview"].startswith("data:image/jpeg;base64,")
     assert [e["step"] for e in events if e.get("stage") == "base"] == [1, 2, 3]
 
 

@@ -1,0 +1,77 @@
+"""Websocket /ws/generations/<id>/: the job's current snapshot at once, then its live events.
+
+Only the owner connects: the user from the Django session, or the guest session from its signed
+cookie. Anyone else is closed with 4403 before the socket opens.
+"""
+
+from __future__ import annotations
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
+from django.http import HttpRequest
+
+from apps.generation import selectors
+from apps.generation.models import GenerationJob, JobStatus
+from apps.generation.progress import group_name
+from apps.sessions_tokens import selectors as token_selectors
+from apps.sessions_tokens.middleware import COOKIE_SALT
+
+FORBIDDEN = 4403
+
+
+def _guest_from_scope(scope):
+    request = HttpRequest()
+    request.COOKIES = scope.get("cookies", {})
+    session_id = request.get_signed_cookie(settings.GUEST_COOKIE_NAME, default=None, salt=COOKIE_SALT)
+    session = token_selectors.guest_session_get(session_id) if session_id else None
+    return None if session is None or session.is_expired else session
+
+
+def owned_job(scope, job_id: str) -> GenerationJob | None:
+    job = GenerationJob.objects.filter(pk=job_id).first()
+    if job is None:
+        return None
+    user = scope.get("user")
+    if user is not None and user.is_authenticated:
+        return job if (user.is_staff or job.user_id == user.pk) else None
+    guest = _guest_from_scope(scope)
+    return job if guest is not None and job.guest_session_id == guest.pk else None
+
+
+def snapshot(job: GenerationJob) -> dict:
+    event = {
+        "event": "snapshot",
+        "status": job.status,
+        "stage": job.progress_stage,
+        "step": job.progress_step,
+        "total": job.progress_total,
+        "percent": job.progress_percent,
+    }
+    if job.status == JobStatus.QUEUED:
+        event["queue_position"] = selectors.queue_position(job)
+    if job.status == JobStatus.SUCCEEDED:
+        event["result_url"] = job.result_image.url
+    if job.status == JobStatus.FAILED:
+        event["message"] = job.error_message
+    return event
+
+
+class GenerationConsumer(AsyncJsonWebsocketConsumer):
+    async def connect(self):
+        job_id = self.scope["url_route"]["kwargs"]["job_id"]
+        job = await database_sync_to_async(owned_job)(self.scope, job_id)
+        if job is None:
+            await self.close(code=FORBIDDEN)
+            return
+        self.group = group_name(job.id)
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.accept()
+        await self.send_json(await database_sync_to_async(snapshot)(job))
+
+    async def disconnect(self, code):
+        if hasattr(self, "group"):
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    async def job_event(self, message):
+        await self.send_json(message["event"])

@@ -1,0 +1,88 @@
+"""The websocket through the real ASGI application: cookie identity, snapshot, live events."""
+
+import io
+
+import pytest
+import skimage.data
+from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.core.files.base import ContentFile
+from django.db import connections
+from django.test import Client, RequestFactory
+from PIL import Image
+
+from apps.generation import services
+from apps.generation.worker import Worker
+from apps.sessions_tokens.middleware import COOKIE_SALT
+from apps.sessions_tokens.models import GuestSession
+from inference.faces import OpenCVFaceAnalyzer
+from inference.pipeline import PortraitParams, PortraitPipeline
+from narcis_site.asgi import application
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+async def close_worker_thread_connections():
+    """database_sync_to_async keeps a thread with its own connection: close it, or the test DB stays."""
+    yield
+    await database_sync_to_async(connections.close_all)()
+
+
+SMALL = PortraitParams(
+    width=64, height=64, steps=3, start_merge_step=1, detailing_steps=3, detailing_resolution=64
+)
+
+
+def png() -> ContentFile:
+    buffer = io.BytesIO()
+    Image.fromarray(skimage.data.astronaut()).save(buffer, format="PNG")
+    return ContentFile(buffer.getvalue())
+
+
+def visitor_with_job():
+    client = Client()
+    client.get("/api/me")
+    cookie = client.cookies["narcis_guest"].value
+    request = RequestFactory().get("/", headers={"cookie": f"narcis_guest={cookie}"})
+    guest = GuestSession.objects.get(pk=request.get_signed_cookie("narcis_guest", salt=COOKIE_SALT))
+    job = services.job_submit(owner=guest, idea="calm", face=png(), params={}, batch_key="k")
+    return cookie, job
+
+
+def connect(job_id, cookie: str | None):
+    headers = [(b"origin", b"http://localhost")]
+    if cookie:
+        headers.append((b"cookie", f"narcis_guest={cookie}".encode()))
+    return WebsocketCommunicator(application, f"/ws/generations/{job_id}/", headers=headers)
+
+
+async def test_the_owner_gets_the_snapshot_then_every_event_in_order(tiny_models):
+    cookie, job = await database_sync_to_async(visitor_with_job)()
+    socket = connect(job.id, cookie)
+    connected, _ = await socket.connect()
+    assert connected
+    snapshot = await socket.receive_json_from(timeout=5)
+    assert (
+        snapshot["event"] == "snapshot" and snapshot["status"] == "queued" and snapshot["queue_position"] == 0
+    )
+
+    pipeline = PortraitPipeline(tiny_models, OpenCVFaceAnalyzer(), require_face=False)
+    await database_sync_to_async(Worker(pipeline, worker_id="w", params=SMALL).run_once)()
+    events = []
+    while not events or events[-1]["event"] not in ("succeeded", "failed"):
+        events.append(await socket.receive_json_from(timeout=10))
+    kinds = [e["event"] for e in events]
+    assert kinds[0] == "started" and kinds[-1] == "succeeded" and "progress" in kinds
+    steps = [(e["stage"], e["step"]) for e in events if e["event"] == "progress"]
+    assert steps[:3] == [("base", 1), ("base", 2), ("base", 3)]
+    assert events[-1]["result_url"].startswith("/media/productions/")
+    await socket.disconnect()
+
+
+async def test_anyone_else_is_refused_with_4403():
+    _, job = await database_sync_to_async(visitor_with_job)()
+    other_cookie, _ = await database_sync_to_async(visitor_with_job)()
+    for cookie in (None, other_cookie, "forged-value"):
+        connected, code = await connect(job.id, cookie).connect()
+        assert not connected and code == 4403
