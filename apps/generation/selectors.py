@@ -6,6 +6,7 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from apps.generation.models import LIVE_STATUSES, GenerationJob, JobStatus
+from apps.sessions_tokens.models import User
 
 
 def guest_sessions_with_live_jobs() -> QuerySet:
@@ -15,18 +16,17 @@ def guest_sessions_with_live_jobs() -> QuerySet:
     )
 
 
-def job_by_key(owner, key: str) -> GenerationJob | None:
-    return GenerationJob.objects.filter(idempotency_key=key, **_owner_filter(owner)).first()
-
-
-def _owner_filter(owner) -> dict:
-    from apps.sessions_tokens.models import User
-
+def owner_fields(owner) -> dict:
+    """The job fields that name this owner (a user or a guest session)."""
     return {"user": owner} if isinstance(owner, User) else {"guest_session": owner}
 
 
+def job_by_key(owner, key: str) -> GenerationJob | None:
+    return GenerationJob.objects.filter(idempotency_key=key, **owner_fields(owner)).first()
+
+
 def jobs_of(owner) -> QuerySet:
-    return GenerationJob.objects.filter(**_owner_filter(owner)).order_by("-created_at")
+    return GenerationJob.objects.filter(**owner_fields(owner)).order_by("-created_at")
 
 
 def job_for_viewer(job_id: str, request) -> GenerationJob:
@@ -45,7 +45,7 @@ def job_for_viewer(job_id: str, request) -> GenerationJob:
 
 
 def recent_and_queued(owner, *, since) -> tuple[int, int]:
-    jobs = GenerationJob.objects.filter(**_owner_filter(owner))
+    jobs = GenerationJob.objects.filter(**owner_fields(owner))
     return jobs.filter(created_at__gte=since).count(), jobs.filter(status=JobStatus.QUEUED).count()
 
 

@@ -20,16 +20,13 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from apps.generation.models import GenerationJob, JobStatus, Priority
+from apps.generation.selectors import owner_fields
 from apps.sessions_tokens import services as tokens
 from apps.sessions_tokens.models import GuestSession, User
 
 logger = logging.getLogger("narcis.generation")
 
 Owner = User | GuestSession
-
-
-def _owner_fields(owner: Owner) -> dict:
-    return {"user": owner} if isinstance(owner, User) else {"guest_session": owner}
 
 
 def job_submit(
@@ -49,7 +46,7 @@ def job_submit(
     """
     if idempotency_key:
         existing = GenerationJob.objects.filter(
-            idempotency_key=idempotency_key, **_owner_fields(owner)
+            idempotency_key=idempotency_key, **owner_fields(owner)
         ).first()
         if existing is not None:
             return existing
@@ -64,14 +61,14 @@ def job_submit(
                 batch_key=batch_key,
                 priority=priority,
                 idempotency_key=idempotency_key or None,
-                **_owner_fields(owner),
+                **owner_fields(owner),
             )
             job.face_image.save(f"{job_id}.png", face, save=False)
             job.save(force_insert=True)
     except IntegrityError:
         # A concurrent retry with the same idempotency key won the insert; its job is the answer.
         if idempotency_key:
-            return GenerationJob.objects.get(idempotency_key=idempotency_key, **_owner_fields(owner))
+            return GenerationJob.objects.get(idempotency_key=idempotency_key, **owner_fields(owner))
         raise
     logger.info("job queued", extra={"job_id": str(job.id), "priority": priority})
     return job
