@@ -7,11 +7,15 @@ import torch
 from PIL import Image
 
 
-def to_pil(images: torch.Tensor) -> list[Image.Image]:
-    array = (
+def to_uint8(images: torch.Tensor) -> np.ndarray:
+    """[N, 3, H, W] in [0, 1] -> [N, H, W, 3] uint8 (RGB, as face analysis and PIL want it)."""
+    return (
         (images.detach().float().cpu().clamp(0, 1) * 255).round().to(torch.uint8).permute(0, 2, 3, 1).numpy()
     )
-    return [Image.fromarray(np.ascontiguousarray(a)) for a in array]
+
+
+def to_pil(images: torch.Tensor) -> list[Image.Image]:
+    return [Image.fromarray(np.ascontiguousarray(a)) for a in to_uint8(images)]
 
 
 def from_pil(images: list[Image.Image]) -> torch.Tensor:

@@ -208,17 +208,6 @@ class PortraitPipeline:
         return [results[r.request_id] for r in requests]
 
     @staticmethod
-    def _result(request: PortraitRequest) -> PortraitResult:
-        return PortraitResult(
-            request.request_id,
-            "failed",
-            request.seed,
-            request.prompt,
-            request.negative_prompt,
-            asdict(request.params),
-        )
-
-    @staticmethod
     def _fail(result: PortraitResult, error: ParamError | FaceError) -> None:
         result.status, result.error, result.error_code = "failed", error.message, error.code
 

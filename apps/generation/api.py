@@ -19,7 +19,7 @@ from ninja.utils import check_csrf
 
 from apps.generation import selectors, services
 from apps.generation.models import GenerationJob, JobStatus, Priority
-from apps.generation.uploads import MAX_BYTES, UploadError, clean_idea, clean_photo
+from apps.generation.uploads import MAX_BYTES, clean_idea, clean_photo
 from inference.pipeline import ParamError, PortraitParams
 
 router = Router(tags=["generations"])
@@ -153,6 +153,3 @@ def generation_cancel(request, job_id: str):
     services.job_cancel(job=job)
     job.refresh_from_db()
     return _job_out(job)
-
-
-__all__ = ["router", "ApiError", "UploadError"]

@@ -23,7 +23,6 @@ from inference.pipeline import (
     PortraitPipeline,
     PortraitRequest,
     PortraitResult,
-    RequestProgress,
 )
 
 logger = logging.getLogger("narcis.worker")
@@ -164,6 +163,3 @@ def _crashed(job: GenerationJob, error: Exception) -> PortraitResult:
     result.error = "Something went wrong while painting."
     result.notes = [f"{type(error).__name__}: {error}"]
     return result
-
-
-__all__ = ["Worker", "template_prompt", "RequestProgress"]

@@ -18,6 +18,7 @@ from inference import vae
 from inference.conditioning import PromptEmbeds, TextEncoder, build_conditioning
 from inference.crops import Box, crop_resized, paste_back, square_box
 from inference.faces import Face, FaceAnalyzer, FaceError, largest_face
+from inference.images import to_uint8
 from inference.masks import change_map, face_mask, progressive_masks, to_latent_grid
 from inference.progress import Progress, ProgressCallback
 from inference.registry import ModelRegistry
@@ -100,10 +101,6 @@ def sample_differential(
     return torch.where(keep[-1], original, latents)
 
 
-def _uint8(image: torch.Tensor) -> np.ndarray:
-    return (image.detach().float().cpu().clamp(0, 1) * 255).round().to(torch.uint8).permute(1, 2, 0).numpy()
-
-
 class DetailingStage:
     def __init__(self, models: ModelRegistry, analyzer: FaceAnalyzer):
         self.models = models
@@ -112,9 +109,9 @@ class DetailingStage:
 
     def _find_faces(self, images: torch.Tensor) -> tuple[list[Face | None], dict[int, FaceError]]:
         faces, errors = [], {}
-        for index, image in enumerate(images):
+        for index, image in enumerate(to_uint8(images)):
             try:
-                faces.append(largest_face(self.analyzer, _uint8(image)))
+                faces.append(largest_face(self.analyzer, np.ascontiguousarray(image)))
             except FaceError as error:
                 faces.append(None)
                 errors[index] = error
