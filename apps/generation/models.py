@@ -8,6 +8,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from apps.sessions_tokens.models import exactly_one_owner
+
 
 class JobStatus(models.TextChoices):
     QUEUED = "queued", "Queued"
@@ -77,11 +79,7 @@ class GenerationJob(models.Model):
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["status", "-priority", "created_at"], name="job_queue_order")]
         constraints = [
-            models.CheckConstraint(
-                condition=(Q(user__isnull=False) & Q(guest_session__isnull=True))
-                | (Q(user__isnull=True) & Q(guest_session__isnull=False)),
-                name="job_has_exactly_one_owner",
-            ),
+            exactly_one_owner("job_has_exactly_one_owner"),
             models.UniqueConstraint(
                 fields=["user", "idempotency_key"],
                 condition=Q(idempotency_key__isnull=False),

@@ -13,6 +13,15 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 
+def exactly_one_owner(name: str) -> models.CheckConstraint:
+    """Rows owned by a user or a guest session (wallets, generation jobs): one of the two, never both."""
+    return models.CheckConstraint(
+        condition=(Q(user__isnull=False) & Q(guest_session__isnull=True))
+        | (Q(user__isnull=True) & Q(guest_session__isnull=False)),
+        name=name,
+    )
+
+
 class UserManager(BaseUserManager):
     use_in_migrations = True
 
@@ -107,11 +116,7 @@ class Wallet(models.Model):
     class Meta:
         permissions = [("grant_tokens", "Can grant tokens to users and guest sessions")]
         constraints = [
-            models.CheckConstraint(
-                condition=(Q(user__isnull=False) & Q(guest_session__isnull=True))
-                | (Q(user__isnull=True) & Q(guest_session__isnull=False)),
-                name="wallet_has_exactly_one_owner",
-            ),
+            exactly_one_owner("wallet_has_exactly_one_owner"),
             models.CheckConstraint(condition=Q(balance__gte=0), name="wallet_balance_not_negative"),
         ]
 
