@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass
 
 import torch
 
+from inference.devices import pick_device
 from inference.quiet import quiet_libraries
 from inference.registry import ModelRegistry
 from inference.scheduler import ays_timesteps
@@ -208,21 +209,13 @@ def main(argv: list[str] | None = None) -> int:
         from inference.full_size import full_size_components
 
         models = ModelRegistry.from_components(
-            "sdxl-architecture (random weights)", full_size_components(), device=args.device, dtype=args.dtype
+            "sdxl-architecture (random weights)",
+            full_size_components(device=pick_device(args.device)),
+            device=args.device,
+            dtype=args.dtype,
         )
     else:
         models = ModelRegistry.load(args.models, device=args.device, dtype=args.dtype)
-
-    results = []
-    for batch in args.batches:
-        results += compare(
-            models,
-            batch=batch,
-            steps=args.steps,
-            size=args.size,
-            guidance=args.guidance,
-            repeats=args.repeats,
-        )
 
     print(
         f"Machine: {machine_description(models.device)}; models: {models.name}; dtype: {models.dtype}; "
@@ -234,8 +227,18 @@ def main(argv: list[str] | None = None) -> int:
         "ours peak MB | diffusers peak MB | ratio (ours/diffusers) |"
     )
     print("|---|---|---|---|---|---|---|---|---|")
-    for result in results:
-        print(result.row())
+    results = []
+    for batch in args.batches:  # rows print as they finish: a run cut short still reports what it measured
+        for result in compare(
+            models,
+            batch=batch,
+            steps=args.steps,
+            size=args.size,
+            guidance=args.guidance,
+            repeats=args.repeats,
+        ):
+            print(result.row(), flush=True)
+            results.append(result)
     if args.portrait:
         print(
             "\n| portrait, batch | stage 1 s/image | detailing s/image | total s/image |\n|---|---|---|---|"
@@ -247,7 +250,7 @@ def main(argv: list[str] | None = None) -> int:
             )
             per_image[batch] = stages["total_s"]
             cells = " | ".join(f"{stages[key]:.4f}" for key in ("base_s", "detailing_s", "total_s"))
-            print(f"| {batch} | {cells} |")
+            print(f"| {batch} | {cells} |", flush=True)
         if 1 in per_image and 4 in per_image:
             # One batch of 4 against the same 4 portraits run one after another.
             print(f"\nbatch-4 throughput vs 4 sequential runs: {per_image[1] / per_image[4]:.2f}x")
