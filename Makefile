@@ -23,10 +23,11 @@ $(STAMP): pyproject.toml constraints.txt
 	touch $(STAMP)
 
 # daphne -v 0: no plain-text access log; the app logs each request as one JSON line.
+# NARCIS_EMBEDDED_WORKER: one generation worker thread inside the server (apps/generation/embedded.py).
 run: install
 	$(BIN)/python manage.py migrate --noinput
 	@echo "Narcis is starting on http://127.0.0.1:$(PORT)"
-	DEBUG=$${DEBUG:-true} $(BIN)/daphne -v 0 -b 127.0.0.1 -p $(PORT) narcis_site.asgi:application
+	DEBUG=$${DEBUG:-true} NARCIS_EMBEDDED_WORKER=$${NARCIS_EMBEDDED_WORKER:-true} $(BIN)/daphne -v 0 -b 127.0.0.1 -p $(PORT) narcis_site.asgi:application
 
 test: install
 	$(BIN)/python -m pytest

@@ -2,6 +2,7 @@
 
 import os
 
+from django.conf import settings
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "narcis_site.settings")
@@ -19,3 +20,8 @@ application = ProtocolTypeRouter(
         "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )
+
+if settings.EMBEDDED_WORKER:  # `make run`: the whole product in one process (see apps.generation.embedded)
+    from apps.generation.embedded import WithEmbeddedWorker  # noqa: E402
+
+    application = WithEmbeddedWorker(application)

@@ -107,7 +107,7 @@ X_FRAME_OPTIONS = "DENY"
 
 # Storage: local media/ by default, S3 when NARCIS_S3_BUCKET is set.
 STORAGES = config.storages(ENV)
-MEDIA_ROOT = BASE_DIR / "media"
+MEDIA_ROOT = Path(ENV.get("NARCIS_MEDIA_ROOT", "").strip() or BASE_DIR / "media")
 MEDIA_URL = "/media/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATIC_URL = "/static/"
@@ -115,6 +115,8 @@ STATICFILES_DIRS = [BASE_DIR / "narcis_site" / "static"]
 
 # Inference: a models folder (see DESIGN.md §4), or the offline tiny preset when unset.
 NARCIS_MODELS_DIR = ENV.get("NARCIS_MODELS_DIR", "").strip() or None
+# `make run` sets this: a worker thread inside the web server, for the in-process channel layer.
+EMBEDDED_WORKER = config.env_bool(ENV, "NARCIS_EMBEDDED_WORKER", False)
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

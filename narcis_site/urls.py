@@ -1,8 +1,9 @@
+from django.conf import settings
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 
 from narcis_site.api import api
-from narcis_site.views import home
+from narcis_site.views import home, local_result
 
 admin.site.site_header = "Narcis administration"
 admin.site.site_title = "Narcis admin"
@@ -13,3 +14,8 @@ urlpatterns = [
     path("accounts/", include("apps.sessions_tokens.urls")),
     path("api/", api.urls),
 ]
+
+if "FileSystemStorage" in settings.STORAGES["default"]["BACKEND"]:
+    # Local media (make run; S3 serves presigned URLs instead). Only results are served, under their
+    # unguessable UUID names; uploaded faces (faces/) are never served to anyone.
+    urlpatterns.append(re_path(r"^media/(?P<path>productions/[^/]+)$", local_result))

@@ -3,6 +3,7 @@ job's channel-layer group (for clients watching live). Previews go out at most t
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import logging
 import time
@@ -11,6 +12,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.utils import timezone
 
+from apps.generation import selectors
 from apps.generation.models import GenerationJob, JobStatus
 from inference.pipeline import RequestProgress
 
@@ -24,10 +26,32 @@ def group_name(job_id) -> str:
     return f"generation-{job_id}"
 
 
+_server_loop: asyncio.AbstractEventLoop | None = None
+
+
+def bind_event_loop(loop: asyncio.AbstractEventLoop) -> None:
+    """Send events through the web server's loop (the embedded worker: see apps.generation.embedded)."""
+    global _server_loop
+    _server_loop = loop
+
+
 def publish(job_id, event: dict) -> None:
     layer = get_channel_layer()
-    if layer is not None:
-        async_to_sync(layer.group_send)(group_name(job_id), {"type": "job.event", "event": event})
+    if layer is None:
+        return
+    group, message = group_name(job_id), {"type": "job.event", "event": event}
+    loop = _server_loop
+    if loop is not None and loop.is_running():
+        # The in-process layer's queues belong to the server's loop and are not thread-safe.
+        asyncio.run_coroutine_threadsafe(layer.group_send(group, message), loop).result(timeout=10)
+    else:
+        async_to_sync(layer.group_send)(group, message)
+
+
+def publish_queue_positions(limit: int = 100) -> None:
+    """Tell every waiting job its new place after a claim moved the queue ('queued' events)."""
+    for position, job_id in enumerate(selectors.queued_in_claim_order()[:limit]):
+        publish(job_id, {"event": "queued", "position": position})
 
 
 class Reporter:

@@ -49,6 +49,15 @@ def recent_and_queued(owner, *, since) -> tuple[int, int]:
     return jobs.filter(created_at__gte=since).count(), jobs.filter(status=JobStatus.QUEUED).count()
 
 
+def queued_in_claim_order() -> QuerySet:
+    """Ids of queued jobs, the next to be claimed first (the order services.jobs_claim takes)."""
+    return (
+        GenerationJob.objects.filter(status=JobStatus.QUEUED)
+        .order_by("-priority", "created_at")
+        .values_list("id", flat=True)
+    )
+
+
 def queue_position(job: GenerationJob) -> int:
     """How many queued jobs will be claimed before this one (0 = next)."""
     ahead = Q(priority__gt=job.priority) | Q(priority=job.priority, created_at__lt=job.created_at)

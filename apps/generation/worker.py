@@ -13,17 +13,20 @@ import threading
 import uuid
 
 import numpy as np
+from django.conf import settings
 from django.core.files.base import ContentFile
 from PIL import Image
 
 from apps.generation import progress, services
 from apps.generation.models import GenerationJob
+from inference.faces import face_analyzer
 from inference.pipeline import (
     PortraitParams,
     PortraitPipeline,
     PortraitRequest,
     PortraitResult,
 )
+from inference.registry import TINY, ModelRegistry
 
 logger = logging.getLogger("narcis.worker")
 
@@ -98,6 +101,7 @@ class Worker:
         by_id = {str(job.id): job for job in jobs}
         for job in jobs:
             progress.publish(job.id, {"event": "started"})
+        progress.publish_queue_positions()
         keeper = LeaseKeeper(jobs, self.worker_id, self.lease_seconds)
         keeper.start()
         try:
@@ -163,3 +167,29 @@ def _crashed(job: GenerationJob, error: Exception) -> PortraitResult:
     result.error = "Something went wrong while painting."
     result.notes = [f"{type(error).__name__}: {error}"]
     return result
+
+
+# The tiny preset paints toy pictures; at 1024 px they only take longer on a laptop's CPU.
+TINY_PRESET_PARAMS = PortraitParams(
+    width=256, height=256, steps=20, start_merge_step=6, detailing_steps=12, detailing_resolution=256
+)
+
+
+def worker_from_settings(*, batch_size: int = 4, lease_seconds: int = 60) -> Worker:
+    """A worker on the models folder in NARCIS_MODELS_DIR, or on the tiny offline preset when unset.
+
+    The tiny preset paints no real faces, so there a portrait without a detected face is still
+    delivered (stage 1 only) instead of failing.
+    """
+    models_dir = settings.NARCIS_MODELS_DIR or TINY
+    models = ModelRegistry.load(models_dir)
+    offline = models.name == TINY
+    pipeline = PortraitPipeline(
+        models, face_analyzer(None if offline else models_dir), require_face=not offline
+    )
+    return Worker(
+        pipeline,
+        batch_size=batch_size,
+        lease_seconds=lease_seconds,
+        params=TINY_PRESET_PARAMS if offline else None,
+    )

@@ -45,3 +45,77 @@ def test_two_workers_twenty_jobs_each_claimed_exactly_once(face_file):
     assert set(claimed.values()) == {1}  # nobody claimed a job twice
     assert GenerationJob.objects.filter(status=JobStatus.RUNNING, attempts=1).count() == 20
     assert set(GenerationJob.objects.values_list("worker_id", flat=True)) <= {"w0", "w1"}
+
+
+def test_two_worker_threads_paint_twenty_jobs_each_exactly_once(tiny_models):
+    """The whole worker loop (claim, paint, store, finish) in two threads: no job painted twice."""
+    import io
+
+    import skimage.data
+    from django.core.files.base import ContentFile
+    from PIL import Image
+    from apps.generation.worker import Worker
+    from inference.faces import OpenCVFaceAnalyzer
+    from inference.pipeline import PortraitParams, PortraitPipeline
+
+    staff = User.objects.create_user(
+        email="ops@example.com", password="a-long-pass-phrase-42", is_staff=True, is_superuser=True
+    )
+    tokens.grant(owner=staff, amount=20, actor=staff, reason="load test")
+    buffer = io.BytesIO()
+    Image.fromarray(skimage.data.astronaut()).save(buffer, format="PNG")
+    jobs = [
+        services.job_submit(
+            owner=staff, idea="calm", face=ContentFile(buffer.getvalue()), params={}, batch_key="k"
+        )
+        for _ in range(20)
+    ]
+    painted: Counter = Counter()
+    lock = threading.Lock()
+
+    class CountingPipeline(PortraitPipeline):
+        def run(self, requests, **kwargs):
+            with lock:
+                painted.update(request.request_id for request in requests)
+            return super().run(requests, **kwargs)
+
+    small = PortraitParams(
+        width=64, height=64, steps=2, start_merge_step=1, detailing_steps=2, detailing_resolution=64
+    )
+    start = threading.Barrier(2)
+
+    def work(name: str):
+        worker = Worker(
+            CountingPipeline(tiny_models, OpenCVFaceAnalyzer(), require_face=False),
+            worker_id=name,
+            batch_size=3,
+            params=small,
+        )
+        try:
+            start.wait()
+            while worker.run_once():
+                pass
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=work, args=(f"w{i}",)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    close_old_connections()
+    assert set(painted) == {str(job.id) for job in jobs} and set(painted.values()) == {1}
+    failures = set(
+        GenerationJob.objects.exclude(status=JobStatus.SUCCEEDED).values_list("error_detail", flat=True)
+    )
+    assert not failures
+    assert GenerationJob.objects.filter(status=JobStatus.SUCCEEDED, attempts=1).count() == 20
+    assert tokens_spent(staff) == 20
+
+
+def tokens_spent(owner) -> int:
+    from apps.sessions_tokens.models import LedgerEntry
+
+    return -sum(
+        LedgerEntry.objects.filter(reason="spend", wallet__user=owner).values_list("delta", flat=True)
+    )

@@ -104,3 +104,42 @@ def test_a_batch_that_breaks_fails_its_jobs_with_a_refund(guest, pipeline):
     assert job.status == JobStatus.FAILED
     assert job.error_message == "Something went wrong while painting. Your token has been returned."
     assert "FileNotFoundError" in job.error_detail and token_selectors.balance_of(guest) == 5
+
+
+def test_a_running_job_canceled_by_its_owner_stops_refunds_and_says_so(guest, pipeline, monkeypatch):
+    from apps.generation import progress
+
+    monkeypatch.setattr(progress, "CANCEL_CHECK_INTERVAL_S", 0.0)
+    job = services.job_submit(
+        owner=guest, idea="calm", face=png(skimage.data.astronaut()), params={"steps": 12}, batch_key="k"
+    )
+    layer, channel = listen(job.id)
+    report = progress.Reporter.report
+
+    def owner_cancels_at_step_2(self, running_job, update):  # the owner's click lands mid-run
+        report(self, running_job, update)
+        if update.progress.step == 2:
+            assert services.job_cancel(job=running_job) == JobStatus.RUNNING
+
+    monkeypatch.setattr(progress.Reporter, "report", owner_cancels_at_step_2)
+    Worker(pipeline, worker_id="w1", params=SMALL).run_once()
+
+    job.refresh_from_db()
+    assert job.status == JobStatus.CANCELED and not job.result_image
+    assert token_selectors.balance_of(guest) == 5
+    assert LedgerEntry.objects.filter(reference=f"generation:{job.id}", reason="refund").count() == 1
+    events = drain(layer, channel)
+    steps = [e["step"] for e in events if e["event"] == "progress"]
+    assert events[-1] == {"event": "canceled"} and max(steps) < 12  # stopped well before the end
+
+
+def test_waiting_jobs_hear_their_new_place_when_the_queue_moves(guest, pipeline):
+    first, second, third = (
+        services.job_submit(
+            owner=guest, idea="calm", face=png(skimage.data.astronaut()), params={}, batch_key="k"
+        )
+        for _ in range(3)
+    )
+    layer, channel = listen(third.id)
+    Worker(pipeline, worker_id="w1", batch_size=1, params=SMALL).run_once()  # takes the first
+    assert {"event": "queued", "position": 1} in drain(layer, channel)  # only the second is ahead now

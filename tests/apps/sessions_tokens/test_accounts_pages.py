@@ -92,3 +92,11 @@ def test_home_page_shows_the_balance(client, db):
     page = client.get("/")
     assert page.status_code == 200
     assert b'data-balance="5"' in page.content
+
+
+def test_the_first_api_call_gives_an_api_client_its_csrf_cookie(db):
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    client.get("/api/me")
+    assert client.cookies["csrftoken"].value  # what POST /api/generations must echo in X-CSRFToken

@@ -1,0 +1,106 @@
+"""`make run` as a newcomer meets it: daphne with the embedded worker on the embedded default (SQLite,
+in-process channel layer, local media, tiny preset), driven over real HTTP and a real websocket.
+
+This is the path the in-process unit tests cannot cover: the worker runs in a plain thread of the
+server process and must hand its events to the server's event loop (apps.generation.embedded).
+"""
+
+from __future__ import annotations
+
+import http.cookiejar
+import io
+import json
+import subprocess
+import sys
+import urllib.request
+
+import pytest
+import skimage.data
+from PIL import Image
+from websockets.sync.client import connect
+
+from tests.apps.generation.processes import PROJECT, child_env, free_port, manage, multipart, wait_for_http
+
+FINAL = {"succeeded", "failed", "canceled"}
+
+
+@pytest.fixture
+def server(tmp_path):
+    port = free_port()
+    env = child_env(
+        DATABASE_URL=f"sqlite:///{tmp_path / 'narcis.sqlite3'}",
+        NARCIS_MEDIA_ROOT=str(tmp_path / "media"),
+        NARCIS_EMBEDDED_WORKER="true",
+        DEBUG="true",
+        REDIS_URL=None,  # the embedded default: in-process channel layer
+        DJANGO_SETTINGS_MODULE="narcis_site.settings",
+    )
+    subprocess.run(manage("migrate", "--noinput"), env=env, cwd=PROJECT, check=True, capture_output=True)
+    log = open(tmp_path / "server.log", "wb")  # noqa: SIM115 - closed below, read on failure
+    process = subprocess.Popen(
+        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "narcis_site.asgi:application"],
+        env=env,
+        cwd=PROJECT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        wait_for_http(f"http://127.0.0.1:{port}/health", process=process)
+        yield f"127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(10)
+        log.close()
+        print((tmp_path / "server.log").read_text()[-4000:])  # shown when the test fails
+
+
+def astronaut_png() -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(skimage.data.astronaut()).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_a_curl_submit_paints_a_portrait_and_the_websocket_shows_its_progress(server):
+    jar = http.cookiejar.CookieJar()
+    browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+
+    def get_json(path: str) -> dict:
+        with browser.open(f"http://{server}{path}", timeout=10) as response:
+            return json.load(response)
+
+    assert get_json("/api/me")["balance"] == 5  # the first call opens a guest session and sets csrftoken
+    cookies = {cookie.name: cookie.value for cookie in jar}
+    body, content_type = multipart(
+        {"idea": "corporate confidence"}, {"face": ("astronaut.png", astronaut_png(), "image/png")}
+    )
+    submit = urllib.request.Request(
+        f"http://{server}/api/generations",
+        data=body,
+        headers={"Content-Type": content_type, "X-CSRFToken": cookies["csrftoken"]},
+    )
+    with browser.open(submit, timeout=10) as response:
+        assert response.status == 201
+        job = json.load(response)
+
+    cookie_header = "; ".join(f"{name}={value}" for name, value in cookies.items())
+    events = []
+    with connect(
+        f"ws://{server}/ws/generations/{job['id']}/",
+        additional_headers={"Cookie": cookie_header, "Origin": f"http://{server}"},
+    ) as socket:
+        while not events or (events[-1]["event"] not in FINAL and events[-1].get("status") not in FINAL):
+            events.append(json.loads(socket.recv(timeout=60)))
+
+    kinds = [event["event"] for event in events]
+    assert kinds[0] == "snapshot" and kinds[-1] == "succeeded", kinds
+    progress = [event for event in events if event["event"] == "progress"]
+    assert progress, "no live progress reached the websocket"
+    assert progress[-1]["percent"] == 100.0
+    assert any(event.get("preview", "").startswith("data:image/jpeg;base64,") for event in progress)
+
+    with browser.open(f"http://{server}{events[-1]['result_url']}", timeout=10) as response:
+        image = Image.open(io.BytesIO(response.read()))
+        assert image.format == "PNG" and image.size == (256, 256)
+    detail = get_json(f"/api/generations/{job['id']}")
+    assert detail["status"] == "succeeded" and detail["progress"]["percent"] == 100.0
+    assert get_json("/api/me")["balance"] == 4  # debited once
