@@ -2,6 +2,7 @@
 
 from datetime import datetime
 
+from django.middleware.csrf import get_token
 from ninja import Router, Schema
 
 from apps.sessions_tokens import selectors
@@ -18,7 +19,11 @@ class MeOut(Schema):
 
 @router.get("/me", response=MeOut, exclude_none=True, summary="The caller's account or guest session")
 def me(request):
-    """A visitor's first call starts their guest session (and sets its cookie) with the guest allowance."""
+    """A visitor's first call starts their guest session (and sets its cookie) with the guest allowance.
+
+    It also sets the CSRF cookie that POSTs must echo in X-CSRFToken, so API clients need no page load.
+    """
+    get_token(request)
     user = request.user if request.user.is_authenticated else None
     guest = None if user else request.guest.get()
     return selectors.account_summary(user=user, guest=guest)
