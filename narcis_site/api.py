@@ -3,6 +3,7 @@
 from ninja import NinjaAPI
 
 from apps.generation.api import router as generation_router
+from apps.generation.concept_api import router as concept_router
 from apps.sessions_tokens.api import router as sessions_tokens_router
 from narcis_site.api_errors import install_error_handlers
 
@@ -15,3 +16,4 @@ api = NinjaAPI(
 install_error_handlers(api)
 api.add_router("", sessions_tokens_router)
 api.add_router("", generation_router)
+api.add_router("", concept_router)

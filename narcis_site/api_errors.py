@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from ninja import NinjaAPI
-from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationError
 
 from apps.generation.uploads import UploadError
 from apps.sessions_tokens.errors import TokenError
@@ -42,6 +42,14 @@ def install_error_handlers(api: NinjaAPI) -> None:
     @api.exception_handler(Http404)
     def not_found(request, exc):
         return api.create_response(request, error_body("not_found", "Not found."), status=404)
+
+    @api.exception_handler(Throttled)
+    def throttled(request, exc: Throttled):
+        body = error_body("rate_limited", "Too many requests. Please wait a moment.")
+        response = api.create_response(request, body, status=429)
+        if exc.wait:
+            response["Retry-After"] = str(int(exc.wait) + 1)
+        return response
 
     @api.exception_handler(HttpError)
     def http_error(request, exc: HttpError):

@@ -19,7 +19,7 @@ from ninja.utils import check_csrf
 
 from apps.generation import selectors, services
 from apps.generation.models import GenerationJob, JobStatus, Priority
-from apps.generation.uploads import MAX_BYTES, clean_idea, clean_photo
+from apps.generation.uploads import MAX_BYTES, check_concept_seed, clean_idea, clean_photo
 from inference.pipeline import ParamError, PortraitParams
 
 router = Router(tags=["generations"])
@@ -48,6 +48,7 @@ class JobOut(Schema):
     eta_seconds: float | None = None
     result_url: str | None = None
     error: str | None = None
+    prompt: str | None = None  # the mecene prompt, once painted
 
 
 def _owner(request):
@@ -71,6 +72,7 @@ def _job_out(job: GenerationJob) -> dict:
         "eta_seconds": selectors.eta_seconds(position) if position is not None else None,
         "result_url": job.result_image.url if job.result_image else None,  # presigned on S3
         "error": job.error_message or None,
+        "prompt": job.prompt or None,
     }
 
 
@@ -104,8 +106,15 @@ def _check_limits(owner) -> None:
 
 
 @router.post("/generations", response={201: JobOut}, summary="Create a portrait (one token)")
-def generation_create(request, idea: Form[str], face: File[UploadedFile], params: Form[str | None] = None):
-    """multipart: `face` (JPEG, PNG or WebP, ≤ 10 MB, ≤ 4096 px a side) and `idea` (1 to 4 words).
+def generation_create(
+    request,
+    idea: Form[str],
+    face: File[UploadedFile],
+    params: Form[str | None] = None,
+    concept_seed: Form[int | None] = None,
+):
+    """multipart: `face` (JPEG, PNG or WebP, ≤ 10 MB, ≤ 4096 px a side) and `idea` (1 to 4 words);
+    optionally `concept_seed`, the `seed` of a concept previewed with GET /api/mecene, to paint that one.
 
     Send the CSRF token (cookie `csrftoken`) in `X-CSRFToken`; an `Idempotency-Key` header makes retries safe.
     """
@@ -113,6 +122,7 @@ def generation_create(request, idea: Form[str], face: File[UploadedFile], params
         raise ApiError(403, "csrf_failed", "Reload the page and try again (the security token was missing).")
     owner = _owner(request)
     clean = clean_idea(idea)
+    check_concept_seed(concept_seed)
     photo = clean_photo(_read_upload(face))
     job_params = _params(request, params)
     key = request.headers.get("Idempotency-Key") or None
@@ -128,6 +138,7 @@ def generation_create(request, idea: Form[str], face: File[UploadedFile], params
         params=job_params,
         priority=priority,
         idempotency_key=key,
+        concept_seed=concept_seed,
         batch_key=hashlib.sha1(json.dumps(job_params, sort_keys=True).encode()).hexdigest()[:16],
     )
     return Status(201, _job_out(job))

@@ -47,6 +47,9 @@ class GenerationJob(models.Model):
     idea = models.CharField(max_length=60)
     face_image = models.FileField(upload_to="faces/")
     params = models.JSONField(default=dict, blank=True)
+    concept_seed = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Seed of the concept the visitor previewed; else the job's own."
+    )
     batch_key = models.CharField(max_length=64, help_text="Jobs with equal keys can share one GPU batch.")
     priority = models.SmallIntegerField(choices=Priority.choices, default=Priority.VISITOR)
 

@@ -38,6 +38,7 @@ def job_submit(
     batch_key: str,
     priority: int = Priority.VISITOR,
     idempotency_key: str | None = None,
+    concept_seed: int | None = None,
 ) -> GenerationJob:
     """Spend one token and queue the job, in one transaction: no token, no row; no row, no token.
 
@@ -58,6 +59,7 @@ def job_submit(
                 id=job_id,
                 idea=idea,
                 params=params,
+                concept_seed=concept_seed,
                 batch_key=batch_key,
                 priority=priority,
                 idempotency_key=idempotency_key or None,

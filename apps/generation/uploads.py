@@ -8,19 +8,17 @@ and every piece of metadata (GPS included) is dropped by re-encoding the pixels 
 from __future__ import annotations
 
 import io
-import re
-import unicodedata
 from dataclasses import dataclass
 
 from django.core.files.base import ContentFile
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from inference.mecene.words import WordsError, normalise_words
+
 MAX_BYTES = 10 * 1024 * 1024
 MAX_SIDE = 4096
 MIN_SIDE = 64
 FORMATS = {"JPEG", "PNG", "WEBP"}
-IDEA_MAX_CHARS, IDEA_MAX_WORDS = 60, 4
-_IDEA_CHARS = re.compile(r"^[^\W\d_]+(?:[ -][^\W\d_]+)*$")  # letters, single spaces or hyphens between
 
 
 class UploadError(ValueError):
@@ -97,15 +95,15 @@ def clean_photo(data: bytes) -> CleanPhoto:
 
 def clean_idea(raw: str) -> str:
     """1 to 4 words of letters (hyphens allowed), at most 60 characters, lower-cased, single-spaced."""
-    idea = " ".join(unicodedata.normalize("NFC", raw or "").split()).lower()
-    if not idea:
-        raise UploadError(
-            "idea_required", "Please type a short idea, such as 'corporate confidence'.", "idea"
-        )
-    if len(idea) > IDEA_MAX_CHARS:
-        raise UploadError("idea_too_long", f"Please keep the idea under {IDEA_MAX_CHARS} characters.", "idea")
-    if len(idea.split()) > IDEA_MAX_WORDS:
-        raise UploadError("idea_too_long", f"Please use at most {IDEA_MAX_WORDS} words.", "idea")
-    if not _IDEA_CHARS.match(idea):
-        raise UploadError("idea_invalid", "Please use only letters, spaces and hyphens.", "idea")
-    return idea
+    try:
+        return normalise_words(raw)
+    except WordsError as error:
+        raise UploadError(error.code, error.message, "idea") from None
+
+
+def check_concept_seed(seed: int | None) -> int | None:
+    """The seed of a previewed concept (GET /api/mecene), sent back so the portrait uses that concept."""
+    if seed is not None and not 0 <= seed <= 2**31 - 1:
+        message = "The concept seed must be between 0 and 2147483647."
+        raise UploadError("invalid_seed", message, "concept_seed")
+    return seed

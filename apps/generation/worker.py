@@ -20,6 +20,7 @@ from PIL import Image
 from apps.generation import progress, services
 from apps.generation.models import GenerationJob
 from inference.faces import face_analyzer
+from inference.mecene.agent import Concept, Mecene
 from inference.pipeline import (
     PortraitParams,
     PortraitPipeline,
@@ -29,13 +30,6 @@ from inference.pipeline import (
 from inference.registry import TINY, ModelRegistry
 
 logger = logging.getLogger("narcis.worker")
-
-NEGATIVE_PROMPT = "blurry, low quality, deformed, disfigured, watermark, text"
-
-
-def template_prompt(idea: str) -> str:
-    """The prompt until the mecene agent is wired in: the visitor's idea around the PhotoMaker trigger."""
-    return f"portrait of a person img, {idea}, expressive, detailed, professional lighting, artistic"
 
 
 class LeaseKeeper(threading.Thread):
@@ -74,21 +68,34 @@ class Worker:
         batch_size: int = 4,
         lease_seconds: int = 60,
         params: PortraitParams | None = None,
+        mecene: Mecene | None = None,
     ):
         self.pipeline = pipeline
+        self.mecene = mecene or Mecene.from_env()
         self.worker_id = worker_id or f"worker-{uuid.uuid4().hex[:8]}"
         self.batch_size, self.lease_seconds = batch_size, lease_seconds
         self.params = params or PortraitParams()
         self.stopping = threading.Event()
 
-    def _request(self, job: GenerationJob) -> PortraitRequest:
+    def _request(self, job: GenerationJob, concept: Concept) -> PortraitRequest:
         with job.face_image.open("rb") as handle:
             face = np.asarray(Image.open(handle).convert("RGB"))
         params = PortraitParams(**{**self.params.__dict__, **job.params})
-        seed = int(job.params.get("seed", uuid.UUID(str(job.id)).int % 2**31))
         return PortraitRequest(
-            str(job.id), template_prompt(job.idea), NEGATIVE_PROMPT, seed=seed, face_image=face, params=params
+            str(job.id),
+            concept.prompt,
+            concept.negative_prompt,
+            seed=_seed(job),
+            face_image=face,
+            params=params,
         )
+
+    def _concept(self, job: GenerationJob) -> Concept:
+        """The mecene concept: the one the visitor previewed (concept_seed), else one seeded by the job."""
+        seed = job.concept_seed if job.concept_seed is not None else _seed(job)
+        concept = self.mecene.run(job.idea, seed=seed)
+        progress.publish(job.id, {"event": "concept", "idea": concept.idea, "keywords": concept.chosen})
+        return concept
 
     def run_once(self) -> int:
         """Reap expired leases, claim one batch and run it; returns how many jobs it handled."""
@@ -104,8 +111,10 @@ class Worker:
         progress.publish_queue_positions()
         keeper = LeaseKeeper(jobs, self.worker_id, self.lease_seconds)
         keeper.start()
+        concepts: dict[str, Concept] = {}
         try:
-            requests = [self._request(job) for job in jobs]
+            concepts = {str(job.id): self._concept(job) for job in jobs}
+            requests = [self._request(job, concepts[str(job.id)]) for job in jobs]
             reporter = progress.Reporter()
             results = self.pipeline.run(
                 requests,
@@ -118,10 +127,10 @@ class Worker:
         finally:
             keeper.stop()
         for result in results:
-            self._finish(by_id[result.request_id], result)
+            self._finish(by_id[result.request_id], result, concepts.get(result.request_id))
         return len(jobs)
 
-    def _finish(self, job: GenerationJob, result: PortraitResult) -> None:
+    def _finish(self, job: GenerationJob, result: PortraitResult, concept: Concept | None) -> None:
         if result.status == "canceled":
             services.job_finish_canceled(job=job, worker_id=self.worker_id)
         elif result.ok:
@@ -134,6 +143,7 @@ class Worker:
                 "face_box": result.face_box,
                 "identity_score": result.identity_score,
                 "notes": result.notes,
+                "mecene": _concept_summary(concept),
             }
             services.job_succeed(
                 job=job,
@@ -159,6 +169,18 @@ class Worker:
             if self.run_once() == 0:
                 self.stopping.wait(idle_sleep)
         logger.info("worker stopped", extra={"worker": self.worker_id})
+
+
+def _seed(job: GenerationJob) -> int:
+    """Staff may pin the seed in params; otherwise each job's id gives it a stable one of its own."""
+    return int(job.params.get("seed", uuid.UUID(str(job.id)).int % 2**31))
+
+
+def _concept_summary(concept: Concept | None) -> dict | None:
+    if concept is None:
+        return None
+    keep = ("seed", "idea", "keywords", "chosen", "engine", "fallbacks")
+    return {key: getattr(concept, key) for key in keep}
 
 
 def _crashed(job: GenerationJob, error: Exception) -> PortraitResult:

@@ -54,6 +54,7 @@ def test_two_worker_threads_paint_twenty_jobs_each_exactly_once(tiny_models):
     import skimage.data
     from django.core.files.base import ContentFile
     from PIL import Image
+
     from apps.generation.worker import Worker
     from inference.faces import OpenCVFaceAnalyzer
     from inference.pipeline import PortraitParams, PortraitPipeline

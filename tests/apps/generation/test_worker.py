@@ -13,7 +13,7 @@ from PIL import Image
 from apps.generation import services
 from apps.generation.models import GenerationJob, JobStatus
 from apps.generation.progress import group_name
-from apps.generation.worker import Worker, template_prompt
+from apps.generation.worker import Worker
 from apps.sessions_tokens import selectors as token_selectors
 from apps.sessions_tokens.models import LedgerEntry
 from inference.faces import OpenCVFaceAnalyzer
@@ -66,15 +66,19 @@ def test_a_job_is_painted_stored_and_announced(guest, pipeline):
     layer, channel = listen(job.id)
     assert Worker(pipeline, worker_id="w1", params=SMALL).run_once() == 1
     job.refresh_from_db()
-    assert job.status == JobStatus.SUCCEEDED and job.prompt == template_prompt("corporate confidence")
+    assert job.status == JobStatus.SUCCEEDED
+    concept = job.metadata["mecene"]
+    assert job.prompt == ", ".join(["portrait of a person img", "corporate confidence", *concept["chosen"]])
+    assert concept["engine"] == "offline" and len(concept["chosen"]) == 15 and concept["idea"]
     with job.result_image.open("rb") as handle:
         assert Image.open(handle).size == (64, 64)
     assert job.progress_percent == 100.0 and job.progress_stage in ("base", "detailing")
     assert token_selectors.balance_of(guest) == 4 and LedgerEntry.objects.filter(reason="spend").count() == 1
     events = drain(layer, channel)
     kinds = [e["event"] for e in events]
-    assert kinds[0] == "started" and kinds[-1] == "succeeded" and set(kinds[1:-1]) == {"progress"}
-    assert events[1]["preview"].startswith("data:image/jpeg;base64,")
+    assert kinds[:2] == ["started", "concept"] and kinds[-1] == "succeeded"
+    assert set(kinds[2:-1]) == {"progress"} and events[1]["keywords"] == concept["chosen"]
+    assert events[2]["preview"].startswith("data:image/jpeg;base64,")
     assert [e["step"] for e in events if e.get("stage") == "base"] == [1, 2, 3]
 
 
@@ -143,3 +147,20 @@ def test_waiting_jobs_hear_their_new_place_when_the_queue_moves(guest, pipeline)
     layer, channel = listen(third.id)
     Worker(pipeline, worker_id="w1", batch_size=1, params=SMALL).run_once()  # takes the first
     assert {"event": "queued", "position": 1} in drain(layer, channel)  # only the second is ahead now
+
+
+def test_the_concept_the_visitor_previewed_is_the_one_painted(guest, pipeline):
+    from inference.mecene.agent import Mecene
+
+    previewed = Mecene().run("ethereal beauty", seed=1234)
+    job = services.job_submit(
+        owner=guest,
+        idea="ethereal beauty",
+        face=png(skimage.data.astronaut()),
+        params={},
+        batch_key="k",
+        concept_seed=1234,
+    )
+    Worker(pipeline, worker_id="w1", params=SMALL).run_once()
+    job.refresh_from_db()
+    assert job.prompt == previewed.prompt and job.metadata["mecene"]["idea"] == previewed.idea

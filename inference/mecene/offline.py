@@ -1,0 +1,143 @@
+"""The offline engine: no network, no LLM. Keywords come from our lexicon, ranked by how close their
+sentence embeddings sit to the visitor's words (and the concept); the concept text comes from templates.
+
+Randomness is seeded and only breaks near-ties: the Gumbel trick samples among the most similar
+keywords, so one seed always gives the same result, another seed a different but still relevant one.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+import numpy as np
+
+from inference.mecene.embeddings import SentenceEmbedder, default_embedder
+from inference.mecene.lexicon import CATEGORIES, Lexicon
+
+PER_CATEGORY = 8  # keywords offered per category by generate_meta_keywords
+CHOSEN = 15  # keywords in the final prompt
+POOL = 2  # sample each category's offer from its PER_CATEGORY * POOL most similar keywords
+TEMPERATURE = 0.03  # cosine gap that counts as one unit of Gumbel noise: only near-ties swap
+
+_TEMPLATES = (
+    "A portrait that turns '{words}' into a single moment: the sitter, with {emotion}, stands in {place} "
+    "in the {time}. It is rendered as {style} in {medium}, {color} shaping the light, {subject} framing the "
+    "figure, and a quiet thread of {theme} running through the whole composition.",
+    "Imagine '{words}' as a face: {emotion} in the eyes, {subject} close at hand, {place} falling away "
+    "behind. The moment belongs to the {time}; the palette is {color}. Painted as {style} with the "
+    "texture of {medium}, the portrait speaks of {theme} without a single word.",
+    "The sitter becomes the idea of '{words}'. {place_cap} surrounds them in the {time}, {subject} catches "
+    "the light, and their face holds {emotion}. A {style} portrait in {medium}, built on {color}, where "
+    "{theme} is the story the viewer reads first.",
+    "'{words}', seen as {style}: a portrait in {medium} of someone whose expression carries {emotion}. "
+    "Around them, {place} in the {time}, touched by {color}, and {subject} that gives the scene its weight. "
+    "The whole image is a meditation on {theme}.",
+    "Picture the sitter in the {time}, in {place}, lit in {color}. {subject_cap} and a mood of {emotion} "
+    "carry the idea of '{words}', while a {style} treatment in {medium} lifts everyday likeness into a "
+    "portrait about {theme}.",
+)
+_SLOTS = {
+    "emotion": "emotions",
+    "place": "places",
+    "time": "time",
+    "style": "styles",
+    "medium": "mediums",
+    "color": "colors",
+    "subject": "subjects",
+    "theme": "themes",
+}
+
+BASE_NEGATIVE = (
+    "blurry, low quality, lowres, deformed, disfigured, bad anatomy, extra fingers, "
+    "watermark, signature, text, cropped face, out of frame"
+)
+_PHOTOGRAPHIC = ("photo", "film", "lens", "camera", "polaroid", "daguerreotype", "exposure")
+
+
+def _unit(vector: np.ndarray) -> np.ndarray:
+    return vector / max(float(np.linalg.norm(vector)), 1e-9)
+
+
+def _gumbel_top(scores: np.ndarray, k: int, rng: np.random.Generator, pool: int) -> list[int]:
+    """k indices sampled among the `pool` best scores, favouring the best (Gumbel top-k), best first."""
+    candidates = np.argsort(-scores)[: max(k, pool)]
+    keys = scores[candidates] / TEMPERATURE + rng.gumbel(size=len(candidates))
+    picked = candidates[np.argsort(-keys)[:k]]
+    return sorted(picked.tolist(), key=lambda i: -scores[i])
+
+
+class OfflineEngine:
+    name = "offline"
+
+    def __init__(self, embedder: SentenceEmbedder | None = None, lexicon: Lexicon | None = None):
+        self.embedder = embedder or default_embedder()
+        self.lexicon = lexicon or Lexicon.load()
+        self._vectors = {c: self.embedder.encode(list(w)) for c, w in self.lexicon.keywords.items()}
+
+    def similarity(self, text: str, keywords: list[str]) -> np.ndarray:
+        """Cosine similarity of each keyword to the text (for ranking and for tests)."""
+        query = self.embedder.encode([text])[0]
+        return self.embedder.encode(keywords) @ query
+
+    def _query(self, words: str, idea: str | None) -> np.ndarray:
+        # The visitor's words lead; the concept adds context (its setting, its era) without taking over.
+        vectors = self.embedder.encode([words] if idea is None else [words, idea])
+        return vectors[0] if idea is None else _unit(0.7 * vectors[0] + 0.3 * vectors[1])
+
+    def idea(self, words: str, seed: int) -> str:
+        rng = np.random.default_rng([seed, 1])
+        query = self._query(words, None)
+        slots = {}
+        for slot, category in _SLOTS.items():
+            scores = self._vectors[category] @ query
+            slots[slot] = self.lexicon.keywords[category][_gumbel_top(scores, 1, rng, pool=3)[0]]
+        slots["place_cap"] = slots["place"][:1].upper() + slots["place"][1:]
+        slots["subject_cap"] = slots["subject"][:1].upper() + slots["subject"][1:]
+        template = _TEMPLATES[int(rng.integers(len(_TEMPLATES)))]
+        return template.format(words=words, **slots)
+
+    def meta_keywords(self, words: str, idea: str, seed: int) -> dict[str, list[str]]:
+        rng = np.random.default_rng([seed, 2])
+        query = self._query(words, idea)
+        offer = {}
+        for category in CATEGORIES:
+            scores = self._vectors[category] @ query
+            picked = _gumbel_top(scores, PER_CATEGORY, rng, pool=PER_CATEGORY * POOL)
+            offer[category] = [self.lexicon.keywords[category][i] for i in picked]
+        return offer
+
+    def choose(
+        self, words: str, idea: str, keywords: dict[str, list[str]], seed: int
+    ) -> tuple[list[str], str]:
+        """The CHOSEN most relevant keywords (each category's best first, so the prompt always names a
+        style, a medium, a palette...; then the best of the rest), and the negative prompt."""
+        rng = np.random.default_rng([seed, 3])
+        query = self._query(words, idea)
+        offered = [(c, w) for c in CATEGORIES for w in keywords.get(c, [])]
+        if not offered:
+            return [], BASE_NEGATIVE
+        scores = self.embedder.encode([w for _, w in offered]) @ query
+        keys = scores / TEMPERATURE + rng.gumbel(size=len(offered)) * 0.5
+        order = np.argsort(-keys)
+        chosen: list[int] = []
+        for category in CATEGORIES:
+            best = next((i for i in order if offered[i][0] == category), None)
+            if best is not None:
+                chosen.append(int(best))
+        chosen += [int(i) for i in order if i not in chosen][: max(0, CHOSEN - len(chosen))]
+        chosen = sorted(chosen[:CHOSEN], key=lambda i: -scores[i])
+        picked = [offered[i][1] for i in chosen]
+        return picked, negative_prompt(picked)
+
+
+def negative_prompt(chosen: list[str]) -> str:
+    """The base negatives, plus the look that would fight the chosen one (photo vs painting)."""
+    photographic = any(any(mark in keyword for mark in _PHOTOGRAPHIC) for keyword in chosen)
+    return BASE_NEGATIVE + (
+        ", painting, illustration, cartoon" if photographic else ", photograph, 3d render"
+    )
+
+
+@cache
+def default_offline_engine() -> OfflineEngine:
+    return OfflineEngine()

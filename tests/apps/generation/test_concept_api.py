@@ -1,0 +1,64 @@
+"""GET /api/mecene: the live preview of the concept, throttled; its seed paints that very concept."""
+
+import pytest
+from django.core.cache import cache
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from apps.generation.models import GenerationJob
+from tests.apps.generation.test_api import ASTRONAUT
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def fresh_throttle():
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def test_a_preview_is_the_whole_concept_and_its_seed_reproduces_it(client):
+    first = client.get("/api/mecene", {"idea": "Corporate  Confidence", "seed": 42})
+    assert first.status_code == 200, first.content
+    concept = first.json()
+    assert concept["words"] == "corporate confidence" and concept["seed"] == 42
+    assert concept["engine"] == "offline" and len(concept["chosen"]) == 15 and len(concept["keywords"]) == 8
+    assert concept["prompt"].startswith("portrait of a person img, corporate confidence, ")
+    assert client.get("/api/mecene", {"idea": "corporate confidence", "seed": 42}).json() == concept
+
+
+def test_without_a_seed_a_fresh_one_is_drawn(client):
+    seeds = {client.get("/api/mecene", {"idea": "ocean dreamer"}).json()["seed"] for _ in range(3)}
+    assert len(seeds) > 1
+
+
+@pytest.mark.parametrize(
+    "query, code",
+    [
+        ({"idea": "one two three four five six"}, "idea_too_long"),
+        ({"idea": "<script>x</script>"}, "idea_invalid"),
+        ({"idea": "calm", "seed": -1}, "invalid_seed"),
+    ],
+)
+def test_bad_previews_get_their_code(client, query, code):
+    response = client.get("/api/mecene", query)
+    assert response.status_code == 400 and response.json()["code"] == code
+
+
+def test_previews_are_throttled_per_visitor(client):
+    statuses = [client.get("/api/mecene", {"idea": "calm", "seed": 1}).status_code for _ in range(31)]
+    assert statuses[:30] == [200] * 30 and statuses[30] == 429
+    refused = client.get("/api/mecene", {"idea": "calm", "seed": 1})
+    assert refused.json()["code"] == "rate_limited" and int(refused["Retry-After"]) >= 1
+
+
+def test_the_submitted_concept_seed_is_kept_on_the_job(client):
+    client.get("/api/me")
+    face = SimpleUploadedFile("me.jpg", ASTRONAUT, content_type="image/jpeg")
+    response = client.post("/api/generations", {"idea": "calm", "face": face, "concept_seed": "77"})
+    assert response.status_code == 201, response.content
+    assert GenerationJob.objects.get().concept_seed == 77
+    face = SimpleUploadedFile("me.jpg", ASTRONAUT, content_type="image/jpeg")
+    bad = client.post("/api/generations", {"idea": "calm", "face": face, "concept_seed": "-5"})
+    assert bad.status_code == 400 and bad.json()["code"] == "invalid_seed"
+    assert GenerationJob.objects.count() == 1
