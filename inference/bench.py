@@ -13,6 +13,7 @@ warm-up of each, so drift in machine load hits both. Two comparisons per batch s
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import platform
 import statistics
@@ -95,8 +96,13 @@ def _summary(label: str, batch: int, ours_runs: list, theirs_runs: list) -> Comp
 def reference_pipeline(models: ModelRegistry):
     from diffusers import StableDiffusionXLPipeline
 
+    vae = models.vae
+    if vae.dtype != models.dtype:
+        # Stock diffusers in half precision holds the VAE in half too and upcasts it around each decode
+        # (force_upcast); handed our fp32 VAE it would feed it half latents and fail.
+        vae = copy.deepcopy(vae).to(models.dtype)
     pipe = StableDiffusionXLPipeline(
-        vae=models.vae,
+        vae=vae,
         text_encoder=models.text_encoder,
         text_encoder_2=models.text_encoder_2,
         tokenizer=models.tokenizer,
