@@ -29,6 +29,7 @@ $(STAMP): pyproject.toml constraints.txt
 # NARCIS_EMBEDDED_WORKER: one generation worker thread inside the server (apps/generation/embedded.py).
 run: install
 	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py photowall --demo   # a few demo portraits, so the wall is never empty
 	@echo "Narcis is starting on http://127.0.0.1:$(PORT)"
 	DEBUG=$${DEBUG:-true} NARCIS_EMBEDDED_WORKER=$${NARCIS_EMBEDDED_WORKER:-true} $(BIN)/daphne -v 0 -b 127.0.0.1 -p $(PORT) narcis_site.asgi:application
 

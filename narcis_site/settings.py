@@ -29,6 +29,7 @@ INSTALLED_APPS = [
     "ninja",
     "apps.sessions_tokens",
     "apps.generation",
+    "apps.photowall",
 ]
 
 MIDDLEWARE = [

@@ -2,14 +2,16 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
 
+from apps.photowall.views import landing
 from narcis_site.api import api
-from narcis_site.views import home, local_result
+from narcis_site.views import local_result
 
 admin.site.site_header = "Narcis administration"
 admin.site.site_title = "Narcis admin"
 
 urlpatterns = [
-    path("", home, name="home"),
+    path("", landing, name="home"),
+    path("wall/", include("apps.photowall.urls")),
     path("admin/", admin.site.urls),
     path("accounts/", include("apps.sessions_tokens.urls")),
     path("api/", api.urls),

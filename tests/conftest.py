@@ -24,11 +24,15 @@ def _redis_available() -> bool:
     return bool(settings.REDIS_URL)
 
 
+CHROMIUM = "/usr/bin/chromium"
+
+
 def pytest_collection_modifyitems(config, items):
     require = os.environ.get("NARCIS_TEST_REQUIRE_SERVICES") == "1"
     missing = {
         "postgres": None if _postgres_available() else "needs PostgreSQL: set DATABASE_URL=postgres://...",
         "redis": None if _redis_available() else "needs Redis: set REDIS_URL=redis://...",
+        "browser": None if os.path.exists(CHROMIUM) else "needs Debian's chromium: apt-get install chromium",
     }
     for item in items:
         for marker, reason in missing.items():

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
+import subprocess
 import sys
 import time
 import urllib.error
@@ -74,3 +76,46 @@ def multipart(fields: dict[str, str], files: dict[str, tuple[str, bytes, str]]) 
         parts.append(head.encode() + data + b"\r\n")
     parts.append(f"--{boundary}--\r\n".encode())
     return b"".join(parts), f"multipart/form-data; boundary={boundary}"
+
+
+@contextlib.contextmanager
+def running_site(folder: Path, *, seed_demo: bool = False):
+    """`make run` in miniature: migrate a fresh SQLite database in `folder`, optionally seed the demo
+    wall, then serve with daphne and the embedded worker; yields "127.0.0.1:<port>"."""
+    port = free_port()
+    env = child_env(
+        DATABASE_URL=f"sqlite:///{folder / 'narcis.sqlite3'}",
+        NARCIS_MEDIA_ROOT=str(folder / "media"),
+        NARCIS_EMBEDDED_WORKER="true",
+        DEBUG="true",
+        REDIS_URL=None,  # the embedded default: in-process channel layer, local-memory cache
+        DJANGO_SETTINGS_MODULE="narcis_site.settings",
+    )
+    subprocess.run(manage("migrate", "--noinput"), env=env, cwd=PROJECT, check=True, capture_output=True)
+    if seed_demo:
+        subprocess.run(manage("photowall", "--demo"), env=env, cwd=PROJECT, check=True, capture_output=True)
+    log_path = folder / "server.log"
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "daphne",
+                "-b",
+                "127.0.0.1",
+                "-p",
+                str(port),
+                "narcis_site.asgi:application",
+            ],
+            env=env,
+            cwd=PROJECT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            wait_for_http(f"http://127.0.0.1:{port}/health", process=process)
+            yield f"127.0.0.1:{port}"
+        finally:
+            process.terminate()
+            process.wait(10)
+            print(log_path.read_text()[-4000:])  # shown when the test fails

@@ -10,8 +10,6 @@ from __future__ import annotations
 import http.cookiejar
 import io
 import json
-import subprocess
-import sys
 import urllib.request
 
 import pytest
@@ -19,39 +17,15 @@ import skimage.data
 from PIL import Image
 from websockets.sync.client import connect
 
-from tests.apps.generation.processes import PROJECT, child_env, free_port, manage, multipart, wait_for_http
+from tests.apps.generation.processes import multipart, running_site
 
 FINAL = {"succeeded", "failed", "canceled"}
 
 
 @pytest.fixture
 def server(tmp_path):
-    port = free_port()
-    env = child_env(
-        DATABASE_URL=f"sqlite:///{tmp_path / 'narcis.sqlite3'}",
-        NARCIS_MEDIA_ROOT=str(tmp_path / "media"),
-        NARCIS_EMBEDDED_WORKER="true",
-        DEBUG="true",
-        REDIS_URL=None,  # the embedded default: in-process channel layer
-        DJANGO_SETTINGS_MODULE="narcis_site.settings",
-    )
-    subprocess.run(manage("migrate", "--noinput"), env=env, cwd=PROJECT, check=True, capture_output=True)
-    log = open(tmp_path / "server.log", "wb")  # noqa: SIM115 - closed below, read on failure
-    process = subprocess.Popen(
-        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "narcis_site.asgi:application"],
-        env=env,
-        cwd=PROJECT,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        wait_for_http(f"http://127.0.0.1:{port}/health", process=process)
-        yield f"127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        process.wait(10)
-        log.close()
-        print((tmp_path / "server.log").read_text()[-4000:])  # shown when the test fails
+    with running_site(tmp_path) as address:
+        yield address
 
 
 def astronaut_png() -> bytes:

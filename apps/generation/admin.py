@@ -1,0 +1,67 @@
+"""Every generation, for staff: the portrait, its prompt, its metadata and its identity score."""
+
+import json
+
+from django.contrib import admin
+from django.utils.html import format_html
+
+from apps.generation.models import GenerationJob
+
+
+@admin.register(GenerationJob)
+class GenerationJobAdmin(admin.ModelAdmin):
+    list_display = ("thumbnail", "idea", "status", "owner", "identity_score", "created_at")
+    list_filter = ("status", "priority")
+    search_fields = ("idea", "prompt", "id")
+    date_hierarchy = "created_at"
+    list_per_page = 50
+    ordering = ("-created_at",)
+    readonly_fields = (
+        "preview",
+        "prompt",
+        "negative_prompt",
+        "metadata_pretty",
+        "identity_score",
+        "status",
+        "attempts",
+        "worker_id",
+        "error_message",
+        "error_detail",
+        "created_at",
+        "started_at",
+        "finished_at",
+    )
+    fields = readonly_fields + ("idea",)
+
+    def has_add_permission(self, request):
+        return False  # jobs come from visitors and operators, through the API
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="Portrait")
+    def thumbnail(self, job):
+        if not job.result_image:
+            return "—"
+        return format_html(
+            '<img src="{}" alt="" width="64" height="64" style="object-fit:cover">', job.result_image.url
+        )
+
+    @admin.display(description="Portrait")
+    def preview(self, job):
+        if not job.result_image:
+            return "—"
+        return format_html('<img src="{}" alt="" style="max-width:384px;height:auto">', job.result_image.url)
+
+    @admin.display(description="Owner")
+    def owner(self, job):
+        return job.user or (f"guest {str(job.guest_session_id)[:8]}" if job.guest_session_id else "—")
+
+    @admin.display(description="Identity score")
+    def identity_score(self, job):
+        score = (job.metadata or {}).get("identity_score")
+        return "—" if score is None else f"{score:.2f}"
+
+    @admin.display(description="Metadata")
+    def metadata_pretty(self, job):
+        return format_html("<pre style='white-space:pre-wrap'>{}</pre>", json.dumps(job.metadata, indent=2))

@@ -1,0 +1,136 @@
+"""Staff curation: publish generations to the wall, (un)publish and delete photos, see the wall cache."""
+
+from django import forms
+from django.contrib import admin, messages
+from django.db import transaction
+from django.template.response import TemplateResponse
+from django.utils.html import format_html
+
+from apps.generation.admin import GenerationJobAdmin
+from apps.generation.models import GenerationJob
+from apps.photowall import cache, services
+from apps.photowall.models import Celebrity, Photo
+
+
+@admin.register(Celebrity)
+class CelebrityAdmin(admin.ModelAdmin):
+    list_display = ("name", "slug", "published_photos")
+    search_fields = ("name",)
+    prepopulated_fields = {"slug": ("name",)}
+
+    @admin.display(description="Published photos")
+    def published_photos(self, celebrity):
+        return celebrity.photos.filter(published=True).count()
+
+
+@admin.register(Photo)
+class PhotoAdmin(admin.ModelAdmin):
+    list_display = ("thumbnail", "seo_name", "celebrity", "caption", "published", "demo_label", "size_bytes")
+    list_filter = ("published", "is_demo", "celebrity")
+    search_fields = ("seo_name", "caption", "celebrity__name")
+    actions = ("publish", "unpublish", "reload_cache")
+    readonly_fields = (
+        "preview",
+        "seo_name",
+        "width",
+        "height",
+        "size_bytes",
+        "etag",
+        "source_job",
+        "is_demo",
+    )
+    fields = ("preview", "caption", "celebrity", "published") + readonly_fields[1:]
+
+    def has_add_permission(self, request):
+        return False  # photos come from published generations or `manage.py photowall --import`
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {**(extra_context or {}), "title": f"PhotoWall photos · cache: {_stats_line()}"}
+        return super().changelist_view(request, extra_context)
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        transaction.on_commit(cache.reload)  # caption or published changed: the wall follows
+
+    @admin.display(description="Photo")
+    def thumbnail(self, photo):
+        return format_html('<img src="{}" alt="" width="64" style="height:auto">', photo.image.url)
+
+    @admin.display(description="Photo")
+    def preview(self, photo):
+        return format_html('<img src="{}" alt="" style="max-width:384px;height:auto">', photo.image.url)
+
+    @admin.display(description="Demo")
+    def demo_label(self, photo):
+        return format_html("<strong>{}</strong>", "DEMO DATA") if photo.is_demo else ""
+
+    @admin.action(description="Publish on the wall")
+    def publish(self, request, queryset):
+        count = services.photos_set_published(queryset, True)
+        self.message_user(request, f"{count} photo(s) published; the wall cache reloads.")
+
+    @admin.action(description="Unpublish from the wall")
+    def unpublish(self, request, queryset):
+        count = services.photos_set_published(queryset, False)
+        self.message_user(request, f"{count} photo(s) unpublished; the wall cache reloads.")
+
+    @admin.action(description="Reload the wall cache now")
+    def reload_cache(self, request, queryset):
+        cache.reload()
+        self.message_user(request, f"Wall cache reloaded: {_stats_line()}.")
+
+
+def _stats_line() -> str:
+    stats = cache.stats()
+    if not stats["loaded"]:
+        return "not loaded yet"
+    return f"{stats['images']} images, {stats['bytes'] / 1024:.0f} KiB, loaded {stats['loaded'][:19]} UTC"
+
+
+class PublishForm(forms.Form):
+    celebrity = forms.ModelChoiceField(Celebrity.objects.all(), required=False)
+    new_celebrity = forms.CharField(max_length=100, required=False, label="…or a new celebrity")
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("celebrity") and not (data.get("new_celebrity") or "").strip():
+            raise forms.ValidationError("Choose a celebrity or name a new one.")
+        return data
+
+
+admin.site.unregister(GenerationJob)
+
+
+@admin.register(GenerationJob)
+class CuratedGenerationJobAdmin(GenerationJobAdmin):
+    """The generation admin, plus publishing to the PhotoWall (photowall sits on top of generation)."""
+
+    actions = ("publish_to_wall",)
+
+    @admin.action(description="Publish to the PhotoWall…")
+    def publish_to_wall(self, request, queryset):
+        form = PublishForm(request.POST if "apply" in request.POST else None)
+        if "apply" in request.POST and form.is_valid():
+            celebrity = form.cleaned_data["celebrity"] or services.celebrity_get_or_create(
+                form.cleaned_data["new_celebrity"]
+            )
+            published, refused = 0, []
+            for job in queryset:
+                try:
+                    services.job_publish(job=job, celebrity=celebrity)
+                    published += 1
+                except services.PublishError as error:
+                    refused.append(str(error))
+            self.message_user(request, f"{published} portrait(s) published on {celebrity}'s wall.")
+            for reason in refused:
+                self.message_user(request, reason, level=messages.WARNING)
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Publish to the PhotoWall",
+            "jobs": queryset,
+            "form": form,
+            "opts": self.model._meta,
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "photowall/admin_publish.html", context)

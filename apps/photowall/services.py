@@ -1,0 +1,142 @@
+"""Writes to the PhotoWall: publish a generation, import a folder, seed demo portraits, (un)publish.
+Every change that alters what the wall shows reloads the wall cache after the commit."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+from pathlib import Path
+
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.utils.text import slugify
+from PIL import Image, UnidentifiedImageError
+
+from apps.generation.models import GenerationJob, JobStatus
+from apps.photowall import cache
+from apps.photowall.models import Celebrity, Photo
+
+IMAGE_SUFFIXES = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP"}
+CAPTION_KEYWORDS = 6
+
+
+class PublishError(ValueError):
+    pass
+
+
+def celebrity_get_or_create(name: str) -> Celebrity:
+    name = " ".join(name.split())
+    if not name:
+        raise PublishError("A celebrity needs a name.")
+    existing = Celebrity.objects.filter(name__iexact=name).first()
+    if existing is not None:
+        return existing
+    base = slugify(name)[:90] or "guest"
+    slug, n = base, 2
+    while Celebrity.objects.filter(slug=slug).exists():
+        slug, n = f"{base}-{n}", n + 1
+    return Celebrity.objects.create(name=name, slug=slug)
+
+
+def caption_from_keywords(keywords: list[str]) -> str:
+    return ", ".join(keywords[:CAPTION_KEYWORDS])
+
+
+def _seo_name(celebrity: Celebrity, keywords: list[str]) -> str:
+    """'ada-lovelace-art-nouveau-golden-hour-portrait': who and what, for search engines."""
+    base = slugify(" ".join([celebrity.name, *keywords[:3], "portrait"]))[:120].strip("-")
+    name, n = base, 2
+    while Photo.objects.filter(seo_name=name).exists():
+        name, n = f"{base}-{n}", n + 1
+    return name
+
+
+def photo_create(
+    *,
+    image_bytes: bytes,
+    celebrity: Celebrity,
+    keywords: list[str],
+    source_job: GenerationJob | None = None,
+    is_demo: bool = False,
+    published: bool = True,
+) -> Photo:
+    try:
+        with Image.open(io.BytesIO(image_bytes)) as probe:
+            fmt, (width, height) = probe.format, probe.size
+            probe.verify()
+    except (UnidentifiedImageError, OSError) as error:
+        raise PublishError(f"Not a readable image: {error}") from None
+    if fmt not in {"PNG", "JPEG", "WEBP"}:
+        raise PublishError(f"PNG, JPEG or WebP only, not {fmt}.")
+    seo = _seo_name(celebrity, keywords)
+    extension = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp"}[fmt]
+    photo = Photo(
+        seo_name=seo,
+        caption=caption_from_keywords(keywords),
+        celebrity=celebrity,
+        source_job=source_job,
+        is_demo=is_demo,
+        published=published,
+        width=width,
+        height=height,
+        size_bytes=len(image_bytes),
+        etag=hashlib.sha256(image_bytes).hexdigest()[:32],
+    )
+    photo.image.save(f"{seo}.{extension}", ContentFile(image_bytes), save=False)
+    photo.save()
+    transaction.on_commit(cache.reload)
+    return photo
+
+
+def job_publish(*, job: GenerationJob, celebrity: Celebrity) -> Photo:
+    """Copy a finished portrait to photowall/ under its SEO name, captioned with its mecene keywords."""
+    if job.status != JobStatus.SUCCEEDED or not job.result_image:
+        raise PublishError(f"Only finished portraits can be published ({job.id} is {job.status}).")
+    with job.result_image.open("rb") as handle:
+        data = handle.read()
+    keywords = ((job.metadata or {}).get("mecene") or {}).get("chosen") or job.idea.split()
+    return photo_create(image_bytes=data, celebrity=celebrity, keywords=keywords, source_job=job)
+
+
+def photos_set_published(photos, published: bool) -> int:
+    changed = photos.exclude(published=published).update(published=published)
+    transaction.on_commit(cache.reload)
+    return changed
+
+
+def photos_import(folder: Path, *, celebrity_name: str = "Narcis guests") -> list[Photo]:
+    """Import every image under `folder`. A subfolder names the celebrity of the images inside it;
+    images at the top go to `celebrity_name`. A sidecar `<image>.json` (as `python -m inference
+    generate` writes) may carry `keywords` (or mecene's `chosen`) for the caption."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise PublishError(f"{folder} is not a folder.")
+    imported = []
+    for path in sorted(folder.rglob("*")):
+        if path.suffix.lower() not in IMAGE_SUFFIXES or not path.is_file():
+            continue
+        owner = path.parent.name if path.parent != folder else celebrity_name
+        imported.append(
+            photo_create(
+                image_bytes=path.read_bytes(),
+                celebrity=celebrity_get_or_create(owner.replace("-", " ").replace("_", " ")),
+                keywords=_sidecar_keywords(path) or path.stem.replace("-", " ").replace("_", " ").split(),
+            )
+        )
+    return imported
+
+
+def _sidecar_keywords(path: Path) -> list[str]:
+    sidecar = path.with_name(path.name + ".json")
+    if not sidecar.exists():
+        sidecar = path.with_suffix(".json")
+    if not sidecar.exists():
+        return []
+    try:
+        data = json.loads(sidecar.read_text())
+    except (OSError, ValueError):
+        return []
+    mecene = data.get("mecene") if isinstance(data.get("mecene"), dict) else {}
+    words = data.get("keywords") or mecene.get("chosen") or []
+    return [str(w) for w in words if isinstance(w, str)]

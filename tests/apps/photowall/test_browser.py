@@ -1,0 +1,83 @@
+"""The whole visitor experience in headless Chromium (Debian's, driven by Playwright), against the
+product served as `make run` serves it: the wall moves, the astronaut is uploaded with two words, the
+progress bar reaches 100% and the portrait appears. A screenshot is kept as a test artifact."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import skimage.data
+from PIL import Image
+
+from tests.apps.generation.processes import PROJECT, running_site
+from tests.conftest import CHROMIUM
+
+pytestmark = pytest.mark.browser
+
+ARTIFACTS = Path(os.environ.get("NARCIS_TEST_ARTIFACTS", PROJECT / "var" / "test-artifacts"))
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    with running_site(tmp_path_factory.mktemp("site"), seed_demo=True) as address:
+        yield f"http://{address}"
+
+
+def test_a_visitor_paints_a_portrait_in_the_browser(site, tmp_path):
+    from playwright.sync_api import expect, sync_playwright
+
+    face = tmp_path / "astronaut.png"
+    Image.fromarray(skimage.data.astronaut()).save(face)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        page = browser.new_page(viewport={"width": 1440, "height": 1000})
+        try:
+            page.goto(site)
+            track = page.locator(".wall-track").first
+            expect(track).to_be_visible()
+            assert page.locator(".wall-column:visible").count() == 5  # the widest layout
+            before = track.evaluate("t => getComputedStyle(t).transform")
+            page.wait_for_timeout(800)
+            after = track.evaluate("t => getComputedStyle(t).transform")
+            assert before != after, "the wall does not move"
+
+            page.set_input_files("#face", str(face))
+            expect(page.locator("#face-preview")).to_be_visible()
+            page.fill("#idea", "corporate confidence")
+            expect(page.locator("#concept-keywords li")).to_have_count(15, timeout=20_000)
+            expect(page.locator("#balance")).to_have_text("5")
+
+            page.click("#generate")
+            expect(page.locator("#bar")).to_have_attribute("aria-valuenow", "100", timeout=60_000)
+            result = page.locator("#result-image")
+            expect(result).to_be_visible()
+            page.wait_for_function("() => document.getElementById('result-image').naturalWidth > 0")
+            assert page.locator("#download").get_attribute("href").startswith("/media/productions/")
+            expect(page.locator("#balance")).to_have_text("4")
+        finally:
+            page.screenshot(path=str(ARTIFACTS / "create-flow.png"), full_page=True)
+            browser.close()
+
+
+def test_errors_appear_next_to_their_field(site):
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        page = browser.new_page()
+        try:
+            page.goto(site)
+            page.click("#generate")
+            expect(page.locator('[data-error-for="face"]')).to_have_text("Please add a selfie first.")
+            not_a_photo = {"name": "me.jpg", "mimeType": "image/jpeg", "buffer": b"certainly not a jpeg"}
+            page.set_input_files("#face", files=[not_a_photo])
+            page.fill("#idea", "calm")
+            page.click("#generate")
+            expect(page.locator('[data-error-for="face"]')).to_contain_text("JPEG, PNG or WebP")
+            page.fill("#idea", "one two three four five")
+            expect(page.locator('[data-error-for="idea"]')).to_have_text("Please use at most 4 words.")
+        finally:
+            browser.close()
