@@ -105,7 +105,13 @@ def channel_layers(redis_url: str | None) -> dict:
         return {
             "default": {
                 "BACKEND": "channels_redis.core.RedisChannelLayer",
-                "CONFIG": {"hosts": [redis_url], "capacity": 1500, "expiry": 60},
+                "CONFIG": {
+                    # channels-redis blocks 5 s per receive; redis-py 8 reads with a 5 s socket timeout
+                    # by default, so an idle websocket would die with TimeoutError. Read longer.
+                    "hosts": [{"address": redis_url, "socket_timeout": 30, "socket_connect_timeout": 3}],
+                    "capacity": 1500,
+                    "expiry": 60,
+                },
             }
         }
     return {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}

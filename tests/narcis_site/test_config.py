@@ -44,7 +44,8 @@ def test_redis_url_switches_channel_layer_and_cache():
     assert config.channel_layers(None)["default"]["BACKEND"] == "channels.layers.InMemoryChannelLayer"
     assert config.caches(None)["default"]["BACKEND"].endswith("LocMemCache")
     url = "redis://cache:6379/1"
-    assert config.channel_layers(url)["default"]["CONFIG"]["hosts"] == [url]
+    (host,) = config.channel_layers(url)["default"]["CONFIG"]["hosts"]
+    assert host["address"] == url and host["socket_timeout"] > 5  # longer than channels-redis' 5 s block
     assert config.caches(url)["default"] == {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": url,

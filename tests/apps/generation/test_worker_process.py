@@ -1,0 +1,81 @@
+"""`manage.py run_worker` as a real process: SIGTERM finishes the batch in hand and claims nothing more;
+with Redis, its events reach a websocket served by another process."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import signal
+import subprocess
+import time
+
+import pytest
+import skimage.data
+from channels.db import database_sync_to_async
+from django.core.files.base import ContentFile
+from django.db import connections
+from PIL import Image
+
+from apps.generation import services
+from apps.generation.models import GenerationJob, JobStatus
+from tests.apps.generation.processes import PROJECT, child_env, current_database_url, manage
+from tests.apps.generation.test_websocket import connect, visitor_with_job
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+def astronaut() -> ContentFile:
+    buffer = io.BytesIO()
+    Image.fromarray(skimage.data.astronaut()).save(buffer, format="PNG")
+    return ContentFile(buffer.getvalue())
+
+
+def start_worker(settings, *args: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        manage("run_worker", "--batch", "1", *args),
+        env=child_env(DATABASE_URL=current_database_url(), NARCIS_MEDIA_ROOT=str(settings.MEDIA_ROOT)),
+        cwd=PROJECT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def test_sigterm_finishes_the_job_in_hand_and_claims_no_more(guest, settings):
+    first, second = (
+        services.job_submit(owner=guest, idea="calm", face=astronaut(), params={"steps": 40}, batch_key="k")
+        for _ in range(2)
+    )
+    worker = start_worker(settings)
+    try:
+        deadline = time.monotonic() + 120
+        while not GenerationJob.objects.filter(id=first.id, progress_step__gte=2).exists():
+            assert time.monotonic() < deadline and worker.poll() is None, "the worker never started painting"
+            time.sleep(0.05)
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(120) == 0
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+    first.refresh_from_db(), second.refresh_from_db()
+    assert first.status == JobStatus.SUCCEEDED and first.progress_step == 40
+    assert second.status == JobStatus.QUEUED and second.attempts == 0
+
+
+@pytest.mark.redis
+async def test_a_worker_process_reaches_a_websocket_in_this_process_through_redis(settings):
+    cookie, job = await database_sync_to_async(visitor_with_job)()
+    socket = connect(job.id, cookie)
+    connected, _ = await socket.connect()
+    assert connected and (await socket.receive_json_from(timeout=5))["status"] == "queued"
+    worker = await database_sync_to_async(start_worker)(settings)
+    try:
+        events = []
+        while not events or events[-1]["event"] not in ("succeeded", "failed"):
+            events.append(await socket.receive_json_from(timeout=120))
+    finally:
+        worker.terminate()
+        await asyncio.to_thread(worker.wait, 60)
+        await socket.disconnect()
+        await database_sync_to_async(connections.close_all)()
+    kinds = [event["event"] for event in events]
+    assert kinds[:2] == ["started", "concept"] and kinds[-1] == "succeeded" and "progress" in kinds
