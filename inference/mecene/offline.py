@@ -27,13 +27,13 @@ _TEMPLATES = (
     "behind. The moment belongs to the {time}; the palette is {color}. Painted as {style} with the "
     "texture of {medium}, the portrait speaks of {theme} without a single word.",
     "The sitter becomes the idea of '{words}'. {place_cap} surrounds them in the {time}, {subject} catches "
-    "the light, and their face holds {emotion}. A {style} portrait in {medium}, built on {color}, where "
-    "{theme} is the story the viewer reads first.",
+    "the light, and their face holds {emotion}. Rendered as {style} in {medium} and built on {color}, "
+    "it makes {theme} the story the viewer reads first.",
     "'{words}', seen as {style}: a portrait in {medium} of someone whose expression carries {emotion}. "
     "Around them, {place} in the {time}, touched by {color}, and {subject} that gives the scene its weight. "
     "The whole image is a meditation on {theme}.",
     "Picture the sitter in the {time}, in {place}, lit in {color}. {subject_cap} and a mood of {emotion} "
-    "carry the idea of '{words}', while a {style} treatment in {medium} lifts everyday likeness into a "
+    "carry the idea of '{words}', while the {style} treatment in {medium} lifts everyday likeness into a "
     "portrait about {theme}.",
 )
 _SLOTS = {
