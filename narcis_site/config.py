@@ -117,13 +117,23 @@ def channel_layers(redis_url: str | None) -> dict:
     return {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
 
-def caches(redis_url: str | None) -> dict:
+def caches(redis_url: str | None, folder: Path | None = None) -> dict:
+    """Redis when configured; else files in `folder`, which every process of one checkout shares
+    (the web server and `manage.py photowall --import` see the same wall cache), else local memory."""
     if redis_url:
         return {
             "default": {
                 "BACKEND": "django.core.cache.backends.redis.RedisCache",
                 "LOCATION": redis_url,
                 "KEY_PREFIX": "narcis",
+            }
+        }
+    if folder is not None:
+        return {
+            "default": {
+                "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+                "LOCATION": str(folder),
+                "OPTIONS": {"MAX_ENTRIES": 5000},
             }
         }
     return {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "narcis"}}

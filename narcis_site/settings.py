@@ -72,7 +72,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = ENV.get("REDIS_URL", "").strip() or None
 CHANNEL_LAYERS = config.channel_layers(REDIS_URL)
-CACHES = config.caches(REDIS_URL)
+CACHES = config.caches(
+    REDIS_URL, Path(ENV.get("NARCIS_CACHE_DIR", "").strip() or BASE_DIR / "var" / "cache") / "django"
+)
 
 AUTH_USER_MODEL = "sessions_tokens.User"
 AUTH_PASSWORD_VALIDATORS = [
@@ -94,6 +96,10 @@ GENERATIONS_MAX_QUEUED = config.env_int(ENV, "GENERATIONS_MAX_QUEUED", 2, minimu
 # Uploads are read by the API with their own 10 MB bound; let Django spool them to disk, not memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 12 * 1024 * 1024
+
+# Proxies in front of daphne (1 behind the AWS load balancer): throttles then key anonymous callers on
+# the X-Forwarded-For entry our proxy added, never on one the client wrote. 0: REMOTE_ADDR.
+NINJA_NUM_PROXIES = config.env_int(ENV, "TRUSTED_PROXIES", 0)
 
 # Cookies: Secure unless explicitly relaxed for plain-http local serving (DEBUG).
 COOKIE_SECURE = config.env_bool(ENV, "COOKIE_SECURE", not DEBUG)

@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.contrib import admin
+from django.contrib.admin.views.decorators import staff_member_required
 from django.urls import include, path, re_path
 
 from apps.photowall.views import landing
@@ -18,6 +19,10 @@ urlpatterns = [
 ]
 
 if "FileSystemStorage" in settings.STORAGES["default"]["BACKEND"]:
-    # Local media (make run; S3 serves presigned URLs instead). Only results are served, under their
-    # unguessable UUID names; uploaded faces (faces/) are never served to anyone.
-    urlpatterns.append(re_path(r"^media/(?P<path>productions/[^/]+)$", local_result))
+    # Local media (make run; S3 serves presigned URLs instead). Results are served under their
+    # unguessable UUID names; wall originals to staff only (the public wall gets cached thumbnails);
+    # uploaded faces (faces/) are never served to anyone.
+    urlpatterns += [
+        re_path(r"^media/(?P<path>productions/[^/]+)$", local_result),
+        re_path(r"^media/(?P<path>photowall/[^/]+)$", staff_member_required(local_result)),
+    ]

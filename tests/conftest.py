@@ -42,6 +42,17 @@ def pytest_collection_modifyitems(config, items):
                 item.add_marker(pytest.mark.skip(reason=reason))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def private_cache(tmp_path_factory):
+    """The suite's own cache: never the file cache a `make run` in this checkout is using."""
+    from django.test import override_settings
+
+    from narcis_site import config
+
+    with override_settings(CACHES=config.caches(settings.REDIS_URL, tmp_path_factory.mktemp("cache"))):
+        yield
+
+
 @pytest.fixture
 def make_user(db):
     from apps.sessions_tokens.models import User

@@ -39,6 +39,9 @@ class GenerationJobAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         return False
 
+    def has_delete_permission(self, request, obj=None):
+        return False  # a job is the record of a token spent or refunded; it is never deleted by hand
+
     @admin.display(description="Portrait")
     def thumbnail(self, job):
         if not job.result_image:

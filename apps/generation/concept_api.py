@@ -1,16 +1,21 @@
 """GET /api/mecene?idea=...: the page's live preview of the portrait concept the worker will use.
 
 Send the returned `seed` back as `concept_seed` when submitting, and the portrait is painted from this
-very concept. Throttled per visitor: the agent is cheap offline but an LLM behind it is not.
+very concept (apps.generation.concepts keeps it). Throttled per visitor. The view is async and runs the
+agent on a worker thread: under ASGI every sync view shares one thread, and an LLM behind the agent can
+take seconds, which must not stall the rest of the site.
 """
 
 from __future__ import annotations
 
 import random
 
+from asgiref.sync import sync_to_async
 from ninja import Router, Schema
+from ninja.errors import Throttled
 from ninja.throttling import SimpleRateThrottle
 
+from apps.generation import concepts
 from apps.generation.uploads import check_concept_seed, clean_idea
 
 router = Router(tags=["mecene"])
@@ -18,7 +23,11 @@ MAX_SEED = 2**31 - 1
 
 
 class VisitorThrottle(SimpleRateThrottle):
-    """30 previews a minute per account, guest session, or (without either) client address."""
+    """30 previews a minute per account, guest session, or (without either) client address.
+
+    The address is REMOTE_ADDR, or the X-Forwarded-For entry added by our own proxies when
+    TRUSTED_PROXIES says how many there are: a client cannot pick its own key.
+    """
 
     scope = "mecene"
 
@@ -45,17 +54,21 @@ class ConceptOut(Schema):
     engine: str
 
 
-@router.get(
-    "/mecene", response=ConceptOut, throttle=[VisitorThrottle()], summary="Preview the portrait concept"
-)
-def concept_preview(request, idea: str, seed: int | None = None):
-    """`idea`: 1 to 4 words. `seed` (optional, 0 to 2^31-1): the same seed gives the same concept;
-    without it a fresh one is drawn, so the visitor can ask for another take."""
+def _concept(words: str, seed: int) -> dict:
     from inference.mecene.agent import Mecene  # loads the embedding model on first use
 
-    words = clean_idea(idea)
-    if seed is None:
-        seed = random.randint(0, MAX_SEED)
-    check_concept_seed(seed)
     concept = Mecene.from_env().run(words, seed=seed)
+    concepts.remember(concept)
     return {field: getattr(concept, field) for field in ConceptOut.model_fields}
+
+
+@router.get("/mecene", response=ConceptOut, summary="Preview the portrait concept")
+async def concept_preview(request, idea: str, seed: int | None = None):
+    """`idea`: 1 to 4 words. `seed` (optional, 0 to 2^31-1): the same seed gives the same concept;
+    without it a fresh one is drawn, so the visitor can ask for another take."""
+    words = clean_idea(idea)
+    seed = random.randint(0, MAX_SEED) if seed is None else check_concept_seed(seed)
+    throttle = VisitorThrottle()
+    if not await sync_to_async(throttle.allow_request)(request):  # reads the session: not on the loop
+        raise Throttled(wait=throttle.wait())
+    return await sync_to_async(_concept, thread_sensitive=False)(words, seed)

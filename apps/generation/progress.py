@@ -36,16 +36,22 @@ def bind_event_loop(loop: asyncio.AbstractEventLoop) -> None:
 
 
 def publish(job_id, event: dict) -> None:
+    """Best effort: a lost event costs a live update (the row keeps the truth), never the job."""
     layer = get_channel_layer()
     if layer is None:
         return
     group, message = group_name(job_id), {"type": "job.event", "event": event}
     loop = _server_loop
-    if loop is not None and loop.is_running():
-        # The in-process layer's queues belong to the server's loop and are not thread-safe.
-        asyncio.run_coroutine_threadsafe(layer.group_send(group, message), loop).result(timeout=10)
-    else:
-        async_to_sync(layer.group_send)(group, message)
+    try:
+        if loop is not None and loop.is_running():
+            # The in-process layer's queues belong to the server's loop and are not thread-safe.
+            asyncio.run_coroutine_threadsafe(layer.group_send(group, message), loop).result(timeout=10)
+        else:
+            async_to_sync(layer.group_send)(group, message)
+    except Exception:  # noqa: BLE001 - Redis down, loop stopped, a full channel
+        logger.warning(
+            "event not delivered", exc_info=True, extra={"job_id": str(job_id), "kind": event["event"]}
+        )
 
 
 def publish_queue_positions(limit: int = 100) -> None:

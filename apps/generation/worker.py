@@ -15,9 +15,10 @@ import uuid
 import numpy as np
 from django.conf import settings
 from django.core.files.base import ContentFile
+from django.db import close_old_connections
 from PIL import Image
 
-from apps.generation import progress, services
+from apps.generation import concepts, progress, services
 from apps.generation.models import GenerationJob
 from inference.faces import face_analyzer
 from inference.mecene.agent import Concept, Mecene
@@ -92,8 +93,12 @@ class Worker:
 
     def _concept(self, job: GenerationJob) -> Concept:
         """The mecene concept: the one the visitor previewed (concept_seed), else one seeded by the job."""
-        seed = job.concept_seed if job.concept_seed is not None else _seed(job)
-        concept = self.mecene.run(job.idea, seed=seed)
+        if job.concept_seed is not None:
+            concept = concepts.previewed(job.idea, job.concept_seed) or self.mecene.run(
+                job.idea, seed=job.concept_seed
+            )
+        else:
+            concept = self.mecene.run(job.idea, seed=_seed(job))
         progress.publish(job.id, {"event": "concept", "idea": concept.idea, "keywords": concept.chosen})
         return concept
 
@@ -127,7 +132,11 @@ class Worker:
         finally:
             keeper.stop()
         for result in results:
-            self._finish(by_id[result.request_id], result, concepts.get(result.request_id))
+            try:
+                self._finish(by_id[result.request_id], result, concepts.get(result.request_id))
+            except Exception:  # noqa: BLE001 - storage or database down: the others still finish
+                # The lease runs out and the reaper retries the job, or fails and refunds it.
+                logger.exception("result not recorded", extra={"job_id": result.request_id})
         return len(jobs)
 
     def _finish(self, job: GenerationJob, result: PortraitResult, concept: Concept | None) -> None:
@@ -163,11 +172,19 @@ class Worker:
             )
         progress.publish_final(job)
 
-    def run_forever(self, *, idle_sleep: float = 1.0) -> None:
+    def run_forever(self, *, idle_sleep: float = 1.0, max_backoff: float = 30.0) -> None:
         logger.info("worker started", extra={"worker": self.worker_id})
+        backoff = idle_sleep
         while not self.stopping.is_set():
-            if self.run_once() == 0:
-                self.stopping.wait(idle_sleep)
+            try:
+                handled = self.run_once()
+                backoff = idle_sleep
+            except Exception:  # noqa: BLE001 - the database blinked: wait, then carry on (leases cover us)
+                logger.exception("worker round failed", extra={"worker": self.worker_id})
+                backoff, handled = min(backoff * 2, max_backoff), 0
+                close_old_connections()
+            if handled == 0:
+                self.stopping.wait(backoff)
         logger.info("worker stopped", extra={"worker": self.worker_id})
 
 

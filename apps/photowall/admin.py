@@ -2,7 +2,6 @@
 
 from django import forms
 from django.contrib import admin, messages
-from django.db import transaction
 from django.template.response import TemplateResponse
 from django.utils.html import format_html
 
@@ -50,7 +49,7 @@ class PhotoAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
-        transaction.on_commit(cache.reload)  # caption or published changed: the wall follows
+        cache.reload_after_commit()  # caption or published changed: the wall follows
 
     @admin.display(description="Photo")
     def thumbnail(self, photo):
@@ -64,17 +63,17 @@ class PhotoAdmin(admin.ModelAdmin):
     def demo_label(self, photo):
         return format_html("<strong>{}</strong>", "DEMO DATA") if photo.is_demo else ""
 
-    @admin.action(description="Publish on the wall")
+    @admin.action(description="Publish on the wall", permissions=["change"])
     def publish(self, request, queryset):
         count = services.photos_set_published(queryset, True)
         self.message_user(request, f"{count} photo(s) published; the wall cache reloads.")
 
-    @admin.action(description="Unpublish from the wall")
+    @admin.action(description="Unpublish from the wall", permissions=["change"])
     def unpublish(self, request, queryset):
         count = services.photos_set_published(queryset, False)
         self.message_user(request, f"{count} photo(s) unpublished; the wall cache reloads.")
 
-    @admin.action(description="Reload the wall cache now")
+    @admin.action(description="Reload the wall cache now", permissions=["change"])
     def reload_cache(self, request, queryset):
         cache.reload()
         self.message_user(request, f"Wall cache reloaded: {_stats_line()}.")
@@ -107,7 +106,10 @@ class CuratedGenerationJobAdmin(GenerationJobAdmin):
 
     actions = ("publish_to_wall",)
 
-    @admin.action(description="Publish to the PhotoWall…")
+    def has_publish_permission(self, request):
+        return request.user.has_perm("photowall.add_photo")
+
+    @admin.action(description="Publish to the PhotoWall…", permissions=["publish"])
     def publish_to_wall(self, request, queryset):
         form = PublishForm(request.POST if "apply" in request.POST else None)
         if "apply" in request.POST and form.is_valid():

@@ -12,6 +12,7 @@ import io
 import logging
 
 from django.core.cache import cache
+from django.db import transaction
 from django.utils import timezone
 from PIL import Image
 
@@ -20,6 +21,7 @@ from apps.photowall.models import Photo
 logger = logging.getLogger("narcis.photowall")
 
 INDEX_KEY = "photowall:index"
+GENERATION_KEY = "photowall:generation"  # bumped by every reload: a slower, older reload must not win
 THUMB_SIDE = 512
 
 
@@ -28,12 +30,20 @@ def _thumb_key(photo_id: int, etag: str) -> str:
 
 
 def _thumbnail(photo: Photo) -> tuple[bytes, int, int]:
+    """(JPEG bytes, width, height): from the cache when this version of the photo was seen before,
+    else decoded from the original once."""
+    key = _thumb_key(photo.pk, photo.etag)
+    cached = cache.get(key)
+    if cached is not None:
+        return cached
     with photo.image.open("rb") as handle, Image.open(handle) as image:
         image = image.convert("RGB")
         image.thumbnail((THUMB_SIDE, THUMB_SIDE), Image.Resampling.LANCZOS)
         buffer = io.BytesIO()
         image.save(buffer, format="JPEG", quality=85, progressive=True, optimize=True)
-        return buffer.getvalue(), image.width, image.height
+        thumb = (buffer.getvalue(), image.width, image.height)
+    cache.set(key, thumb, timeout=None)
+    return thumb
 
 
 def _entry(photo: Photo, thumb: bytes, width: int, height: int) -> dict:
@@ -52,21 +62,36 @@ def _entry(photo: Photo, thumb: bytes, width: int, height: int) -> dict:
 
 
 def reload() -> dict:
-    """Rebuild the index and every thumbnail from the published photos; returns the new index."""
+    """Rebuild the index from the published photos (decoding only photos not seen before)."""
+    cache.add(GENERATION_KEY, 0, timeout=None)
+    generation = cache.incr(GENERATION_KEY)
     photos = Photo.objects.filter(published=True).select_related("celebrity").order_by("pk")
     entries = []
     for photo in photos:
         try:
             thumb, width, height = _thumbnail(photo)
-        except (OSError, ValueError):
+        except (OSError, ValueError, Image.DecompressionBombError):
             logger.exception("photowall: unreadable image left out", extra={"photo": photo.pk})
             continue
-        cache.set(_thumb_key(photo.pk, photo.etag), thumb, timeout=None)
         entries.append(_entry(photo, thumb, width, height))
     index = {"photos": entries, "loaded_at": timezone.now().isoformat()}
-    cache.set(INDEX_KEY, index, timeout=None)
+    if cache.get(GENERATION_KEY) == generation:  # else a newer reload started meanwhile: it wins
+        cache.set(INDEX_KEY, index, timeout=None)
     logger.info("photowall cache loaded", extra={"images": len(entries)})
     return index
+
+
+def _reload_on_commit() -> None:
+    reload()
+
+
+def reload_after_commit() -> None:
+    """One reload when the current transaction commits, however many changes it made (a rollback
+    drops it with the rest of the transaction's on-commit work)."""
+    connection = transaction.get_connection()
+    if any(entry[1] is _reload_on_commit for entry in connection.run_on_commit):
+        return
+    transaction.on_commit(_reload_on_commit)
 
 
 def index() -> dict:
@@ -79,10 +104,11 @@ def thumbnail(photo_id: int) -> tuple[bytes, dict] | None:
     entry = next((e for e in index()["photos"] if e["id"] == photo_id), None)
     if entry is None:
         return None
-    data = cache.get(_thumb_key(photo_id, entry["etag"]))
-    if data is None:
-        data = cache.get(_thumb_key(photo_id, entry["etag"])) if reload() else None
-    return (data, entry) if data is not None else None
+    cached = cache.get(_thumb_key(photo_id, entry["etag"]))
+    if cached is None:
+        reload()  # the thumbnail alone was evicted: rebuild what is missing
+        cached = cache.get(_thumb_key(photo_id, entry["etag"]))
+    return (cached[0], entry) if cached is not None else None
 
 
 def stats() -> dict:

@@ -74,7 +74,11 @@ def seed_demo(*, count: int = 6) -> list[Photo]:
         result.image.save(buffer, format="PNG")
         photos.append(
             services.photo_create(
-                image_bytes=buffer.getvalue(), celebrity=celebrity, keywords=concept.chosen, is_demo=True
+                image_bytes=buffer.getvalue(),
+                celebrity=celebrity,
+                keywords=concept.chosen,
+                is_demo=True,
+                reload_cache=False,  # the command reloads once at the end
             )
         )
     return photos

@@ -52,6 +52,19 @@ def _seo_name(celebrity: Celebrity, keywords: list[str]) -> str:
     return name
 
 
+def _image_format(image_bytes: bytes) -> tuple[str, int, int]:
+    """(format, width, height) of a PNG, JPEG or WebP image; PublishError for anything else."""
+    try:
+        with Image.open(io.BytesIO(image_bytes)) as probe:
+            fmt, (width, height) = probe.format, probe.size
+            probe.verify()
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as error:
+        raise PublishError(f"Not a readable image: {error}") from None
+    if fmt not in {"PNG", "JPEG", "WEBP"}:
+        raise PublishError(f"PNG, JPEG or WebP only, not {fmt}.")
+    return fmt, width, height
+
+
 def photo_create(
     *,
     image_bytes: bytes,
@@ -60,15 +73,11 @@ def photo_create(
     source_job: GenerationJob | None = None,
     is_demo: bool = False,
     published: bool = True,
+    reload_cache: bool = True,
 ) -> Photo:
-    try:
-        with Image.open(io.BytesIO(image_bytes)) as probe:
-            fmt, (width, height) = probe.format, probe.size
-            probe.verify()
-    except (UnidentifiedImageError, OSError) as error:
-        raise PublishError(f"Not a readable image: {error}") from None
-    if fmt not in {"PNG", "JPEG", "WEBP"}:
-        raise PublishError(f"PNG, JPEG or WebP only, not {fmt}.")
+    """Store a photo under its SEO name; the wall cache reloads after the commit (callers adding many
+    photos pass reload_cache=False and reload once at the end)."""
+    fmt, width, height = _image_format(image_bytes)
     seo = _seo_name(celebrity, keywords)
     extension = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp"}[fmt]
     photo = Photo(
@@ -85,7 +94,8 @@ def photo_create(
     )
     photo.image.save(f"{seo}.{extension}", ContentFile(image_bytes), save=False)
     photo.save()
-    transaction.on_commit(cache.reload)
+    if reload_cache:
+        cache.reload_after_commit()
     return photo
 
 
@@ -101,29 +111,41 @@ def job_publish(*, job: GenerationJob, celebrity: Celebrity) -> Photo:
 
 def photos_set_published(photos, published: bool) -> int:
     changed = photos.exclude(published=published).update(published=published)
-    transaction.on_commit(cache.reload)
+    cache.reload_after_commit()
     return changed
 
 
 def photos_import(folder: Path, *, celebrity_name: str = "Narcis guests") -> list[Photo]:
-    """Import every image under `folder`. A subfolder names the celebrity of the images inside it;
-    images at the top go to `celebrity_name`. A sidecar `<image>.json` (as `python -m inference
-    generate` writes) may carry `keywords` (or mecene's `chosen`) for the caption."""
+    """Import every image under `folder`, all or nothing. A subfolder names the celebrity of the
+    images inside it; images at the top go to `celebrity_name`. A sidecar `<image>.json` (as
+    `python -m inference generate` writes) may carry `keywords` (or mecene's `chosen`) for the caption.
+    Every image is checked before any is stored, so one bad file names itself and imports nothing."""
     folder = Path(folder)
     if not folder.is_dir():
         raise PublishError(f"{folder} is not a folder.")
-    imported = []
+    found = []
     for path in sorted(folder.rglob("*")):
         if path.suffix.lower() not in IMAGE_SUFFIXES or not path.is_file():
             continue
+        data = path.read_bytes()
+        try:
+            _image_format(data)
+        except PublishError as error:
+            raise PublishError(f"{path.relative_to(folder)}: {error}") from None
         owner = path.parent.name if path.parent != folder else celebrity_name
-        imported.append(
+        keywords = _sidecar_keywords(path) or path.stem.replace("-", " ").replace("_", " ").split()
+        found.append((data, owner.replace("-", " ").replace("_", " "), keywords))
+    with transaction.atomic():
+        imported = [
             photo_create(
-                image_bytes=path.read_bytes(),
-                celebrity=celebrity_get_or_create(owner.replace("-", " ").replace("_", " ")),
-                keywords=_sidecar_keywords(path) or path.stem.replace("-", " ").replace("_", " ").split(),
+                image_bytes=data,
+                celebrity=celebrity_get_or_create(owner),
+                keywords=keywords,
+                reload_cache=False,
             )
-        )
+            for data, owner, keywords in found
+        ]
+        cache.reload_after_commit()
     return imported
 
 
@@ -137,6 +159,8 @@ def _sidecar_keywords(path: Path) -> list[str]:
         data = json.loads(sidecar.read_text())
     except (OSError, ValueError):
         return []
+    if not isinstance(data, dict):
+        return []
     mecene = data.get("mecene") if isinstance(data.get("mecene"), dict) else {}
     words = data.get("keywords") or mecene.get("chosen") or []
-    return [str(w) for w in words if isinstance(w, str)]
+    return [w for w in words if isinstance(w, str)] if isinstance(words, list) else []

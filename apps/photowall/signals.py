@@ -1,6 +1,5 @@
 """A photo deleted (one by one or in bulk from the admin) leaves the wall at once."""
 
-from django.db import transaction
 from django.db.models.signals import post_delete
 from django.dispatch import receiver
 
@@ -11,4 +10,4 @@ from apps.photowall.models import Photo
 @receiver(post_delete, sender=Photo)
 def photo_deleted(sender, instance: Photo, **kwargs):
     instance.image.delete(save=False)
-    transaction.on_commit(cache.reload)
+    cache.reload_after_commit()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import threading
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -36,9 +36,20 @@ class SentenceEmbedder:
         self.max_length = max_length  # keywords and 50-word concepts fit well inside 64 tokens
         self._lock = threading.Lock()  # one forward at a time: the web server calls from many threads
 
-    @torch.inference_mode()
     def encode(self, texts: list[str], *, batch_size: int = 128) -> np.ndarray:
         """(len(texts), 384) float32 rows of unit length: a dot product is the cosine similarity."""
+        if len(texts) == 1:  # the agent embeds the same words and concept several times per run
+            return self._encode_one(texts[0])[None]
+        return self._encode(texts, batch_size)
+
+    @lru_cache(maxsize=2048)  # noqa: B019 - one embedder per process, kept for its lifetime
+    def _encode_one(self, text: str) -> np.ndarray:
+        row = self._encode([text], 1)[0]
+        row.setflags(write=False)  # shared between callers
+        return row
+
+    @torch.inference_mode()
+    def _encode(self, texts: list[str], batch_size: int) -> np.ndarray:
         rows = []
         with self._lock:
             for start in range(0, len(texts), batch_size):

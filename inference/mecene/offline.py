@@ -73,16 +73,29 @@ class OfflineEngine:
         self.embedder = embedder or default_embedder()
         self.lexicon = lexicon or Lexicon.load()
         self._vectors = {c: self.embedder.encode(list(w)) for c, w in self.lexicon.keywords.items()}
+        self._by_keyword = {
+            word: self._vectors[c][i]
+            for c, words in self.lexicon.keywords.items()
+            for i, word in enumerate(words)
+        }
+
+    def _keyword_vectors(self, keywords: list[str]) -> np.ndarray:
+        """Lexicon keywords reuse their vectors; only new ones (an LLM's) are encoded."""
+        missing = [w for w in keywords if w not in self._by_keyword]
+        fresh = dict(zip(missing, self.embedder.encode(missing), strict=True)) if missing else {}
+        return np.stack([self._by_keyword.get(w, fresh.get(w)) for w in keywords])
 
     def similarity(self, text: str, keywords: list[str]) -> np.ndarray:
         """Cosine similarity of each keyword to the text (for ranking and for tests)."""
         query = self.embedder.encode([text])[0]
-        return self.embedder.encode(keywords) @ query
+        return self._keyword_vectors(keywords) @ query
 
     def _query(self, words: str, idea: str | None) -> np.ndarray:
         # The visitor's words lead; the concept adds context (its setting, its era) without taking over.
-        vectors = self.embedder.encode([words] if idea is None else [words, idea])
-        return vectors[0] if idea is None else _unit(0.7 * vectors[0] + 0.3 * vectors[1])
+        words_vector = self.embedder.encode([words])[0]  # single texts are cached by the embedder
+        if idea is None:
+            return words_vector
+        return _unit(0.7 * words_vector + 0.3 * self.embedder.encode([idea])[0])
 
     def idea(self, words: str, seed: int) -> str:
         rng = np.random.default_rng([seed, 1])
@@ -116,7 +129,7 @@ class OfflineEngine:
         offered = [(c, w) for c in CATEGORIES for w in keywords.get(c, [])]
         if not offered:
             return [], BASE_NEGATIVE
-        scores = self.embedder.encode([w for _, w in offered]) @ query
+        scores = self._keyword_vectors([w for _, w in offered]) @ query
         keys = scores / TEMPERATURE + rng.gumbel(size=len(offered)) * 0.5
         order = np.argsort(-keys)
         chosen: list[int] = []

@@ -40,9 +40,10 @@ def test_unusable_database_urls_are_explained(url, tmp_path):
         config.database_from_url(url, base_dir=tmp_path)
 
 
-def test_redis_url_switches_channel_layer_and_cache():
+def test_redis_url_switches_channel_layer_and_cache(tmp_path):
     assert config.channel_layers(None)["default"]["BACKEND"] == "channels.layers.InMemoryChannelLayer"
     assert config.caches(None)["default"]["BACKEND"].endswith("LocMemCache")
+    assert config.caches(None, tmp_path)["default"]["LOCATION"] == str(tmp_path)  # shared by processes
     url = "redis://cache:6379/1"
     (host,) = config.channel_layers(url)["default"]["CONFIG"]["hosts"]
     assert host["address"] == url and host["socket_timeout"] > 5  # longer than channels-redis' 5 s block

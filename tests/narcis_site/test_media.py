@@ -10,6 +10,7 @@ def media_in_tmp(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
 
 
+@pytest.mark.django_db
 def test_a_result_is_served_and_a_face_is_not(client):
     result = default_storage.save("productions/0b6c.png", ContentFile(b"\x89PNG result"))
     face = default_storage.save("faces/0b6c.png", ContentFile(b"\x89PNG face"))
@@ -17,3 +18,13 @@ def test_a_result_is_served_and_a_face_is_not(client):
     assert response.status_code == 200 and b"".join(response.streaming_content) == b"\x89PNG result"
     assert client.get(f"/media/{face}").status_code == 404
     assert client.get("/media/productions/../faces/0b6c.png").status_code == 404
+
+
+@pytest.mark.django_db
+def test_wall_originals_are_for_staff_only(client, staff_user, make_user):
+    name = default_storage.save("photowall/ada-portrait.png", ContentFile(b"\x89PNG wall"))
+    assert client.get(f"/media/{name}").status_code == 302  # to the admin login
+    client.force_login(make_user())
+    assert client.get(f"/media/{name}").status_code == 302
+    client.force_login(staff_user)
+    assert b"".join(client.get(f"/media/{name}").streaming_content) == b"\x89PNG wall"

@@ -96,6 +96,7 @@
   }
   ideaInput.addEventListener("input", () => {
     clearTimeout(conceptTimer);
+    conceptTicket += 1; // an answer still on its way is for the old words: ignore it
     conceptSeed = null;
     conceptTimer = setTimeout(previewConcept, 450);
   });

@@ -88,7 +88,8 @@ def running_site(folder: Path, *, seed_demo: bool = False):
         NARCIS_MEDIA_ROOT=str(folder / "media"),
         NARCIS_EMBEDDED_WORKER="true",
         DEBUG="true",
-        REDIS_URL=None,  # the embedded default: in-process channel layer, local-memory cache
+        REDIS_URL=None,  # the embedded default: in-process channel layer, file cache
+        NARCIS_CACHE_DIR=str(folder / "cache"),
         DJANGO_SETTINGS_MODULE="narcis_site.settings",
     )
     subprocess.run(manage("migrate", "--noinput"), env=env, cwd=PROJECT, check=True, capture_output=True)

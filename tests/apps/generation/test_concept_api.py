@@ -62,3 +62,24 @@ def test_the_submitted_concept_seed_is_kept_on_the_job(client):
     bad = client.post("/api/generations", {"idea": "calm", "face": face, "concept_seed": "-5"})
     assert bad.status_code == 400 and bad.json()["code"] == "invalid_seed"
     assert GenerationJob.objects.count() == 1
+
+
+def test_a_forged_forwarded_for_header_does_not_escape_the_throttle():
+    from django.test import Client
+
+    anonymous = Client()  # no cookie: keyed on the address, not on what the client writes
+    statuses = [
+        anonymous.get(
+            "/api/mecene", {"idea": "calm", "seed": 1}, headers={"x-forwarded-for": f"10.0.0.{i}"}
+        ).status_code
+        for i in range(31)
+    ]
+    assert statuses[-1] == 429
+
+
+def test_the_previewed_concept_is_kept_for_the_worker(client):
+    from apps.generation import concepts
+
+    shown = client.get("/api/mecene", {"idea": "ocean dreamer", "seed": 9}).json()
+    kept = concepts.previewed("ocean dreamer", 9)
+    assert kept is not None and kept.prompt == shown["prompt"] and kept.chosen == shown["chosen"]

@@ -164,3 +164,35 @@ def test_the_concept_the_visitor_previewed_is_the_one_painted(guest, pipeline):
     Worker(pipeline, worker_id="w1", params=SMALL).run_once()
     job.refresh_from_db()
     assert job.prompt == previewed.prompt and job.metadata["mecene"]["idea"] == previewed.idea
+
+
+def test_a_lost_event_never_costs_the_job(guest, pipeline, monkeypatch):
+    from apps.generation import progress
+
+    class BrokenLayer:
+        async def group_send(self, group, message):
+            raise ConnectionError("redis is down")
+
+    monkeypatch.setattr(progress, "get_channel_layer", lambda: BrokenLayer())
+    job = services.job_submit(
+        owner=guest, idea="calm", face=png(skimage.data.astronaut()), params={}, batch_key="k"
+    )
+    Worker(pipeline, worker_id="w1", params=SMALL).run_once()
+    job.refresh_from_db()
+    assert job.status == JobStatus.SUCCEEDED
+
+
+def test_the_worker_loop_survives_a_failed_round(pipeline, monkeypatch):
+    worker = Worker(pipeline, worker_id="w1", params=SMALL)
+    rounds = []
+
+    def flaky_round():
+        rounds.append(1)
+        if len(rounds) == 1:
+            raise RuntimeError("database went away")
+        worker.stopping.set()
+        return 0
+
+    monkeypatch.setattr(worker, "run_once", flaky_round)
+    worker.run_forever(idle_sleep=0.01)
+    assert len(rounds) == 2

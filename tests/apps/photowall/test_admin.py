@@ -115,3 +115,28 @@ def test_demo_photos_are_labelled_in_the_admin(client, staff_user, finished_job)
     Photo.objects.filter(pk=photo.pk).update(is_demo=True)
     client.force_login(staff_user)
     assert b"DEMO DATA" in client.get("/admin/photowall/photo/").content
+
+
+def test_staff_who_may_only_view_cannot_publish(client, make_user, finished_job):
+    from django.contrib.auth.models import Permission
+
+    viewer = make_user(staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_generationjob"))
+    client.force_login(viewer)
+    assert client.get(CHANGELIST).status_code == 200
+    client.post(
+        CHANGELIST,
+        {
+            "action": "publish_to_wall",
+            "_selected_action": [finished_job.pk],
+            "apply": "1",
+            "new_celebrity": "X",
+        },
+    )
+    assert not Photo.objects.exists()
+
+
+def test_generations_cannot_be_deleted_by_hand(client, staff_user, finished_job):
+    client.force_login(staff_user)
+    client.post(f"{CHANGELIST}{finished_job.pk}/delete/", {"post": "yes"})
+    assert GenerationJob.objects.filter(pk=finished_job.pk).exists()

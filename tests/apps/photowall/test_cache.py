@@ -64,3 +64,38 @@ def test_seo_names_are_slugged_from_the_celebrity_and_keywords_and_unique(png_by
     assert first.seo_name == "ada-lovelace-art-nouveau-golden-hour-oil-on-canvas-portrait"
     assert second.seo_name == first.seo_name + "-2"
     assert first.image.name == f"photowall/{first.seo_name}.png"
+
+
+def test_an_older_slower_reload_never_overwrites_a_newer_one(png_bytes, monkeypatch):
+    """Staff unpublish a photo while a reload that still saw it is running: the unpublish wins."""
+    taken_down, other = publish(png_bytes), publish(png_bytes, color=(10, 20, 30))
+    build = cache._thumbnail
+    interrupted = []
+
+    def slow_build(photo):
+        if not interrupted:  # mid-reload, staff take a photo down (which reloads, newer)
+            interrupted.append(True)
+            services.photos_set_published(type(photo).objects.filter(pk=taken_down.pk), False)
+        return build(photo)
+
+    monkeypatch.setattr(cache, "_thumbnail", slow_build)
+    cache.reload()
+    assert [e["id"] for e in cache.index()["photos"]] == [other.pk]
+
+
+def test_a_reload_decodes_only_photos_it_has_not_seen(png_bytes):
+    photo = publish(png_bytes)
+    photo.image.storage.delete(photo.image.name)  # the original is gone, its thumbnail is cached
+    cache.reload()
+    assert cache.stats()["images"] == 1 and cache.thumbnail(photo.pk) is not None
+
+
+def test_many_changes_in_one_transaction_reload_once(png_bytes, monkeypatch):
+    from django.db import transaction
+
+    calls = []
+    monkeypatch.setattr(cache, "reload", lambda: calls.append(1))
+    with transaction.atomic():
+        for i in range(3):
+            publish(png_bytes, color=(i, i, i))
+    assert calls == [1]

@@ -42,3 +42,15 @@ def test_demo_seeding_paints_labelled_portraits_once():
     demo = Photo.objects.filter(is_demo=True)
     assert demo.count() == 6 and all(p.caption for p in demo) and all(p.width == 256 for p in demo)
     assert "already there" in run("--demo") and demo.count() == 6
+
+
+def test_an_import_with_one_bad_file_names_it_and_imports_nothing(tmp_path):
+    Image.new("RGB", (300, 400), "navy").save(tmp_path / "good.png")
+    (tmp_path / "good.png.json").write_text('["not", "a", "mapping"]')  # ignored, not a crash
+    (tmp_path / "bad.jpg").write_bytes(b"not a jpeg at all")
+    with pytest.raises(CommandError, match=r"bad\.jpg: Not a readable image"):
+        run("--import", str(tmp_path))
+    assert not Photo.objects.exists()
+    (tmp_path / "bad.jpg").unlink()
+    assert "imported 1 photo(s)" in run("--import", str(tmp_path))
+    assert Photo.objects.get().caption == "good"

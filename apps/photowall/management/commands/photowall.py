@@ -33,7 +33,7 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"seeded {len(photos)} demo portrait(s)" if photos else "demo portraits already there"
             )
-        if reload or folder or demo:
+        if reload or demo:  # an import reloads by itself
             cache.reload()
         if stats or reload:
             s = cache.stats()
