@@ -63,10 +63,20 @@ class Ticket:
 
 
 class RequestBatcher:
-    def __init__(self, pipeline: PortraitPipeline, *, max_batch_size: int = 4, timeout: float = 0.5):
+    def __init__(
+        self,
+        pipeline: PortraitPipeline,
+        *,
+        max_batch_size: int = 4,
+        timeout: float = 0.5,
+        after_batch: Callable[[], None] | None = None,
+    ):
+        """`after_batch` runs in the batcher's thread after each batch (e.g. to close the database
+        connection that progress callbacks opened there)."""
         if max_batch_size < 1:
             raise ValueError("max_batch_size must be at least 1")
         self.pipeline = pipeline
+        self.after_batch = after_batch
         self.max_batch_size = max_batch_size
         self.timeout = timeout
         self._queue: list[Ticket] = []
@@ -148,6 +158,11 @@ class RequestBatcher:
         except Exception as error:  # noqa: BLE001 - every caller must get an answer, whatever broke
             logger.exception("portrait batch failed", extra={"requests": list(by_id)})
             results = [_failed(t.request, error) for t in batch]
+        if self.after_batch is not None:
+            try:
+                self.after_batch()
+            except Exception:  # noqa: BLE001 - housekeeping must not keep results from their callers
+                logger.exception("after_batch failed")
         for ticket, result in zip(batch, results, strict=True):
             ticket._finish(result)
 

@@ -17,7 +17,7 @@ from ninja.errors import HttpError
 from ninja.files import UploadedFile
 from ninja.utils import check_csrf
 
-from apps.generation import selectors, services
+from apps.generation import progress, selectors, services
 from apps.generation.models import GenerationJob, JobStatus, Priority
 from apps.generation.uploads import MAX_BYTES, check_concept_seed, clean_idea, clean_photo
 from inference.pipeline import ParamError, PortraitParams
@@ -161,6 +161,7 @@ def generation_cancel(request, job_id: str):
     if check_csrf(request) is not None:
         raise ApiError(403, "csrf_failed", "Reload the page and try again (the security token was missing).")
     job = selectors.job_for_viewer(job_id, request)
-    services.job_cancel(job=job)
+    if services.job_cancel(job=job) == JobStatus.CANCELED:
+        progress.publish_final(job)  # a queued job ends here; a running one ends in its worker
     job.refresh_from_db()
     return _job_out(job)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import uuid
+from collections.abc import Callable
 
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
@@ -180,9 +181,12 @@ def job_finish_canceled(*, job: GenerationJob, worker_id: str) -> bool:
     return _end_with_refund(_held(job, worker_id).filter(cancel_requested=True), JobStatus.CANCELED)
 
 
-def jobs_reap_expired(*, now: dt.datetime | None = None) -> tuple[int, int]:
+def jobs_reap_expired(
+    *, now: dt.datetime | None = None, on_failed: Callable[[GenerationJob], None] | None = None
+) -> tuple[int, int]:
     """Jobs whose worker stopped renewing (a spot interruption): back to the queue, or failed + refunded
-    once they have used their attempts. Returns (requeued, failed)."""
+    once they have used their attempts (`on_failed(job)` then, e.g. to tell the owner). Returns
+    (requeued, failed)."""
     now = now or timezone.now()
     expired = GenerationJob.objects.filter(status=JobStatus.RUNNING, lease_expires_at__lt=now)
     requeued = expired.filter(attempts__lt=F("max_attempts")).update(
@@ -203,6 +207,8 @@ def jobs_reap_expired(*, now: dt.datetime | None = None) -> tuple[int, int]:
             error_detail=f"lease expired after {job.attempts} attempts",
         ):
             failed += 1
+            if on_failed is not None:
+                on_failed(job)
     if requeued or failed:
         logger.warning("expired leases reaped", extra={"requeued": requeued, "failed": failed})
     return requeued, failed

@@ -15,11 +15,12 @@ import uuid
 import numpy as np
 from django.conf import settings
 from django.core.files.base import ContentFile
-from django.db import close_old_connections
+from django.db import close_old_connections, connections
 from PIL import Image
 
 from apps.generation import concepts, progress, services
 from apps.generation.models import GenerationJob
+from inference.batcher import RequestBatcher, Ticket
 from inference.faces import face_analyzer
 from inference.mecene.agent import Concept, Mecene
 from inference.pipeline import (
@@ -73,6 +74,10 @@ class Worker:
     ):
         self.pipeline = pipeline
         self.mecene = mecene or Mecene.from_env()
+        # The batch is claimed together, so a short wait is enough for the batcher to see all of it.
+        self.batcher = RequestBatcher(
+            pipeline, max_batch_size=batch_size, timeout=0.05, after_batch=connections.close_all
+        )
         self.worker_id = worker_id or f"worker-{uuid.uuid4().hex[:8]}"
         self.batch_size, self.lease_seconds = batch_size, lease_seconds
         self.params = params or PortraitParams()
@@ -104,7 +109,7 @@ class Worker:
 
     def run_once(self) -> int:
         """Reap expired leases, claim one batch and run it; returns how many jobs it handled."""
-        services.jobs_reap_expired()
+        services.jobs_reap_expired(on_failed=progress.publish_final)
         jobs = services.jobs_claim(
             worker_id=self.worker_id, limit=self.batch_size, lease_seconds=self.lease_seconds
         )
@@ -120,12 +125,7 @@ class Worker:
         try:
             concepts = {str(job.id): self._concept(job) for job in jobs}
             requests = [self._request(job, concepts[str(job.id)]) for job in jobs]
-            reporter = progress.Reporter()
-            results = self.pipeline.run(
-                requests,
-                on_progress=lambda p: reporter.report(by_id[p.request_id], p),
-                is_cancelled=lambda job_id: job_id in keeper.lost or progress.cancel_requested(by_id[job_id]),
-            )
+            results = self._paint(requests, by_id, keeper)
         except Exception as error:  # noqa: BLE001 - every job must end, whatever broke
             logger.exception("batch crashed", extra={"worker": self.worker_id})
             results = [_crashed(job, error) for job in jobs]
@@ -138,6 +138,26 @@ class Worker:
                 # The lease runs out and the reaper retries the job, or fails and refunds it.
                 logger.exception("result not recorded", extra={"job_id": result.request_id})
         return len(jobs)
+
+    def _paint(
+        self, requests: list[PortraitRequest], by_id: dict, keeper: LeaseKeeper
+    ) -> list[PortraitResult]:
+        """Through the RequestBatcher: the claimed jobs share one GPU batch, and a job canceled by its
+        owner (or whose lease was lost) leaves it at the next step. Progress runs in the batcher's
+        thread, step by step."""
+        reporter = progress.Reporter()
+        tickets: dict[str, Ticket] = {}
+
+        def on_progress(update):
+            job = by_id[update.request_id]
+            reporter.report(job, update)
+            ticket = tickets.get(update.request_id)
+            if ticket is not None and (update.request_id in keeper.lost or progress.cancel_requested(job)):
+                ticket.cancel()
+
+        for request in requests:
+            tickets[request.request_id] = self.batcher.submit(request, on_progress=on_progress)
+        return [ticket.result() for ticket in tickets.values()]
 
     def _finish(self, job: GenerationJob, result: PortraitResult, concept: Concept | None) -> None:
         if result.status == "canceled":
@@ -185,6 +205,7 @@ class Worker:
                 close_old_connections()
             if handled == 0:
                 self.stopping.wait(backoff)
+        self.batcher.close()
         logger.info("worker stopped", extra={"worker": self.worker_id})
 
 

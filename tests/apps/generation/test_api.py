@@ -125,3 +125,47 @@ def test_a_post_without_the_csrf_token_is_refused(db):
     response = submit(strict)
     assert response.status_code == 403 and response.json()["code"] == "csrf_failed"
     assert GenerationJob.objects.count() == 0
+
+
+def test_more_than_n_a_minute_is_429_rate_limited(client, settings):
+    settings.GENERATIONS_PER_MINUTE = 1
+    settings.GENERATIONS_MAX_QUEUED = 10
+    assert submit(client).status_code == 201
+    response = submit(client)
+    assert response.status_code == 429 and response.json()["code"] == "rate_limited"
+    assert balance(client) == 4 and GenerationJob.objects.count() == 1
+
+
+def test_the_list_is_paginated_newest_first(client, settings):
+    settings.GENERATIONS_PER_MINUTE = settings.GENERATIONS_MAX_QUEUED = 10
+    ids = [submit(client, idea=f"calm {word}").json()["id"] for word in ("one", "two", "three")]
+    first_page = client.get("/api/generations", {"page": 1, "page_size": 2}).json()
+    second_page = client.get("/api/generations", {"page": 2, "page_size": 2}).json()
+    assert [job["id"] for job in first_page + second_page] == ids[::-1]
+
+
+def test_the_eta_comes_from_recent_throughput(client):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    job_id = submit(client).json()["id"]
+    assert client.get(f"/api/generations/{job_id}").json()["eta_seconds"] is None  # nothing finished yet
+    now = timezone.now()
+    done = GenerationJob.objects.create(
+        user=None,
+        guest_session=GenerationJob.objects.get(id=job_id).guest_session,
+        idea="x",
+        batch_key="k",
+        status=JobStatus.SUCCEEDED,
+        started_at=now - dt.timedelta(seconds=12),
+        finished_at=now,
+    )
+    assert done.pk and client.get(f"/api/generations/{job_id}").json()["eta_seconds"] == 12.0
+
+
+def test_staff_see_any_job(client, staff_user):
+    job_id = submit(client).json()["id"]
+    staff = Client()
+    staff.force_login(staff_user)
+    assert staff.get(f"/api/generations/{job_id}").json()["id"] == job_id

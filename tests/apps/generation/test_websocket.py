@@ -86,3 +86,19 @@ async def test_anyone_else_is_refused_with_4403():
     for cookie in (None, other_cookie, "forged-value"):
         connected, code = await connect(job.id, cookie).connect()
         assert not connected and code == 4403
+
+
+async def test_canceling_a_queued_job_is_announced_on_its_socket():
+    cookie, job = await database_sync_to_async(visitor_with_job)()
+    socket = connect(job.id, cookie)
+    assert (await socket.connect())[0]
+    assert (await socket.receive_json_from(timeout=5))["status"] == "queued"
+
+    def cancel():
+        client = Client()
+        client.cookies["narcis_guest"] = cookie
+        return client.post(f"/api/generations/{job.id}/cancel").json()
+
+    assert (await database_sync_to_async(cancel)())["status"] == "canceled"
+    assert await socket.receive_json_from(timeout=5) == {"event": "canceled"}
+    await socket.disconnect()

@@ -196,3 +196,47 @@ def test_the_worker_loop_survives_a_failed_round(pipeline, monkeypatch):
     monkeypatch.setattr(worker, "run_once", flaky_round)
     worker.run_forever(idle_sleep=0.01)
     assert len(rounds) == 2
+
+
+def test_claimed_jobs_share_one_batch_through_the_request_batcher(guest, tiny_models, monkeypatch):
+    from inference.batcher import RequestBatcher
+
+    batches, submitted = [], []
+
+    class CountingPipeline(PortraitPipeline):
+        def run(self, requests, **kwargs):
+            batches.append(len(requests))
+            return super().run(requests, **kwargs)
+
+    submit = RequestBatcher.submit
+    monkeypatch.setattr(
+        RequestBatcher,
+        "submit",
+        lambda self, request, **kw: submitted.append(1) or submit(self, request, **kw),
+    )
+    for _ in range(3):
+        services.job_submit(
+            owner=guest, idea="calm", face=png(skimage.data.astronaut()), params={}, batch_key="k"
+        )
+    pipeline = CountingPipeline(tiny_models, OpenCVFaceAnalyzer(), require_face=False)
+    assert Worker(pipeline, worker_id="w1", batch_size=3, params=SMALL).run_once() == 3
+    assert batches == [3] and len(submitted) == 3
+    assert GenerationJob.objects.filter(status=JobStatus.SUCCEEDED).count() == 3
+
+
+def test_a_job_failed_by_the_reaper_is_announced(guest, pipeline):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    job = services.job_submit(
+        owner=guest, idea="calm", face=png(skimage.data.astronaut()), params={}, batch_key="k"
+    )
+    GenerationJob.objects.filter(id=job.id).update(
+        status=JobStatus.RUNNING, attempts=3, lease_expires_at=timezone.now() - dt.timedelta(seconds=5)
+    )
+    layer, channel = listen(job.id)
+    Worker(pipeline, worker_id="w1", params=SMALL).run_once()
+    (event,) = drain(layer, channel)
+    assert event["event"] == "failed" and "interrupted" in event["message"]
+    assert token_selectors.balance_of(guest) == 5

@@ -4,6 +4,8 @@ progress bar reaches 100% and the portrait appears. A screenshot is kept as a te
 
 from __future__ import annotations
 
+import base64
+import io
 import os
 from pathlib import Path
 
@@ -50,8 +52,22 @@ def test_a_visitor_paints_a_portrait_in_the_browser(site, tmp_path):
             expect(page.locator("#concept-keywords li")).to_have_count(15, timeout=20_000)
             expect(page.locator("#balance")).to_have_text("5")
 
+            # Record what the progress view shows while it runs (the tiny preset is quick).
+            page.evaluate(
+                """() => {
+                  const stage = document.getElementById('stage');
+                  const preview = document.getElementById('live-preview');
+                  window.seen = {stages: [], preview: false};
+                  new MutationObserver(() => window.seen.stages.push(stage.textContent))
+                    .observe(stage, {childList: true, characterData: true, subtree: true});
+                  new MutationObserver(() => { window.seen.preview = true; })
+                    .observe(preview, {attributes: true, attributeFilter: ['src']});
+                }"""
+            )
             page.click("#generate")
             expect(page.locator("#bar")).to_have_attribute("aria-valuenow", "100", timeout=60_000)
+            seen = page.evaluate("() => window.seen")
+            assert "Painting your portrait…" in seen["stages"] and seen["preview"], seen
             result = page.locator("#result-image")
             expect(result).to_be_visible()
             page.wait_for_function("() => document.getElementById('result-image').naturalWidth > 0")
@@ -79,5 +95,21 @@ def test_errors_appear_next_to_their_field(site):
             expect(page.locator('[data-error-for="face"]')).to_contain_text("JPEG, PNG or WebP")
             page.fill("#idea", "one two three four five")
             expect(page.locator('[data-error-for="idea"]')).to_have_text("Please use at most 4 words.")
+
+            # A photo dropped on the drop zone is taken like a chosen one, with its preview.
+            buffer = io.BytesIO()
+            Image.fromarray(skimage.data.astronaut()).save(buffer, format="PNG")
+            page.evaluate(
+                """async (b64) => {
+                  const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+                  const transfer = new DataTransfer();
+                  transfer.items.add(new File([bytes], 'dropped.png', {type: 'image/png'}));
+                  document.getElementById('dropzone').dispatchEvent(
+                    new DragEvent('drop', {dataTransfer: transfer, bubbles: true, cancelable: true}));
+                }""",
+                base64.b64encode(buffer.getvalue()).decode(),
+            )
+            expect(page.locator("#face-preview")).to_be_visible()
+            expect(page.locator('[data-error-for="face"]')).to_have_text("")
         finally:
             browser.close()

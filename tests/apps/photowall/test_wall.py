@@ -82,3 +82,21 @@ def test_reduced_motion_and_responsive_columns_are_in_the_stylesheet():
     css = open(finders.find("narcis/landing.css")).read()
     assert "@media (prefers-reduced-motion: reduce) { .wall-track { animation: none; }" in css
     assert "repeat(2, minmax(0, 1fr))" in css and "repeat(5, minmax(0, 1fr))" in css
+
+
+def test_captions_carry_the_mecene_keywords(client, two_celebrities):
+    html = client.get("/").content.decode()
+    assert re.search(r"<figcaption>look \d, calm</figcaption>", html)
+
+
+def test_a_guest_running_low_is_asked_to_sign_up(client):
+    from apps.sessions_tokens import services as tokens
+    from apps.sessions_tokens.models import GuestSession
+
+    page = client.get("/").content.decode()
+    assert re.search(r'<p class="signup-nudge" id="signup-nudge" hidden>', page)  # 5 tokens: no nudge
+    guest = GuestSession.objects.get()
+    for i in range(4):
+        tokens.spend(owner=guest, amount=1, reference=f"test:{i}")
+    page = client.get("/").content.decode()
+    assert re.search(r'<p class="signup-nudge" id="signup-nudge">', page) and "to keep them" in page

@@ -20,3 +20,25 @@ def test_the_cli_json_is_the_whole_result(capsys):
 def test_bad_words_exit_2_with_the_reason(capsys):
     assert main(["a b c d e"]) == 2
     assert "at most 4 words" in capsys.readouterr().err
+
+
+def test_the_cli_runs_offline_as_a_fresh_process(tmp_path):
+    """As on a fresh clone: no LLM configured, the hub forbidden, a cache folder of its own."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MECENE_LLM")}
+    env |= {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "NARCIS_CACHE_DIR": str(tmp_path)}
+    done = subprocess.run(
+        [sys.executable, "-m", "inference.mecene", "corporate confidence", "--seed", "3", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["engine"] == "offline" and result["prompt"].startswith(
+        "portrait of a person img, corporate"
+    )
