@@ -52,6 +52,10 @@ class Ticket:
     def done(self) -> bool:
         return self._done.is_set()
 
+    def wait(self, timeout: float | None = None) -> bool:
+        """Whether the result is in, waiting up to `timeout` seconds for it."""
+        return self._done.wait(timeout)
+
     def result(self, timeout: float | None = None) -> PortraitResult:
         if not self._done.wait(timeout):
             raise TimeoutError(f"request {self.request.request_id} is not finished")
@@ -86,13 +90,23 @@ class RequestBatcher:
         self._thread.start()
 
     def submit(self, request: PortraitRequest, on_progress: ProgressHandler | None = None) -> Ticket:
-        ticket = Ticket(request, on_progress, self._cancel_queued)
+        return self.submit_many([request], on_progress)[0]
+
+    def submit_many(
+        self, requests: list[PortraitRequest], on_progress: ProgressHandler | None = None
+    ) -> list[Ticket]:
+        """Queue requests together: the batcher sees all of them at once (a worker's claimed batch)."""
+        tickets = [Ticket(request, on_progress, self._cancel_queued) for request in requests]
         with self._changed:
             if self._closed:
                 raise RuntimeError("the batcher is closed")
-            self._queue.append(ticket)
+            self._queue.extend(tickets)
             self._changed.notify_all()
-        return ticket
+        return tickets
+
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
 
     def _cancel_queued(self, ticket: Ticket) -> None:
         with self._changed:
@@ -113,7 +127,13 @@ class RequestBatcher:
             batch = self._next_batch()
             if batch is None:
                 return
-            self._run(batch)
+            try:
+                self._run(batch)
+            except Exception as error:  # noqa: BLE001 - the thread must outlive any one batch
+                logger.exception("portrait batch broke the batcher", extra={"requests": len(batch)})
+                for ticket in batch:
+                    if not ticket.done():
+                        ticket._finish(_failed(ticket.request, error))
 
     def _next_batch(self) -> list[Ticket] | None:
         with self._changed:
@@ -155,6 +175,8 @@ class RequestBatcher:
                 on_progress=dispatch,
                 is_cancelled=lambda request_id: by_id[request_id].cancelled,
             )
+            if [r.request_id for r in results] != [t.request.request_id for t in batch]:
+                raise RuntimeError(f"the pipeline answered {len(results)} of {len(batch)} requests")
         except Exception as error:  # noqa: BLE001 - every caller must get an answer, whatever broke
             logger.exception("portrait batch failed", extra={"requests": list(by_id)})
             results = [_failed(t.request, error) for t in batch]

@@ -29,7 +29,7 @@ def group_name(job_id) -> str:
 _server_loop: asyncio.AbstractEventLoop | None = None
 
 
-def bind_event_loop(loop: asyncio.AbstractEventLoop) -> None:
+def bind_event_loop(loop: asyncio.AbstractEventLoop | None) -> None:
     """Send events through the web server's loop (the embedded worker: see apps.generation.embedded)."""
     global _server_loop
     _server_loop = loop

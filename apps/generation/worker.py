@@ -155,9 +155,16 @@ class Worker:
             if ticket is not None and (update.request_id in keeper.lost or progress.cancel_requested(job)):
                 ticket.cancel()
 
-        for request in requests:
-            tickets[request.request_id] = self.batcher.submit(request, on_progress=on_progress)
-        return [ticket.result() for ticket in tickets.values()]
+        for ticket in self.batcher.submit_many(requests, on_progress=on_progress):
+            tickets[ticket.request.request_id] = ticket
+        results = []
+        for ticket in tickets.values():
+            while not ticket.done():  # never wait on a batcher that is gone: fail the job instead
+                if not self.batcher.alive:
+                    raise RuntimeError("the request batcher stopped")
+                ticket.wait(timeout=1.0)
+            results.append(ticket.result())
+        return results
 
     def _finish(self, job: GenerationJob, result: PortraitResult, concept: Concept | None) -> None:
         if result.status == "canceled":

@@ -100,3 +100,21 @@ def test_a_crashing_batch_answers_every_caller(tiny_models):
     batcher.close()
     assert result.status == "failed" and result.error_code == "internal_error"
     assert "CUDA" not in result.error  # internals stay out of the visitor's message
+
+
+def test_a_batch_that_breaks_the_batcher_still_answers_and_the_batcher_lives_on(tiny_models):
+    class ShortChanging(RecordingPipeline):
+        def run(self, requests, **kwargs):
+            results = super().run(requests, **kwargs)
+            return results[:-1] if len(requests) > 1 else results  # one answer missing
+
+    pipeline = ShortChanging(tiny_models, CentredFaceAnalyzer())
+    batcher = RequestBatcher(pipeline, max_batch_size=2, timeout=0.5)
+    broken = batcher.submit_many(
+        [PortraitRequest(f"b{i}", "portrait", seed=i, params=SMALL) for i in range(2)]
+    )
+    assert [t.result(timeout=60).status for t in broken] == ["failed", "failed"]
+    assert batcher.alive
+    alone = batcher.submit(PortraitRequest("after", "portrait", seed=5, params=SMALL))
+    assert alone.result(timeout=60).ok
+    batcher.close()

@@ -57,7 +57,19 @@ def connect(job_id, cookie: str | None):
     return WebsocketCommunicator(application, f"/ws/generations/{job_id}/", headers=headers)
 
 
-async def test_the_owner_gets_the_snapshot_then_every_event_in_order(tiny_models):
+@pytest.fixture
+async def server_loop():
+    """Events go through this test's loop, as the embedded worker sends them under `make run`."""
+    import asyncio
+
+    from apps.generation import progress
+
+    progress.bind_event_loop(asyncio.get_running_loop())
+    yield
+    progress.bind_event_loop(None)
+
+
+async def test_the_owner_gets_the_snapshot_then_every_event_in_order(tiny_models, server_loop):
     cookie, job = await database_sync_to_async(visitor_with_job)()
     socket = connect(job.id, cookie)
     connected, _ = await socket.connect()

@@ -208,19 +208,20 @@ def test_claimed_jobs_share_one_batch_through_the_request_batcher(guest, tiny_mo
             batches.append(len(requests))
             return super().run(requests, **kwargs)
 
-    submit = RequestBatcher.submit
-    monkeypatch.setattr(
-        RequestBatcher,
-        "submit",
-        lambda self, request, **kw: submitted.append(1) or submit(self, request, **kw),
-    )
+    submit_many = RequestBatcher.submit_many
+
+    def counting_submit_many(self, requests, **kwargs):
+        submitted.append(len(requests))
+        return submit_many(self, requests, **kwargs)
+
+    monkeypatch.setattr(RequestBatcher, "submit_many", counting_submit_many)
     for _ in range(3):
         services.job_submit(
             owner=guest, idea="calm", face=png(skimage.data.astronaut()), params={}, batch_key="k"
         )
     pipeline = CountingPipeline(tiny_models, OpenCVFaceAnalyzer(), require_face=False)
     assert Worker(pipeline, worker_id="w1", batch_size=3, params=SMALL).run_once() == 3
-    assert batches == [3] and len(submitted) == 3
+    assert batches == [3] and submitted == [3]  # one claim, queued at once, painted as one batch
     assert GenerationJob.objects.filter(status=JobStatus.SUCCEEDED).count() == 3
 
 
