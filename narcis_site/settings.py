@@ -90,6 +90,9 @@ LOGOUT_REDIRECT_URL = "home"
 # Tokens
 TOKEN_COUNT_FOR_GUESTS = config.env_int(ENV, "TOKEN_COUNT_FOR_GUESTS", 5)
 GUEST_SESSION_DAYS = config.env_int(ENV, "GUEST_SESSION_DAYS", 7, minimum=1)
+# New guest sessions per network address per day that come with free tokens (clearing cookies must not
+# mint endless tokens); further sessions start at 0 and are asked to sign up.
+GUEST_ALLOWANCES_PER_ADDRESS = config.env_int(ENV, "GUEST_ALLOWANCES_PER_ADDRESS", 10)
 GUEST_COOKIE_NAME = "narcis_guest"
 GENERATIONS_PER_MINUTE = config.env_int(ENV, "GENERATIONS_PER_MINUTE", 5, minimum=1)
 GENERATIONS_MAX_QUEUED = config.env_int(ENV, "GENERATIONS_MAX_QUEUED", 2, minimum=1)
@@ -99,7 +102,8 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 12 * 1024 * 1024
 
 # Proxies in front of daphne (1 behind the AWS load balancer): throttles then key anonymous callers on
 # the X-Forwarded-For entry our proxy added, never on one the client wrote. 0: REMOTE_ADDR.
-NINJA_NUM_PROXIES = config.env_int(ENV, "TRUSTED_PROXIES", 0)
+TRUSTED_PROXIES = config.env_int(ENV, "TRUSTED_PROXIES", 0)
+NINJA_NUM_PROXIES = TRUSTED_PROXIES
 
 # Cookies: Secure unless explicitly relaxed for plain-http local serving (DEBUG).
 COOKIE_SECURE = config.env_bool(ENV, "COOKIE_SECURE", not DEBUG)

@@ -53,6 +53,12 @@ def private_cache(tmp_path_factory):
         yield
 
 
+@pytest.fixture(autouse=True)
+def generous_guest_allowances(settings):
+    """The suite makes many guests from 127.0.0.1; test_allowances.py tests the real cap."""
+    settings.GUEST_ALLOWANCES_PER_ADDRESS = 10_000
+
+
 @pytest.fixture
 def make_user(db):
     from apps.sessions_tokens.models import User

@@ -9,7 +9,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.utils import timezone
 
-from apps.sessions_tokens import selectors, services
+from apps.sessions_tokens import allowances, selectors, services
 from apps.sessions_tokens.models import GuestSession
 
 COOKIE_SALT = "narcis.guest-session"
@@ -30,7 +30,9 @@ class GuestSessionHandle:
             self._session = self._from_cookie()
             self._loaded = True
         if self._session is None and create:
-            self._session = services.guest_session_create()
+            self._session = services.guest_session_create(
+                allowance=allowances.take_guest_allowance(self._request)
+            )
             self.created = True
         if self._session is not None:
             self._request.guest_session_id = self._session.pk

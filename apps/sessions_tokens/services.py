@@ -64,15 +64,16 @@ def _apply(
     )
 
 
-def guest_session_create(*, now: dt.datetime | None = None) -> GuestSession:
-    """A new visitor: a session that expires after GUEST_SESSION_DAYS, with the guest allowance."""
+def guest_session_create(*, now: dt.datetime | None = None, allowance: bool = True) -> GuestSession:
+    """A new visitor: a session that expires after GUEST_SESSION_DAYS, with the guest allowance unless
+    `allowance` is False (its address has had its share of free tokens today)."""
     now = now or timezone.now()
     with transaction.atomic():
         session = GuestSession.objects.create(
             created_at=now, expires_at=now + dt.timedelta(days=settings.GUEST_SESSION_DAYS)
         )
         wallet = Wallet.objects.create(guest_session=session, balance=0)
-        if settings.TOKEN_COUNT_FOR_GUESTS > 0:
+        if allowance and settings.TOKEN_COUNT_FOR_GUESTS > 0:
             _apply(wallet, settings.TOKEN_COUNT_FOR_GUESTS, reason=LedgerReason.GRANT, note="guest allowance")
     return session
 

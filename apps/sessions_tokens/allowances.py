@@ -1,0 +1,36 @@
+"""How many new guest sessions one network address gets free tokens for, per day.
+
+Without it, clearing cookies would mint a fresh allowance each time. The count lives in the cache under
+a hash of the address (never the address itself) and expires after a day. The address is REMOTE_ADDR,
+or the X-Forwarded-For entry our own proxies added (TRUSTED_PROXIES), never one the client wrote.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from django.conf import settings
+from django.core.cache import cache
+
+DAY = 24 * 3600
+
+
+def client_address(request) -> str:
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR")
+    if settings.TRUSTED_PROXIES and forwarded:
+        entries = [entry.strip() for entry in forwarded.split(",")]
+        return entries[-min(settings.TRUSTED_PROXIES, len(entries))]
+    return request.META.get("REMOTE_ADDR", "")
+
+
+def take_guest_allowance(request) -> bool:
+    """True while this address is within today's GUEST_ALLOWANCES_PER_ADDRESS; counts this one."""
+    digest = hashlib.sha256(f"{settings.SECRET_KEY}:{client_address(request)}".encode()).hexdigest()[:32]
+    key = f"guest-allowances:{digest}"
+    cache.add(key, 0, timeout=DAY)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # evicted between add and incr: count this one as the first
+        cache.set(key, 1, timeout=DAY)
+        count = 1
+    return count <= settings.GUEST_ALLOWANCES_PER_ADDRESS
