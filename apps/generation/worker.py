@@ -121,10 +121,10 @@ class Worker:
         progress.publish_queue_positions()
         keeper = LeaseKeeper(jobs, self.worker_id, self.lease_seconds)
         keeper.start()
-        concepts: dict[str, Concept] = {}
+        concept_of: dict[str, Concept] = {}
         try:
-            concepts = {str(job.id): self._concept(job) for job in jobs}
-            requests = [self._request(job, concepts[str(job.id)]) for job in jobs]
+            concept_of = {str(job.id): self._concept(job) for job in jobs}
+            requests = [self._request(job, concept_of[str(job.id)]) for job in jobs]
             results = self._paint(requests, by_id, keeper)
         except Exception as error:  # noqa: BLE001 - every job must end, whatever broke
             logger.exception("batch crashed", extra={"worker": self.worker_id})
@@ -133,7 +133,7 @@ class Worker:
             keeper.stop()
         for result in results:
             try:
-                self._finish(by_id[result.request_id], result, concepts.get(result.request_id))
+                self._finish(by_id[result.request_id], result, concept_of.get(result.request_id))
             except Exception:  # noqa: BLE001 - storage or database down: the others still finish
                 # The lease runs out and the reaper retries the job, or fails and refunds it.
                 logger.exception("result not recorded", extra={"job_id": result.request_id})

@@ -96,8 +96,10 @@ async def test_anyone_else_is_refused_with_4403():
     _, job = await database_sync_to_async(visitor_with_job)()
     other_cookie, _ = await database_sync_to_async(visitor_with_job)()
     for cookie in (None, other_cookie, "forged-value"):
-        connected, code = await connect(job.id, cookie).connect()
+        socket = connect(job.id, cookie)
+        connected, code = await socket.connect()
         assert not connected and code == 4403
+        await socket.disconnect()  # end the consumer while the loop runs, not in the loop's teardown
 
 
 async def test_canceling_a_queued_job_is_announced_on_its_socket():
