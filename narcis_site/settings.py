@@ -103,7 +103,7 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 12 * 1024 * 1024
 # Proxies in front of daphne (1 behind the AWS load balancer): throttles then key anonymous callers on
 # the X-Forwarded-For entry our proxy added, never on one the client wrote. 0: REMOTE_ADDR.
 TRUSTED_PROXIES = config.env_int(ENV, "TRUSTED_PROXIES", 0)
-NINJA_NUM_PROXIES = TRUSTED_PROXIES
+NINJA_NUM_PROXIES = TRUSTED_PROXIES  # for any ninja throttle that still keys on ninja's own get_ident
 
 # Cookies: Secure unless explicitly relaxed for plain-http local serving (DEBUG).
 COOKIE_SECURE = config.env_bool(ENV, "COOKIE_SECURE", not DEBUG)

@@ -17,6 +17,7 @@ from ninja.throttling import SimpleRateThrottle
 
 from apps.generation import concepts
 from apps.generation.uploads import check_concept_seed, clean_idea
+from apps.sessions_tokens.allowances import client_address
 
 router = Router(tags=["mecene"])
 MAX_SEED = 2**31 - 1
@@ -25,8 +26,8 @@ MAX_SEED = 2**31 - 1
 class VisitorThrottle(SimpleRateThrottle):
     """30 previews a minute per account, guest session, or (without either) client address.
 
-    The address is REMOTE_ADDR, or the X-Forwarded-For entry added by our own proxies when
-    TRUSTED_PROXIES says how many there are: a client cannot pick its own key.
+    The address is the one guest allowances count (`allowances.client_address`): a client cannot
+    pick its own key.
     """
 
     scope = "mecene"
@@ -40,7 +41,7 @@ class VisitorThrottle(SimpleRateThrottle):
             ident = f"user-{user.pk}"
         else:
             guest = request.guest.get(create=False)
-            ident = f"guest-{guest.pk}" if guest is not None else f"ip-{self.get_ident(request)}"
+            ident = f"guest-{guest.pk}" if guest is not None else f"ip-{client_address(request)}"
         return self.cache_format % {"scope": self.scope, "ident": ident}
 
 

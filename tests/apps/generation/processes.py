@@ -78,21 +78,27 @@ def multipart(fields: dict[str, str], files: dict[str, tuple[str, bytes, str]]) 
     return b"".join(parts), f"multipart/form-data; boundary={boundary}"
 
 
+def embedded_default(folder: Path, **overrides: str | None) -> dict:
+    """The environment of the embedded default (SQLite, in-process layer, file cache, local media), all
+    kept in `folder`, with the database migrated."""
+    env = child_env(
+        DATABASE_URL=f"sqlite:///{folder / 'narcis.sqlite3'}",
+        NARCIS_MEDIA_ROOT=str(folder / "media"),
+        NARCIS_CACHE_DIR=str(folder / "cache"),
+        REDIS_URL=None,
+        DJANGO_SETTINGS_MODULE="narcis_site.settings",
+        **overrides,
+    )
+    subprocess.run(manage("migrate", "--noinput"), env=env, cwd=PROJECT, check=True, capture_output=True)
+    return env
+
+
 @contextlib.contextmanager
 def running_site(folder: Path, *, seed_demo: bool = False):
     """`make run` in miniature: migrate a fresh SQLite database in `folder`, optionally seed the demo
     wall, then serve with daphne and the embedded worker; yields "127.0.0.1:<port>"."""
     port = free_port()
-    env = child_env(
-        DATABASE_URL=f"sqlite:///{folder / 'narcis.sqlite3'}",
-        NARCIS_MEDIA_ROOT=str(folder / "media"),
-        NARCIS_EMBEDDED_WORKER="true",
-        DEBUG="true",
-        REDIS_URL=None,  # the embedded default: in-process channel layer, file cache
-        NARCIS_CACHE_DIR=str(folder / "cache"),
-        DJANGO_SETTINGS_MODULE="narcis_site.settings",
-    )
-    subprocess.run(manage("migrate", "--noinput"), env=env, cwd=PROJECT, check=True, capture_output=True)
+    env = embedded_default(folder, NARCIS_EMBEDDED_WORKER="true", DEBUG="true")
     if seed_demo:
         subprocess.run(manage("photowall", "--demo"), env=env, cwd=PROJECT, check=True, capture_output=True)
     log_path = folder / "server.log"

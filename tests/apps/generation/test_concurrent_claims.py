@@ -14,6 +14,16 @@ from apps.sessions_tokens.models import User
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 
+def run_as_two_workers(target, *, timeout: float) -> None:
+    """target("w0") and target("w1") in two threads at once; back here when both are done."""
+    threads = [threading.Thread(target=target, args=(f"w{i}",)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout)
+    close_old_connections()
+
+
 def test_two_workers_twenty_jobs_each_claimed_exactly_once(face_file):
     staff = User.objects.create_user(
         email="ops@example.com", password="a-long-pass-phrase-42", is_staff=True, is_superuser=True
@@ -35,12 +45,7 @@ def test_two_workers_twenty_jobs_each_claimed_exactly_once(face_file):
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=worker, args=(f"w{i}",)) for i in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    close_old_connections()
+    run_as_two_workers(worker, timeout=60)
     assert set(claimed) == {str(job.id) for job in jobs}
     assert set(claimed.values()) == {1}  # nobody claimed a job twice
     assert GenerationJob.objects.filter(status=JobStatus.RUNNING, attempts=1).count() == 20
@@ -99,12 +104,7 @@ def test_two_worker_threads_paint_twenty_jobs_each_exactly_once(tiny_models):
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=work, args=(f"w{i}",)) for i in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(120)
-    close_old_connections()
+    run_as_two_workers(work, timeout=120)
     assert set(painted) == {str(job.id) for job in jobs} and set(painted.values()) == {1}
     failures = set(
         GenerationJob.objects.exclude(status=JobStatus.SUCCEEDED).values_list("error_detail", flat=True)

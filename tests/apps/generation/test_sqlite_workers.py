@@ -7,7 +7,7 @@ import sqlite3
 import subprocess
 import time
 
-from tests.apps.generation.processes import PROJECT, child_env, manage
+from tests.apps.generation.processes import PROJECT, embedded_default, manage
 
 SETUP = """
 import io, skimage.data
@@ -28,15 +28,7 @@ for _ in range(20):
 
 
 def test_two_worker_processes_on_sqlite_paint_twenty_jobs_each_exactly_once(tmp_path):
-    database = tmp_path / "queue.sqlite3"
-    env = child_env(
-        DATABASE_URL=f"sqlite:///{database}",
-        NARCIS_MEDIA_ROOT=str(tmp_path / "media"),
-        NARCIS_CACHE_DIR=str(tmp_path / "cache"),
-        REDIS_URL=None,
-        DJANGO_SETTINGS_MODULE="narcis_site.settings",
-    )
-    subprocess.run(manage("migrate", "--noinput"), env=env, cwd=PROJECT, check=True, capture_output=True)
+    env = embedded_default(tmp_path)
     subprocess.run(manage("shell", "-c", SETUP), env=env, cwd=PROJECT, check=True, capture_output=True)
     workers = [
         subprocess.Popen(
@@ -48,7 +40,7 @@ def test_two_worker_processes_on_sqlite_paint_twenty_jobs_each_exactly_once(tmp_
         )
         for _ in range(2)
     ]
-    query = sqlite3.connect(database, timeout=20)
+    query = sqlite3.connect(tmp_path / "narcis.sqlite3", timeout=20)
     try:
         deadline = time.monotonic() + 240
         while query.execute(
