@@ -4,6 +4,15 @@ For every base image: find the largest face, crop a padded square around it, mag
 detailing resolution, VAE-encode it, repaint it under a progressive mask with the face-conditioned
 prompt, decode, and blend it back through a feathered mask after matching its colours. All faces of a
 batch go through the UNet together.
+
+Where we differ from diffusers' SDXL differential img2img pipeline, on purpose:
+- x0 is the VAE posterior's mode, not a sample: the same photo and seed give the same portrait, and the
+  sample's extra noise would only be drowned by the noise added at the first step.
+- an empty negative prompt is all zeros (conditioning.encode_with_negatives), as SDXL's own pipelines
+  treat a missing one: the face prompt is guided against "nothing", not against the encoding of "".
+- the change map reaches the latent grid by area averaging (masks.to_latent_grid), not bilinear
+  without antialias: each latent pixel gets the mean of the 8x8 pixels it covers (equal at 2x, within
+  0.01 at SDXL's 8x).
 """
 
 from __future__ import annotations
@@ -56,10 +65,17 @@ class DetailResult:
     timings: dict[str, float] = field(default_factory=dict)
 
 
-def first_active_step(keep: torch.Tensor) -> int:
-    """The first step at which some pixel is released; earlier steps would only be reset and thrown away."""
+def first_step(keep: torch.Tensor) -> int:
+    """Where differential diffusion may start without changing its result: the step before the first
+    release (0 when some pixel is released at step 0; the last step when none ever is).
+
+    Before that step every pixel is reset to the noised original, so those UNet calls are thrown away.
+    The step just before the first release is not: the pixels released at step s take step s-1's
+    denoised output as their input.
+    """
     released = (~keep).flatten(1).any(dim=1)
-    return int(released.float().argmax()) if released.any() else keep.shape[0]
+    first_release = int(released.float().argmax()) if released.any() else keep.shape[0]
+    return max(first_release - 1, 0)
 
 
 def sample_differential(
@@ -76,15 +92,17 @@ def sample_differential(
     """Differential diffusion (Levin & Fried, 2023, Algorithm 1) with an Euler scheduler.
 
     original, noise: [N, 4, h, w]; keep: [steps, N, 1, h, w] bool (masks.progressive_masks).
-    At step i the pixels still kept are reset to the original noised to sigma_i (x = x0 + sigma * eps,
-    the Euler/VE form diffusers' EulerDiscreteScheduler uses); released pixels denoise freely. Steps
-    before the first release are skipped; pixels never released end as the original latents.
+    Step 0 starts from the original noised to sigma_0 everywhere. Before each step's UNet call, the
+    pixels still kept are reset to the original noised to that step's sigma (x = x0 + sigma * eps, the
+    Euler/VE form of diffusers' EulerDiscreteScheduler, with one eps for every step); released pixels
+    denoise freely. The result is the last Euler step's output everywhere: pixels never released are
+    close to the original but not equal to it, and the paste-back (crops.paste_back, through the face
+    mask) is what keeps the photo outside the face exact.
+    Steps before `first_step(keep)` are skipped: the result is the same, without their UNet calls.
     """
     sigmas = scheduler.sigmas.to(original.device, original.dtype)
     timesteps = scheduler.timesteps
-    start = first_active_step(keep)
-    if start == len(timesteps):
-        return original.clone()
+    start = first_step(keep)
     scheduler.set_begin_index(start)
     latents = original + noise * sigmas[start]
     for i in range(start, len(timesteps)):
@@ -98,7 +116,7 @@ def sample_differential(
                     stage=STAGE, step=i - start + 1, total=len(timesteps) - start, latents=latents, rows=rows
                 )
             )
-    return torch.where(keep[-1], original, latents)
+    return latents
 
 
 class DetailingStage:
