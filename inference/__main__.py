@@ -63,8 +63,8 @@ def _read_photo(name: str):
 
 
 def _stage_one(args: argparse.Namespace, models) -> dict:
-    from inference.images import to_pil
-    from inference.stages.base import BaseParams, BaseRequest, BaseStage
+    from inference.portrait.images import to_pil
+    from inference.portrait.stages.base import BaseParams, BaseRequest, BaseStage
 
     params = BaseParams(
         width=args.size,
@@ -82,8 +82,8 @@ def _portrait(args: argparse.Namespace, models) -> dict:
     from dataclasses import asdict
 
     from inference.faces import face_analyzer
-    from inference.pipeline import PortraitParams, PortraitPipeline, PortraitRequest
-    from inference.registry import TINY
+    from inference.models.registry import TINY
+    from inference.portrait.pipeline import PortraitParams, PortraitPipeline, PortraitRequest
 
     offline = models.name == TINY
     # The tiny preset paints textures, not faces: keep its portraits even when stage 2 finds no face.
@@ -117,7 +117,7 @@ def _portrait(args: argparse.Namespace, models) -> dict:
 
 
 def generate(args: argparse.Namespace) -> int:
-    from inference.registry import ModelRegistry
+    from inference.models.registry import ModelRegistry
 
     started = time.perf_counter()
     models = ModelRegistry.load(args.models, device=args.device, dtype=args.dtype)

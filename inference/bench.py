@@ -24,11 +24,11 @@ from dataclasses import asdict, dataclass
 
 import torch
 
-from inference.devices import pick_device
+from inference.models.devices import pick_device
+from inference.models.registry import ModelRegistry
+from inference.portrait.scheduler import ays_timesteps
+from inference.portrait.stages.base import BaseParams, BaseRequest, BaseStage
 from inference.quiet import quiet_libraries
-from inference.registry import ModelRegistry
-from inference.scheduler import ays_timesteps
-from inference.stages.base import BaseParams, BaseRequest, BaseStage
 
 PROMPT = "portrait of a person, corporate confidence, studio lighting, sharp focus, 85mm"
 NEGATIVE = "blurry, low quality, deformed"
@@ -160,7 +160,7 @@ class CentredFace:
 
 def portrait_stages(models: ModelRegistry, *, batch: int, steps: int, size: int, repeats: int) -> dict:
     """Median seconds per image of each stage of a full portrait (stage 1 + face detailing)."""
-    from inference.pipeline import PortraitParams, PortraitPipeline, PortraitRequest
+    from inference.portrait.pipeline import PortraitParams, PortraitPipeline, PortraitRequest
 
     pipeline = PortraitPipeline(models, CentredFace())
     params = PortraitParams(
@@ -212,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
     quiet_libraries()
 
     if args.full_size:
-        from inference.full_size import full_size_components
+        from inference.models.full_size import full_size_components
 
         models = ModelRegistry.from_components(
             "sdxl-architecture (random weights)",

@@ -85,6 +85,6 @@ def guest(db):
 @pytest.fixture(scope="session")
 def tiny_models():
     """The tiny preset on the CPU, built once per test session (treat it as read-only)."""
-    from inference.registry import ModelRegistry
+    from inference.models.registry import ModelRegistry
 
     return ModelRegistry.load("tiny", device="cpu")

@@ -20,7 +20,7 @@ from ninja.utils import check_csrf
 from apps.generation import progress, selectors, services
 from apps.generation.models import GenerationJob, JobStatus, Priority
 from apps.generation.uploads import MAX_BYTES, check_concept_seed, clean_idea, clean_photo
-from inference.pipeline import ParamError, PortraitParams
+from inference.portrait.pipeline import ParamError, PortraitParams
 
 router = Router(tags=["generations"])
 

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from apps.generation import selectors
 from apps.generation.models import GenerationJob, JobStatus
-from inference.pipeline import RequestProgress
+from inference.portrait.pipeline import RequestProgress
 
 logger = logging.getLogger("narcis.generation.progress")
 

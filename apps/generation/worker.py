@@ -20,16 +20,16 @@ from PIL import Image
 
 from apps.generation import concepts, progress, services
 from apps.generation.models import GenerationJob
-from inference.batcher import RequestBatcher, Ticket
 from inference.faces import face_analyzer
 from inference.mecene.agent import Concept, Mecene
-from inference.pipeline import (
+from inference.models.registry import TINY, ModelRegistry
+from inference.portrait.batcher import RequestBatcher, Ticket
+from inference.portrait.pipeline import (
     PortraitParams,
     PortraitPipeline,
     PortraitRequest,
     PortraitResult,
 )
-from inference.registry import TINY, ModelRegistry
 
 logger = logging.getLogger("narcis.worker")
 

@@ -46,8 +46,8 @@ def seed_demo(*, count: int = 6) -> list[Photo]:
         return []
     from inference.faces import face_analyzer
     from inference.mecene.agent import Mecene
-    from inference.pipeline import PortraitParams, PortraitPipeline, PortraitRequest
-    from inference.registry import TINY, ModelRegistry
+    from inference.models.registry import TINY, ModelRegistry
+    from inference.portrait.pipeline import PortraitParams, PortraitPipeline, PortraitRequest
 
     pipeline = PortraitPipeline(ModelRegistry.load(TINY), face_analyzer(None), require_face=False)
     mecene = Mecene()

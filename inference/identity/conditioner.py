@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from inference.conditioning import PromptEmbeds, TextEncoder
 from inference.identity.encoder import PhotoMakerIDEncoder
 from inference.identity.preprocess import clip_pixels
 from inference.identity.trigger import expand_class_word, text_only
+from inference.portrait.conditioning import PromptEmbeds, TextEncoder
 
 
 class IdentityConditioner:

@@ -62,7 +62,7 @@ def test_two_worker_threads_paint_twenty_jobs_each_exactly_once(tiny_models):
 
     from apps.generation.worker import Worker
     from inference.faces import OpenCVFaceAnalyzer
-    from inference.pipeline import PortraitParams, PortraitPipeline
+    from inference.portrait.pipeline import PortraitParams, PortraitPipeline
 
     staff = User.objects.create_user(
         email="ops@example.com", password="a-long-pass-phrase-42", is_staff=True, is_superuser=True

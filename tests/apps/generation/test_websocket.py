@@ -16,7 +16,7 @@ from apps.generation.worker import Worker
 from apps.sessions_tokens.middleware import COOKIE_SALT
 from apps.sessions_tokens.models import GuestSession
 from inference.faces import OpenCVFaceAnalyzer
-from inference.pipeline import PortraitParams, PortraitPipeline
+from inference.portrait.pipeline import PortraitParams, PortraitPipeline
 from narcis_site.asgi import application
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -17,7 +17,7 @@ from apps.generation.worker import Worker
 from apps.sessions_tokens import selectors as token_selectors
 from apps.sessions_tokens.models import LedgerEntry
 from inference.faces import OpenCVFaceAnalyzer
-from inference.pipeline import PortraitParams, PortraitPipeline
+from inference.portrait.pipeline import PortraitParams, PortraitPipeline
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -199,7 +199,7 @@ def test_the_worker_loop_survives_a_failed_round(pipeline, monkeypatch):
 
 
 def test_claimed_jobs_share_one_batch_through_the_request_batcher(guest, tiny_models, monkeypatch):
-    from inference.batcher import RequestBatcher
+    from inference.portrait.batcher import RequestBatcher
 
     batches, submitted = [], []
 

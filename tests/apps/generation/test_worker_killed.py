@@ -21,7 +21,7 @@ from apps.generation.worker import TINY_PRESET_PARAMS, Worker
 from apps.sessions_tokens import selectors as token_selectors
 from apps.sessions_tokens.models import LedgerEntry
 from inference.faces import OpenCVFaceAnalyzer
-from inference.pipeline import PortraitPipeline
+from inference.portrait.pipeline import PortraitPipeline
 from tests.apps.generation.processes import PROJECT, child_env, current_database_url, manage
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]

@@ -8,7 +8,7 @@ from inference.identity.checkpoint import (
     write_checkpoint,
 )
 from inference.identity.encoder import PhotoMakerIDEncoder, official_config, tiny_config
-from inference.tiny import tiny_photomaker_lora
+from inference.models.tiny import tiny_photomaker_lora
 
 
 @pytest.fixture(scope="module")

@@ -3,11 +3,11 @@ import pytest
 import skimage.data
 import torch
 
-from inference.conditioning import TextEncoder
 from inference.identity.conditioner import IdentityConditioner
 from inference.identity.encoder import PhotoMakerIDEncoder, tiny_config
-from inference.stages.base import BaseParams, BaseRequest, BaseStage
-from tests.inference.stages.test_base import UNetSpy
+from inference.portrait.conditioning import TextEncoder
+from inference.portrait.stages.base import BaseParams, BaseRequest, BaseStage
+from tests.inference.portrait.stages.test_base import UNetSpy
 
 PROMPT = "portrait of a woman img, oil painting"
 

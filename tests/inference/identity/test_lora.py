@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from inference.identity.lora import LoRAFormatError, fuse_lora, group_lora
-from inference.tiny import tiny_photomaker_lora, tiny_unet
+from inference.models.tiny import tiny_photomaker_lora, tiny_unet
 
 
 def test_every_named_layer_gains_up_times_down_and_nothing_else_moves():

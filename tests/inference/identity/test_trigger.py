@@ -1,7 +1,7 @@
 import pytest
 
-from inference.clip_vocab import clip_tokenizer
 from inference.identity.trigger import TriggerWordError, expand_class_word, text_only
+from inference.models.clip_vocab import clip_tokenizer
 
 PROMPT = "portrait of a woman img, oil painting, soft light"
 

@@ -1,0 +1,2 @@
+"""The portrait: stage 1 (SDXL + identity), stage 2 (face detailing), and what they share (conditioning,
+scheduler, masks, crops, previews, progress); `pipeline.PortraitPipeline` runs both for a batch."""
