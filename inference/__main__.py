@@ -4,7 +4,10 @@
     python -m inference generate --face photo.jpg --prompt "portrait of a woman img, ..." --out out.png
 
 Without --face: stage 1 only, prints timings. With --face: both stages (identity, detailing); writes the
-portrait and, beside it, a JSON file of its metadata (out.json).
+portrait and, beside it, a JSON file of its metadata (out.json). Every generation parameter of the
+catalogue (inference/params.py) is a flag (`--guidance-scale 6`, `--no-adaptive-guidance`); unset ones
+take the models' defaults (inference/models/presets.py). `--size N` sets width, height and the
+detailing resolution together.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import sys
 import time
 from pathlib import Path
 
+from inference.params import SPECS, GenerationParams
 from inference.quiet import quiet_libraries
 
 
@@ -38,17 +42,30 @@ def _parser() -> argparse.ArgumentParser:
         default=os.environ.get("NARCIS_MODELS_DIR") or "tiny",
         help="models folder, or 'tiny' for the offline preset (default: $NARCIS_MODELS_DIR, else tiny)",
     )
-    generate.add_argument("--steps", type=int, default=10)
-    generate.add_argument("--detailing-steps", type=int, default=10)
-    generate.add_argument("--seed", type=int, default=1)
-    generate.add_argument("--size", type=int, default=128, help="width and height in pixels (multiple of 8)")
-    generate.add_argument("--guidance", type=float, default=5.0)
-    generate.add_argument("--no-adaptive-guidance", action="store_true", help="guide every step")
+    generate.add_argument("--size", type=int, default=None, help="width, height and detailing_resolution")
     generate.add_argument("--device", default=None, help="cpu, cuda, cuda:1 (default: cuda if present)")
     generate.add_argument(
         "--dtype", default=None, help="fp32, fp16, bf16 (default: fp16 on cuda, fp32 on cpu)"
     )
+    catalogue = generate.add_argument_group("generation parameters (default: the models' defaults)")
+    for spec in SPECS.values():
+        flag = "--" + spec.name.replace("_", "-")
+        if spec.type == "bool":
+            catalogue.add_argument(flag, action=argparse.BooleanOptionalAction, default=None, help=spec.help)
+        else:
+            kind = {"int": int, "float": float}[spec.type]
+            catalogue.add_argument(flag, type=kind, default=None, help=spec.describe())
     return parser
+
+
+def _params(args: argparse.Namespace):
+    """The catalogue flags given, over the models' defaults; seed 1 unless given (reproducible runs)."""
+    from inference.models.presets import default_params
+
+    given = {name: getattr(args, name) for name in SPECS if getattr(args, name) is not None}
+    if args.size is not None:
+        given = {"width": args.size, "height": args.size, "detailing_resolution": args.size, **given}
+    return GenerationParams.parse({"seed": 1, **given}, defaults=default_params(args.models))
 
 
 def _read_photo(name: str):
@@ -62,53 +79,26 @@ def _read_photo(name: str):
     return np.asarray(ImageOps.exif_transpose(Image.open(name)).convert("RGB"))
 
 
-def _stage_one(args: argparse.Namespace, models) -> dict:
+def _stage_one(args: argparse.Namespace, models, params) -> dict:
     from inference.portrait.images import to_pil
-    from inference.portrait.stages.base import BaseParams, BaseRequest, BaseStage
+    from inference.portrait.stages.base import BaseRequest, BaseStage
 
-    params = BaseParams(
-        width=args.size,
-        height=args.size,
-        steps=args.steps,
-        guidance_scale=args.guidance,
-        adaptive_guidance=not args.no_adaptive_guidance,
-    )
-    result = BaseStage(models).run([BaseRequest(args.prompt, args.negative_prompt, seed=args.seed)], params)
+    request = BaseRequest(args.prompt, args.negative_prompt, seed=params.seed)
+    result = BaseStage(models).run([request], params)
     to_pil(result.images)[0].save(args.out)
-    return {"status": "succeeded", "timings": result.timings}
+    return {"status": "succeeded", "timings": result.timings, "params": params.model_dump()}
 
 
-def _portrait(args: argparse.Namespace, models) -> dict:
+def _portrait(args: argparse.Namespace, models, params) -> dict:
     from dataclasses import asdict
 
-    from inference.faces import face_analyzer
-    from inference.models.registry import TINY
-    from inference.portrait.pipeline import PortraitParams, PortraitPipeline, PortraitRequest
+    from inference.portrait.build import build
+    from inference.portrait.pipeline import PortraitRequest
 
-    offline = models.name == TINY
-    # The tiny preset paints textures, not faces: keep its portraits even when stage 2 finds no face.
-    pipeline = PortraitPipeline(
-        models, face_analyzer(None if offline else args.models), require_face=not offline
-    )
-    params = PortraitParams(
-        width=args.size,
-        height=args.size,
-        steps=args.steps,
-        guidance_scale=args.guidance,
-        adaptive_guidance=not args.no_adaptive_guidance,
-        detailing_steps=args.detailing_steps,
-        detailing_resolution=args.size,
-        start_merge_step=args.steps // 5,
-    )
     request = PortraitRequest(
-        "cli",
-        args.prompt,
-        args.negative_prompt,
-        seed=args.seed,
-        face_image=_read_photo(args.face),
-        params=params,
+        "cli", args.prompt, args.negative_prompt, face_image=_read_photo(args.face), params=params
     )
-    [result] = pipeline.run([request])
+    [result] = build(models).run([request])
     metadata = {key: value for key, value in asdict(result).items() if key != "image"}
     if result.ok:
         result.image.save(args.out)
@@ -119,16 +109,17 @@ def _portrait(args: argparse.Namespace, models) -> dict:
 def generate(args: argparse.Namespace) -> int:
     from inference.models.registry import ModelRegistry
 
+    params = _params(args)  # bad parameters are refused before any model loads
     started = time.perf_counter()
     models = ModelRegistry.load(args.models, device=args.device, dtype=args.dtype)
     load_s = time.perf_counter() - started
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    report = _portrait(args, models) if args.face else _stage_one(args, models)
+    report = (_portrait if args.face else _stage_one)(args, models, params)
     report |= {
         "out": str(args.out),
         "models": models.name,
         "device": str(models.device),
-        "seed": args.seed,
+        "seed": params.seed,
         "load_s": round(load_s, 4),
         "total_s": round(time.perf_counter() - started, 4),
         "timings": {k: round(v, 4) for k, v in report.get("timings", {}).items()},

@@ -26,8 +26,9 @@ import torch
 
 from inference.models.devices import pick_device
 from inference.models.registry import ModelRegistry
+from inference.params import GenerationParams
 from inference.portrait.scheduler import ays_timesteps
-from inference.portrait.stages.base import BaseParams, BaseRequest, BaseStage
+from inference.portrait.stages.base import BaseRequest, BaseStage
 from inference.quiet import quiet_libraries
 
 PROMPT = "portrait of a person, corporate confidence, studio lighting, sharp focus, 85mm"
@@ -133,8 +134,13 @@ def compare(models: ModelRegistry, *, batch: int, steps: int, size: int, guidanc
 
     results = []
     for label, adaptive in (("equal work", False), ("adaptive guidance", True)):
-        params = BaseParams(
-            width=size, height=size, steps=steps, guidance_scale=guidance, adaptive_guidance=adaptive
+        params = GenerationParams(
+            width=size,
+            height=size,
+            steps=steps,
+            guidance_scale=guidance,
+            adaptive_guidance=adaptive,
+            start_merge_step=min(steps, 10),
         )
         ours_runs, theirs_runs = measure(
             lambda p=params: stage.run(requests, p).images, theirs, repeats=repeats, device=models.device
@@ -160,10 +166,11 @@ class CentredFace:
 
 def portrait_stages(models: ModelRegistry, *, batch: int, steps: int, size: int, repeats: int) -> dict:
     """Median seconds per image of each stage of a full portrait (stage 1 + face detailing)."""
-    from inference.portrait.pipeline import PortraitParams, PortraitPipeline, PortraitRequest
+    from inference.portrait.build import build
+    from inference.portrait.pipeline import PortraitRequest
 
-    pipeline = PortraitPipeline(models, CentredFace())
-    params = PortraitParams(
+    pipeline = build(models, analyzer=CentredFace())
+    params = GenerationParams(
         width=size,
         height=size,
         steps=steps,
@@ -171,7 +178,9 @@ def portrait_stages(models: ModelRegistry, *, batch: int, steps: int, size: int,
         detailing_steps=steps,
         detailing_resolution=size,
     )
-    requests = [PortraitRequest(f"bench-{i}", PROMPT, NEGATIVE, seed=i, params=params) for i in range(batch)]
+    requests = [
+        PortraitRequest(f"bench-{i}", PROMPT, NEGATIVE, params=params.replace(seed=i)) for i in range(batch)
+    ]
     pipeline.run(requests)  # warm-up
     runs = []
     for _ in range(repeats):

@@ -7,6 +7,7 @@ from django.http import Http404
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationError
 
+from apps.generation.errors import SubmitRefused
 from apps.generation.uploads import UploadError
 from apps.sessions_tokens.errors import TokenError
 
@@ -24,6 +25,11 @@ def install_error_handlers(api: NinjaAPI) -> None:
     def upload_error(request, exc: UploadError):
         body = error_body(exc.code, exc.message, field=exc.field)
         return api.create_response(request, body, status=413 if exc.code == "file_too_large" else 400)
+
+    @api.exception_handler(SubmitRefused)
+    def submit_refused(request, exc: SubmitRefused):
+        extra = {"field": exc.field} if exc.field else {}
+        return api.create_response(request, error_body(exc.code, exc.message, **extra), status=exc.status)
 
     @api.exception_handler(ValidationError)
     def validation_error(request, exc: ValidationError):

@@ -1,11 +1,24 @@
-"""Every generation, for staff: the portrait, its prompt, its metadata and its identity score."""
+"""Every generation, for staff: the portrait, its prompt, its metadata and its identity score.
+
+Apps on top of generation add their own actions to this list with `add_action` (photowall publishes
+portraits to the wall); generation knows nothing of them.
+"""
 
 import json
+from collections.abc import Callable
 
 from django.contrib import admin
 from django.utils.html import format_html
 
 from apps.generation.models import GenerationJob
+
+_added_actions: list[tuple[Callable, str]] = []
+
+
+def add_action(action: Callable, *, permission: str) -> None:
+    """Offer `action(modeladmin, request, queryset)` on the generation list to staff with `permission`."""
+    if all(existing is not action for existing, _ in _added_actions):
+        _added_actions.append((action, permission))
 
 
 @admin.register(GenerationJob)
@@ -32,6 +45,13 @@ class GenerationJobAdmin(admin.ModelAdmin):
         "finished_at",
     )
     fields = readonly_fields + ("idea",)
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        for action, permission in _added_actions:
+            if request.user.has_perm(permission):
+                actions[action.__name__] = self.get_action(action)
+        return actions
 
     def has_add_permission(self, request):
         return False  # jobs come from visitors and operators, through the API

@@ -8,24 +8,13 @@ from __future__ import annotations
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
-from django.conf import settings
-from django.http import HttpRequest
 
 from apps.generation import selectors
 from apps.generation.models import GenerationJob, JobStatus
 from apps.generation.progress import group_name
 from apps.sessions_tokens import selectors as token_selectors
-from apps.sessions_tokens.middleware import COOKIE_SALT
 
 FORBIDDEN = 4403
-
-
-def _guest_from_scope(scope):
-    request = HttpRequest()
-    request.COOKIES = scope.get("cookies", {})
-    session_id = request.get_signed_cookie(settings.GUEST_COOKIE_NAME, default=None, salt=COOKIE_SALT)
-    session = token_selectors.guest_session_get(session_id) if session_id else None
-    return None if session is None or session.is_expired else session
 
 
 def owned_job(scope, job_id: str) -> GenerationJob | None:
@@ -35,7 +24,7 @@ def owned_job(scope, job_id: str) -> GenerationJob | None:
     user = scope.get("user")
     if user is not None and user.is_authenticated:
         return job if (user.is_staff or job.user_id == user.pk) else None
-    guest = _guest_from_scope(scope)
+    guest = token_selectors.guest_session_from_cookies(scope.get("cookies", {}))
     return job if guest is not None and job.guest_session_id == guest.pk else None
 
 

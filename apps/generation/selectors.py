@@ -44,6 +44,12 @@ def job_for_viewer(job_id: str, request) -> GenerationJob:
     raise Http404
 
 
+def job_keywords(job: GenerationJob) -> list[str]:
+    """The mecene keywords the worker painted the job with (its caption); the idea's words before then."""
+    concept = (job.metadata or {}).get("mecene") or {}
+    return list(concept.get("chosen") or job.idea.split())
+
+
 def recent_and_queued(owner, *, since) -> tuple[int, int]:
     jobs = GenerationJob.objects.filter(**owner_fields(owner))
     return jobs.filter(created_at__gte=since).count(), jobs.filter(status=JobStatus.QUEUED).count()

@@ -15,15 +15,19 @@ import logging
 import uuid
 from collections.abc import Callable
 
+from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from apps.generation import job_params, selectors
+from apps.generation.errors import SubmitRefused
 from apps.generation.models import GenerationJob, JobStatus, Priority
 from apps.generation.selectors import owner_fields
 from apps.sessions_tokens import services as tokens
 from apps.sessions_tokens.models import GuestSession, User
+from inference.params import TRUSTED, Role
 
 logger = logging.getLogger("narcis.generation")
 
@@ -35,16 +39,17 @@ def job_submit(
     owner: Owner,
     idea: str,
     face: ContentFile,
-    params: dict,
-    batch_key: str,
-    priority: int = Priority.VISITOR,
+    params: dict | None = None,
+    role: Role = Role.VISITOR,
     idempotency_key: str | None = None,
     concept_seed: int | None = None,
 ) -> GenerationJob:
-    """Spend one token and queue the job, in one transaction: no token, no row; no row, no token.
+    """Check, spend one token and queue the job, in one transaction: no token, no row; no row, no token.
 
-    `face` must already be validated (apps.generation.uploads). A repeated idempotency key returns the
-    job it created the first time, spending nothing.
+    `face` and `idea` must already be clean (apps.generation.uploads). `params` (staff and operators
+    only) go over the workers' defaults and are stored fully resolved, seed included. Visitors are held
+    to GENERATIONS_PER_MINUTE and GENERATIONS_MAX_QUEUED. A repeated idempotency key returns the job it
+    created the first time, spending nothing. Refusals raise SubmitRefused (or TokenError: no token).
     """
     if idempotency_key:
         existing = GenerationJob.objects.filter(
@@ -53,15 +58,19 @@ def job_submit(
         if existing is not None:
             return existing
     job_id = uuid.uuid4()
+    resolved = job_params.resolve(params, role=role, job_id=job_id)
+    if role == Role.VISITOR:
+        _check_limits(owner)
+    priority = Priority.OPERATOR if role in TRUSTED else Priority.VISITOR
     try:
         with transaction.atomic():
             tokens.spend(owner=owner, amount=1, reference=f"generation:{job_id}")
             job = GenerationJob(
                 id=job_id,
                 idea=idea,
-                params=params,
+                params=resolved.model_dump(),
                 concept_seed=concept_seed,
-                batch_key=batch_key,
+                batch_key=resolved.batch_key(),
                 priority=priority,
                 idempotency_key=idempotency_key or None,
                 **owner_fields(owner),
@@ -75,6 +84,17 @@ def job_submit(
         raise
     logger.info("job queued", extra={"job_id": str(job.id), "priority": priority})
     return job
+
+
+def _check_limits(owner: Owner) -> None:
+    since = timezone.now() - dt.timedelta(minutes=1)
+    recent, queued = selectors.recent_and_queued(owner, since=since)
+    if recent >= settings.GENERATIONS_PER_MINUTE:
+        message = "You are creating portraits very quickly. Please wait a minute."
+        raise SubmitRefused(429, "rate_limited", message)
+    if queued >= settings.GENERATIONS_MAX_QUEUED:
+        message = "You already have portraits waiting. Let them finish first."
+        raise SubmitRefused(429, "too_many_queued", message)
 
 
 def jobs_claim(

@@ -1,8 +1,10 @@
 """The GPU worker: claims compatible jobs, paints them in one batch, stores the results.
 
 `python manage.py run_worker` runs `Worker.run_forever`; tests drive `Worker.run_once`.
-While a batch runs, a background thread renews the jobs' lease; a worker that dies stops renewing and
-the reaper (`services.jobs_reap_expired`, run by every worker between batches) requeues its jobs.
+The claim is the only grouping: it takes queued jobs with equal batch keys, and the worker hands all of
+them to the pipeline as one batch, each with the parameters its row holds. While a batch runs, a
+background thread renews the jobs' lease; a worker that dies stops renewing and the reaper
+(`services.jobs_reap_expired`, run by every worker between batches) requeues its jobs.
 """
 
 from __future__ import annotations
@@ -15,17 +17,16 @@ import uuid
 import numpy as np
 from django.conf import settings
 from django.core.files.base import ContentFile
-from django.db import close_old_connections, connections
+from django.db import close_old_connections
 from PIL import Image
 
 from apps.generation import concepts, progress, services
+from apps.generation.job_params import params_of
 from apps.generation.models import GenerationJob
-from inference.faces import face_analyzer
 from inference.mecene.agent import Concept, Mecene
-from inference.models.registry import TINY, ModelRegistry
-from inference.portrait.batcher import RequestBatcher, Ticket
+from inference.models.registry import TINY
+from inference.portrait.build import build
 from inference.portrait.pipeline import (
-    PortraitParams,
     PortraitPipeline,
     PortraitRequest,
     PortraitResult,
@@ -69,41 +70,33 @@ class Worker:
         worker_id: str | None = None,
         batch_size: int = 4,
         lease_seconds: int = 60,
-        params: PortraitParams | None = None,
         mecene: Mecene | None = None,
     ):
         self.pipeline = pipeline
         self.mecene = mecene or Mecene.from_env()
-        # The batch is claimed together, so a short wait is enough for the batcher to see all of it.
-        self.batcher = RequestBatcher(
-            pipeline, max_batch_size=batch_size, timeout=0.05, after_batch=connections.close_all
-        )
         self.worker_id = worker_id or f"worker-{uuid.uuid4().hex[:8]}"
         self.batch_size, self.lease_seconds = batch_size, lease_seconds
-        self.params = params or PortraitParams()
         self.stopping = threading.Event()
 
-    def _request(self, job: GenerationJob, concept: Concept) -> PortraitRequest:
+    def _request(self, job: GenerationJob) -> tuple[PortraitRequest, Concept]:
+        """The job as the pipeline takes it: its concept, its photo, the parameters its row holds."""
+        params = params_of(job)
+        concept = self._concept(job, params.seed)
         with job.face_image.open("rb") as handle:
             face = np.asarray(Image.open(handle).convert("RGB"))
-        params = PortraitParams(**{**self.params.__dict__, **job.params})
-        return PortraitRequest(
-            str(job.id),
-            concept.prompt,
-            concept.negative_prompt,
-            seed=_seed(job),
-            face_image=face,
-            params=params,
+        request = PortraitRequest(
+            str(job.id), concept.prompt, concept.negative_prompt, face_image=face, params=params
         )
+        return request, concept
 
-    def _concept(self, job: GenerationJob) -> Concept:
-        """The mecene concept: the one the visitor previewed (concept_seed), else one seeded by the job."""
+    def _concept(self, job: GenerationJob, seed: int) -> Concept:
+        """The mecene concept: the one the visitor previewed (concept_seed), else one seeded like the job."""
         if job.concept_seed is not None:
             concept = concepts.previewed(job.idea, job.concept_seed) or self.mecene.run(
                 job.idea, seed=job.concept_seed
             )
         else:
-            concept = self.mecene.run(job.idea, seed=_seed(job))
+            concept = self.mecene.run(job.idea, seed=seed)
         progress.publish(job.id, {"event": "concept", "idea": concept.idea, "keywords": concept.chosen})
         return concept
 
@@ -123,9 +116,8 @@ class Worker:
         keeper.start()
         concept_of: dict[str, Concept] = {}
         try:
-            concept_of = {str(job.id): self._concept(job) for job in jobs}
-            requests = [self._request(job, concept_of[str(job.id)]) for job in jobs]
-            results = self._paint(requests, by_id, keeper)
+            requests, concept_of, results = self._requests(jobs)
+            results += self._paint(requests, by_id, keeper) if requests else []
         except Exception as error:  # noqa: BLE001 - every job must end, whatever broke
             logger.exception("batch crashed", extra={"worker": self.worker_id})
             results = [_crashed(job, error) for job in jobs]
@@ -139,32 +131,34 @@ class Worker:
                 logger.exception("result not recorded", extra={"job_id": result.request_id})
         return len(jobs)
 
+    def _requests(self, jobs: list[GenerationJob]) -> tuple[list, dict, list]:
+        """The jobs' requests and concepts, and a failed result for each job whose request cannot be
+        built (its row's parameters are not valid, its photo cannot be read): that job fails alone."""
+        requests, concept_of, failed = [], {}, []
+        for job in jobs:
+            try:
+                request, concept_of[str(job.id)] = self._request(job)
+                requests.append(request)
+            except Exception as error:  # noqa: BLE001 - one bad job must not take its batch down
+                logger.exception("job not paintable", extra={"job_id": str(job.id)})
+                failed.append(_crashed(job, error))
+        return requests, concept_of, failed
+
     def _paint(
         self, requests: list[PortraitRequest], by_id: dict, keeper: LeaseKeeper
     ) -> list[PortraitResult]:
-        """Through the RequestBatcher: the claimed jobs share one GPU batch, and a job canceled by its
-        owner (or whose lease was lost) leaves it at the next step. Progress runs in the batcher's
-        thread, step by step."""
+        """One pipeline run for the claimed batch. A job canceled by its owner (or whose lease was lost)
+        leaves the batch at the next step; progress is reported step by step."""
         reporter = progress.Reporter()
-        tickets: dict[str, Ticket] = {}
+        stopped: set[str] = set()
 
         def on_progress(update):
             job = by_id[update.request_id]
             reporter.report(job, update)
-            ticket = tickets.get(update.request_id)
-            if ticket is not None and (update.request_id in keeper.lost or progress.cancel_requested(job)):
-                ticket.cancel()
+            if update.request_id in keeper.lost or progress.cancel_requested(job):
+                stopped.add(update.request_id)
 
-        for ticket in self.batcher.submit_many(requests, on_progress=on_progress):
-            tickets[ticket.request.request_id] = ticket
-        results = []
-        for ticket in tickets.values():
-            while not ticket.done():  # never wait on a batcher that is gone: fail the job instead
-                if not self.batcher.alive:
-                    raise RuntimeError("the request batcher stopped")
-                ticket.wait(timeout=1.0)
-            results.append(ticket.result())
-        return results
+        return self.pipeline.run(requests, on_progress=on_progress, is_cancelled=stopped.__contains__)
 
     def _finish(self, job: GenerationJob, result: PortraitResult, concept: Concept | None) -> None:
         if result.status == "canceled":
@@ -212,13 +206,7 @@ class Worker:
                 close_old_connections()
             if handled == 0:
                 self.stopping.wait(backoff)
-        self.batcher.close()
         logger.info("worker stopped", extra={"worker": self.worker_id})
-
-
-def _seed(job: GenerationJob) -> int:
-    """Staff may pin the seed in params; otherwise each job's id gives it a stable one of its own."""
-    return int(job.params.get("seed", uuid.UUID(str(job.id)).int % 2**31))
 
 
 def _concept_summary(concept: Concept | None) -> dict | None:
@@ -236,27 +224,8 @@ def _crashed(job: GenerationJob, error: Exception) -> PortraitResult:
     return result
 
 
-# The tiny preset paints toy pictures; at 1024 px they only take longer on a laptop's CPU.
-TINY_PRESET_PARAMS = PortraitParams(
-    width=256, height=256, steps=20, start_merge_step=6, detailing_steps=12, detailing_resolution=256
-)
-
-
 def worker_from_settings(*, batch_size: int = 4, lease_seconds: int = 60) -> Worker:
-    """A worker on the models folder in NARCIS_MODELS_DIR, or on the tiny offline preset when unset.
-
-    The tiny preset paints no real faces, so there a portrait without a detected face is still
-    delivered (stage 1 only) instead of failing.
-    """
-    models_dir = settings.NARCIS_MODELS_DIR or TINY
-    models = ModelRegistry.load(models_dir)
-    offline = models.name == TINY
-    pipeline = PortraitPipeline(
-        models, face_analyzer(None if offline else models_dir), require_face=not offline
-    )
+    """A worker on the models folder in NARCIS_MODELS_DIR, or on the tiny offline preset when unset."""
     return Worker(
-        pipeline,
-        batch_size=batch_size,
-        lease_seconds=lease_seconds,
-        params=TINY_PRESET_PARAMS if offline else None,
+        build(settings.NARCIS_MODELS_DIR or TINY), batch_size=batch_size, lease_seconds=lease_seconds
     )

@@ -5,8 +5,7 @@ from django.contrib import admin, messages
 from django.template.response import TemplateResponse
 from django.utils.html import format_html
 
-from apps.generation.admin import GenerationJobAdmin
-from apps.generation.models import GenerationJob
+from apps.generation import admin as generation_admin
 from apps.photowall import cache, services
 from apps.photowall.models import Celebrity, Photo
 
@@ -97,42 +96,34 @@ class PublishForm(forms.Form):
         return data
 
 
-admin.site.unregister(GenerationJob)
+@admin.action(description="Publish to the PhotoWall…")
+def publish_to_wall(modeladmin, request, queryset):
+    """On the generation list: copy the chosen portraits to a celebrity's wall (a form step first)."""
+    form = PublishForm(request.POST if "apply" in request.POST else None)
+    if "apply" in request.POST and form.is_valid():
+        celebrity = form.cleaned_data["celebrity"] or services.celebrity_get_or_create(
+            form.cleaned_data["new_celebrity"]
+        )
+        published, refused = 0, []
+        for job in queryset:
+            try:
+                services.job_publish(job=job, celebrity=celebrity)
+                published += 1
+            except services.PublishError as error:
+                refused.append(str(error))
+        modeladmin.message_user(request, f"{published} portrait(s) published on {celebrity}'s wall.")
+        for reason in refused:
+            modeladmin.message_user(request, reason, level=messages.WARNING)
+        return None
+    context = {
+        **modeladmin.admin_site.each_context(request),
+        "title": "Publish to the PhotoWall",
+        "jobs": queryset,
+        "form": form,
+        "opts": modeladmin.model._meta,
+        "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+    }
+    return TemplateResponse(request, "photowall/admin_publish.html", context)
 
 
-@admin.register(GenerationJob)
-class CuratedGenerationJobAdmin(GenerationJobAdmin):
-    """The generation admin, plus publishing to the PhotoWall (photowall sits on top of generation)."""
-
-    actions = ("publish_to_wall",)
-
-    def has_publish_permission(self, request):
-        return request.user.has_perm("photowall.add_photo")
-
-    @admin.action(description="Publish to the PhotoWall…", permissions=["publish"])
-    def publish_to_wall(self, request, queryset):
-        form = PublishForm(request.POST if "apply" in request.POST else None)
-        if "apply" in request.POST and form.is_valid():
-            celebrity = form.cleaned_data["celebrity"] or services.celebrity_get_or_create(
-                form.cleaned_data["new_celebrity"]
-            )
-            published, refused = 0, []
-            for job in queryset:
-                try:
-                    services.job_publish(job=job, celebrity=celebrity)
-                    published += 1
-                except services.PublishError as error:
-                    refused.append(str(error))
-            self.message_user(request, f"{published} portrait(s) published on {celebrity}'s wall.")
-            for reason in refused:
-                self.message_user(request, reason, level=messages.WARNING)
-            return None
-        context = {
-            **self.admin_site.each_context(request),
-            "title": "Publish to the PhotoWall",
-            "jobs": queryset,
-            "form": form,
-            "opts": self.model._meta,
-            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
-        }
-        return TemplateResponse(request, "photowall/admin_publish.html", context)
+generation_admin.add_action(publish_to_wall, permission="photowall.add_photo")

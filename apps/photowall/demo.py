@@ -44,16 +44,15 @@ def seed_demo(*, count: int = 6) -> list[Photo]:
     """Paint and publish `count` demo portraits unless demo photos already exist (idempotent)."""
     if Photo.objects.filter(is_demo=True).exists():
         return []
-    from inference.faces import face_analyzer
     from inference.mecene.agent import Mecene
-    from inference.models.registry import TINY, ModelRegistry
-    from inference.portrait.pipeline import PortraitParams, PortraitPipeline, PortraitRequest
+    from inference.models.presets import TINY_DEFAULTS
+    from inference.portrait.build import build
+    from inference.portrait.pipeline import PortraitRequest
 
-    pipeline = PortraitPipeline(ModelRegistry.load(TINY), face_analyzer(None), require_face=False)
+    pipeline = build("tiny")
     mecene = Mecene()
-    params = PortraitParams(
-        width=256, height=320, steps=12, start_merge_step=4, detailing_steps=8, detailing_resolution=256
-    )
+    # Portrait-shaped and quick: a fresh `make run` paints these before it serves the first page.
+    params = TINY_DEFAULTS.replace(height=320, steps=12, start_merge_step=4, detailing_steps=8)
     faces = packaged_faces()
     celebrity = services.celebrity_get_or_create(DEMO_CELEBRITY)
     photos = []
@@ -63,9 +62,8 @@ def seed_demo(*, count: int = 6) -> list[Photo]:
             f"demo-{i}",
             concept.prompt,
             concept.negative_prompt,
-            seed=i,
             face_image=faces[i % len(faces)],
-            params=params,
+            params=params.replace(seed=i),
         )
         result = pipeline.run([request])[0]
         if not result.ok:

@@ -13,6 +13,7 @@ from django.db import transaction
 from django.utils.text import slugify
 from PIL import Image, UnidentifiedImageError
 
+from apps.generation import selectors as generation_selectors
 from apps.generation.models import GenerationJob, JobStatus
 from apps.photowall import cache
 from apps.photowall.models import Celebrity, Photo
@@ -105,7 +106,7 @@ def job_publish(*, job: GenerationJob, celebrity: Celebrity) -> Photo:
         raise PublishError(f"Only finished portraits can be published ({job.id} is {job.status}).")
     with job.result_image.open("rb") as handle:
         data = handle.read()
-    keywords = ((job.metadata or {}).get("mecene") or {}).get("chosen") or job.idea.split()
+    keywords = generation_selectors.job_keywords(job)
     return photo_create(image_bytes=data, celebrity=celebrity, keywords=keywords, source_job=job)
 
 

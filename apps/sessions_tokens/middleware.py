@@ -12,7 +12,7 @@ from django.utils import timezone
 from apps.sessions_tokens import allowances, selectors, services
 from apps.sessions_tokens.models import GuestSession
 
-COOKIE_SALT = "narcis.guest-session"
+COOKIE_SALT = selectors.GUEST_COOKIE_SALT
 
 
 class GuestSessionHandle:
@@ -39,15 +39,9 @@ class GuestSessionHandle:
         return self._session
 
     def _from_cookie(self) -> GuestSession | None:
-        raw = self._request.get_signed_cookie(settings.GUEST_COOKIE_NAME, default=None, salt=COOKIE_SALT)
-        if raw is None:
-            # Missing, or tampered with: a forged value fails the signature and reads as absent.
-            self.stale_cookie = settings.GUEST_COOKIE_NAME in self._request.COOKIES
-            return None
-        session = selectors.guest_session_get(raw)
-        if session is None or session.is_expired:
-            self.stale_cookie = True
-            return None
+        session = selectors.guest_session_from_cookies(self._request.COOKIES)
+        # A cookie that names no live session (forged, expired, purged) is deleted with the response.
+        self.stale_cookie = session is None and settings.GUEST_COOKIE_NAME in self._request.COOKIES
         return session
 
     def write_cookie(self, response) -> None:

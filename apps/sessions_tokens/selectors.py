@@ -6,11 +6,14 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.conf import settings
 from django.db.models import QuerySet
+from django.http import HttpRequest
 
 from apps.sessions_tokens.models import GuestSession, LedgerEntry, User, Wallet
 
 Owner = User | GuestSession
+GUEST_COOKIE_SALT = "narcis.guest-session"
 
 
 def wallet_for(owner: Owner) -> Wallet:
@@ -32,6 +35,16 @@ def guest_session_get(session_id: str | uuid.UUID) -> GuestSession | None:
         return GuestSession.objects.get(pk=session_id)
     except (GuestSession.DoesNotExist, ValueError, TypeError):
         return None
+
+
+def guest_session_from_cookies(cookies: dict) -> GuestSession | None:
+    """The live guest session the signed guest cookie names: None when it is missing, forged (the
+    signature fails), unknown or expired. For HTTP requests and websocket handshakes alike."""
+    request = HttpRequest()
+    request.COOKIES = cookies
+    session_id = request.get_signed_cookie(settings.GUEST_COOKIE_NAME, default=None, salt=GUEST_COOKIE_SALT)
+    session = guest_session_get(session_id) if session_id else None
+    return None if session is None or session.is_expired else session
 
 
 def ledger_for(owner: Owner, *, limit: int = 50) -> QuerySet[LedgerEntry]:

@@ -1,18 +1,21 @@
 """PortraitPipeline: portrait requests in; portraits, metadata and timings out.
 
-    pipeline = PortraitPipeline(ModelRegistry.load("tiny"), OpenCVFaceAnalyzer())
-    [result] = pipeline.run([PortraitRequest("job-1", "portrait of a person img, oil painting", seed=7)])
+    pipeline = build("tiny")                                   # inference.portrait.build
+    [result] = pipeline.run([PortraitRequest("job-1", "portrait of a person img, oil painting",
+                                             params=GenerationParams(seed=7))])
 
-Requests with the same batch key (size, steps, guidance and detailing settings) share one UNet batch.
-A request that fails (invalid params, no face in its photo or in its portrait) fails alone, with a
-message a visitor can read; the others go on.
+The requests of one run share one UNet batch, so they must agree on every parameter but the per-request
+ones (seed, photomaker_weight): equal `GenerationParams.batch_key()`. Grouping is the caller's: the job
+queue's claim takes only jobs with equal keys. A request that fails (no face in its photo or in its
+portrait, a prompt the trigger word cannot be placed in) fails alone, with a message a visitor can read;
+the others go on.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import numpy as np
 from PIL import Image
@@ -21,82 +24,12 @@ from inference.faces import FaceAnalyzer, FaceError, largest_face
 from inference.identity.conditioner import IdentityConditioner
 from inference.identity.trigger import TriggerWordError, text_only
 from inference.models.registry import ModelRegistry
+from inference.params import GenerationParams
 from inference.portrait.conditioning import PromptEmbeds, TextEncoder
 from inference.portrait.images import to_pil
 from inference.portrait.progress import Progress
-from inference.portrait.stages.base import BaseParams, BaseRequest, BaseStage
-from inference.portrait.stages.detailing import DetailingStage, DetailParams, DetailRequest
-
-MIN_SIDE, MAX_SIDE = 64, 2048
-
-
-class ParamError(ValueError):
-    code = "invalid_params"
-
-    def __init__(self, field_name: str, problem: str):
-        self.field = field_name
-        self.message = f"{field_name} {problem}"
-        super().__init__(self.message)
-
-
-def _check_range(name: str, value: float, low: float, high: float) -> None:
-    if not low <= value <= high:
-        raise ParamError(name, f"must be between {low} and {high} (got {value})")
-
-
-def _check_side(name: str, value: int) -> None:
-    _check_range(name, value, MIN_SIDE, MAX_SIDE)
-    if value % 8:
-        raise ParamError(name, f"must be a multiple of 8 (got {value})")
-
-
-@dataclass(frozen=True)
-class PortraitParams:
-    width: int = 1024
-    height: int = 1024
-    steps: int = 30
-    guidance_scale: float = 5.0
-    photomaker_weight: float = 1.0  # identity strength: 0 none, 1 as PhotoMaker was trained, 2 insistent
-    start_merge_step: int = 10
-    adaptive_guidance: bool = True
-    detailing_steps: int = 20
-    detailing_strength: float = 0.5
-    detailing_resolution: int = 1024
-
-    def validate(self) -> PortraitParams:
-        _check_side("width", self.width)
-        _check_side("height", self.height)
-        _check_range("steps", self.steps, 1, 150)
-        _check_range("guidance_scale", self.guidance_scale, 1, 30)
-        _check_range("photomaker_weight", self.photomaker_weight, 0, 2)
-        _check_range("start_merge_step", self.start_merge_step, 0, self.steps)
-        _check_range("detailing_steps", self.detailing_steps, 1, 150)
-        _check_range("detailing_strength", self.detailing_strength, 0, 1)
-        _check_side("detailing_resolution", self.detailing_resolution)
-        return self
-
-    def batch_key(self) -> tuple:
-        """Requests whose keys are equal can share every UNet call."""
-        return tuple(sorted(asdict(self).items()))
-
-    def base(self) -> BaseParams:
-        return BaseParams(
-            width=self.width,
-            height=self.height,
-            steps=self.steps,
-            guidance_scale=self.guidance_scale,
-            start_merge_step=self.start_merge_step,
-            adaptive_guidance=self.adaptive_guidance,
-        )
-
-    def detailing(self) -> DetailParams:
-        return DetailParams(
-            resolution=self.detailing_resolution,
-            steps=self.detailing_steps,
-            strength=self.detailing_strength,
-            guidance_scale=self.guidance_scale,
-            adaptive_guidance=self.adaptive_guidance,
-        )
+from inference.portrait.stages.base import BaseRequest, BaseStage
+from inference.portrait.stages.detailing import DetailingStage, DetailRequest
 
 
 @dataclass(frozen=True)
@@ -104,10 +37,17 @@ class PortraitRequest:
     request_id: str
     prompt: str
     negative_prompt: str = ""
-    seed: int = 0
     face_image: np.ndarray | None = None  # the visitor's photo, RGB uint8 [H, W, 3]
     more_face_images: tuple[np.ndarray, ...] = ()  # further photos of the same person, for identity only
-    params: PortraitParams = field(default_factory=PortraitParams)
+    params: GenerationParams = field(default_factory=lambda: GenerationParams(seed=0))
+
+    def __post_init__(self):
+        if self.params.seed is None:
+            raise ValueError(f"request {self.request_id}: resolve the seed before painting (params.seed)")
+
+    @property
+    def seed(self) -> int:
+        return self.params.seed
 
 
 @dataclass
@@ -138,7 +78,7 @@ class PortraitResult:
             request.seed,
             request.prompt,
             request.negative_prompt,
-            asdict(request.params),
+            request.params.model_dump(),
         )
 
 
@@ -186,29 +126,29 @@ class PortraitPipeline:
         on_progress: ProgressHandler | None = None,
         is_cancelled: CancelCheck | None = None,
     ) -> list[PortraitResult]:
-        """One result per request, in request order."""
+        """One result per request, in request order. All must share one batch key (see the module)."""
+        if len({r.params.batch_key() for r in requests}) > 1:
+            raise ValueError("the requests of one run must share a batch key (GenerationParams.batch_key)")
         results = {r.request_id: PortraitResult.for_request(r) for r in requests}
-        input_faces, prompts = {}, {}
-        groups: dict[tuple, list[PortraitRequest]] = {}
+        input_faces, prompts, ready = {}, {}, []
         for request in requests:
             try:
-                request.params.validate()
                 if request.face_image is not None:
                     input_faces[request.request_id] = [
                         largest_face(self.analyzer, photo)
                         for photo in (request.face_image, *request.more_face_images)
                     ]
                 prompts[request.request_id] = self._prompts(request, input_faces.get(request.request_id))
-            except (ParamError, FaceError, TriggerWordError) as error:
+            except (FaceError, TriggerWordError) as error:
                 self._fail(results[request.request_id], error)
                 continue
-            groups.setdefault(request.params.batch_key(), []).append(request)
-        for group in groups.values():
-            self._run_group(group, results, input_faces, prompts, on_progress, is_cancelled)
+            ready.append(request)
+        if ready:
+            self._run_batch(ready, results, input_faces, prompts, on_progress, is_cancelled)
         return [results[r.request_id] for r in requests]
 
     @staticmethod
-    def _fail(result: PortraitResult, error: ParamError | FaceError) -> None:
+    def _fail(result: PortraitResult, error: FaceError | TriggerWordError) -> None:
         result.status, result.error, result.error_code = "failed", error.message, error.code
 
     def _prompts(self, request: PortraitRequest, faces) -> RequestPrompts:
@@ -226,7 +166,7 @@ class PortraitPipeline:
         )
         return RequestPrompts(text_only(request.prompt), fused)
 
-    def _run_group(self, group, results, input_faces, prompts, on_progress, is_cancelled) -> None:
+    def _run_batch(self, group, results, input_faces, prompts, on_progress, is_cancelled) -> None:
         params = group[0].params
         ids = [r.request_id for r in group]
         cancelled = (lambda row: is_cancelled(ids[row])) if is_cancelled else (lambda row: False)
@@ -252,7 +192,7 @@ class PortraitPipeline:
                 )
                 for r in group
             ],
-            params.base(),
+            params,
             on_progress=reporter(list(range(len(group)))),
             is_cancelled=cancelled if is_cancelled else None,
         )
@@ -271,7 +211,7 @@ class PortraitPipeline:
                     )
                     for row in survivors
                 ],
-                params.detailing(),
+                params,
                 on_progress=reporter(survivors),
             )
             detailing_s = time.perf_counter() - started

@@ -4,6 +4,8 @@ import sys
 
 from PIL import Image
 
+from inference.params import SPECS
+
 
 def run_cli(*args):
     return subprocess.run(
@@ -13,7 +15,7 @@ def run_cli(*args):
 
 def test_generate_writes_an_image_and_prints_timings(tmp_path):
     out = tmp_path / "portrait.png"
-    args = "generate --prompt portrait --steps 3 --size 64 --models tiny".split()
+    args = "generate --prompt portrait --steps 3 --start-merge-step 1 --size 64 --models tiny".split()
     result = run_cli(*args, "--out", str(out))
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout.strip().splitlines()[-1])
@@ -23,12 +25,12 @@ def test_generate_writes_an_image_and_prints_timings(tmp_path):
 
 def test_generate_explains_bad_input(tmp_path):
     result = run_cli("generate", "--prompt", "x", "--out", str(tmp_path / "o.png"), "--size", "60")
-    assert result.returncode == 2 and "multiples of 8" in result.stderr
+    assert result.returncode == 2 and "width must be a multiple of 8" in result.stderr
 
 
 def test_generate_with_a_face_runs_both_stages_and_writes_metadata(tmp_path):
     out = tmp_path / "portrait.png"
-    args = "generate --face astronaut --steps 3 --detailing-steps 3 --size 64 --models tiny".split()
+    args = "generate --face astronaut --steps 3 --start-merge-step 1 --detailing-steps 3 --size 64".split()
     result = run_cli(*args, "--prompt", "portrait of a woman img, oil painting", "--out", str(out))
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout.strip().splitlines()[-1])
@@ -44,8 +46,28 @@ def test_generate_with_a_face_runs_both_stages_and_writes_metadata(tmp_path):
 def test_generate_with_a_faceless_photo_explains(tmp_path):
     blank = tmp_path / "wall.png"
     Image.new("RGB", (200, 200), (120, 120, 120)).save(blank)
-    args = "generate --prompt x --size 64 --steps 2 --detailing-steps 2".split()
+    args = "generate --prompt x --size 64 --steps 2 --start-merge-step 0 --detailing-steps 2".split()
     result = run_cli(*args, "--face", str(blank), "--out", str(tmp_path / "o.png"))
     assert result.returncode == 1
     assert "could not find a face" in json.loads(result.stdout.strip().splitlines()[-1])["error"]
     assert not (tmp_path / "o.png").exists()
+
+
+def test_every_catalogue_parameter_is_a_flag_and_lands_in_the_metadata(tmp_path):
+    out = tmp_path / "portrait.png"
+    args = "generate --face astronaut --size 64 --steps 3 --start-merge-step 1 --detailing-steps 2".split()
+    args += "--guidance-scale 7 --no-adaptive-guidance --detailing-padding 0.5 --seed 9".split()
+    result = run_cli(*args, "--prompt", "a woman img", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    params = json.loads(out.with_suffix(".json").read_text())["params"]
+    assert params["guidance_scale"] == 7.0 and params["adaptive_guidance"] is False
+    assert params["detailing_padding"] == 0.5 and params["seed"] == 9
+    assert params["unguided_fraction"] == 0.2  # unset flags: the tiny preset's defaults
+    help_text = run_cli("generate", "--help").stdout
+    assert all(f"--{name.replace('_', '-')}" in help_text for name in SPECS)
+
+
+def test_a_cross_field_rule_is_explained_before_any_model_loads(tmp_path):
+    result = run_cli("generate", "--prompt", "x", "--steps", "3", "--out", str(tmp_path / "o.png"))
+    assert result.returncode == 2
+    assert "start_merge_step must not exceed steps (3)" in result.stderr

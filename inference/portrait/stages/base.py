@@ -1,6 +1,7 @@
 """Stage 1: SDXL from noise to a base image, with classifier-free guidance that switches off near the end.
 
-    result = BaseStage(models).run([BaseRequest("portrait of a person, oil painting", seed=7)], BaseParams())
+    stage = BaseStage(models)
+    result = stage.run([BaseRequest("portrait of a person, oil painting", seed=7)], GenerationParams())
 
 The sampler is `sample_guided`: a plain loop over a diffusers scheduler's steps. The UNet call lives in
 `GuidedDenoiser`, which decides the batch layout per step:
@@ -21,6 +22,7 @@ from diffusers import UNet2DConditionModel
 
 from inference.models import vae
 from inference.models.registry import ModelRegistry
+from inference.params import GenerationParams
 from inference.portrait.conditioning import (
     Conditioning,
     PromptEmbeds,
@@ -42,17 +44,6 @@ class BaseRequest:
     face: PromptEmbeds | None = None  # [1, 77, D] identity-fused prompt, from inference.identity
 
 
-@dataclass(frozen=True)
-class BaseParams:
-    width: int = 1024
-    height: int = 1024
-    steps: int = 30
-    guidance_scale: float = 5.0
-    start_merge_step: int = 10
-    adaptive_guidance: bool = True
-    unguided_fraction: float = 0.2  # the share of final steps run without guidance
-
-
 @dataclass
 class BaseResult:
     latents: torch.Tensor  # [M, 4, h, w]: the M requests not cancelled
@@ -61,9 +52,7 @@ class BaseResult:
     timings: dict[str, float] = field(default_factory=dict)
 
 
-def guided_until(
-    steps: int, guidance_scale: float, *, adaptive: bool = True, unguided_fraction: float = 0.2
-) -> int:
+def guided_until(steps: int, guidance_scale: float, *, adaptive: bool, unguided_fraction: float) -> int:
     """Index of the first unguided step: the last `unguided_fraction` of steps skip the negative half."""
     if guidance_scale <= 1.0:
         return 0
@@ -180,24 +169,22 @@ class BaseStage:
         self.models = models
         self.text_encoder = TextEncoder(models)
 
-    def _check_size(self, params: BaseParams) -> tuple[int, int]:
-        factor = self.models.vae_scale_factor
-        if params.height % factor or params.width % factor:
-            raise ValueError(f"width and height must be multiples of {factor}")
-        return params.height // factor, params.width // factor
-
     @torch.inference_mode()
     def run(
         self,
         requests: list[BaseRequest],
-        params: BaseParams,
+        params: GenerationParams,
         *,
         on_progress: ProgressCallback | None = None,
         is_cancelled: Callable[[int], bool] | None = None,
     ) -> BaseResult:
-        """Denoise and decode; `is_cancelled(i)` is asked between steps and cancelled requests drop out."""
+        """Denoise and decode; `is_cancelled(i)` is asked between steps and cancelled requests drop out.
+
+        Reads width, height, steps, guidance_scale, adaptive_guidance, unguided_fraction, start_merge_step.
+        """
         models, timings = self.models, {}
-        latent_h, latent_w = self._check_size(params)
+        latent_h = params.height // models.vae_scale_factor
+        latent_w = params.width // models.vae_scale_factor
 
         started = time.perf_counter()
         conditioning = build_conditioning(

@@ -26,6 +26,7 @@ import torch
 from inference.faces import Face, FaceAnalyzer, FaceError, largest_face
 from inference.models import vae
 from inference.models.registry import ModelRegistry
+from inference.params import GenerationParams
 from inference.portrait.conditioning import PromptEmbeds, TextEncoder, build_conditioning
 from inference.portrait.crops import Box, crop_resized, paste_back, square_box
 from inference.portrait.images import to_uint8
@@ -36,16 +37,6 @@ from inference.portrait.stages.base import GuidedDenoiser, guided_until, initial
 
 STAGE = "detailing"
 SEED_OFFSET = 1_000_003  # stage 2 draws different noise from stage 1 for the same request seed
-
-
-@dataclass(frozen=True)
-class DetailParams:
-    resolution: int = 1024  # side of the magnified face crop
-    steps: int = 20
-    strength: float = 0.5  # how much of the face may change: its pixels repaint during the last 50% of steps
-    guidance_scale: float = 5.0
-    adaptive_guidance: bool = True
-    padding: float = 0.35  # added around the face box on each side, as a fraction of its size
 
 
 @dataclass(frozen=True)
@@ -140,14 +131,13 @@ class DetailingStage:
         self,
         images: torch.Tensor,
         requests: list[DetailRequest],
-        params: DetailParams,
+        params: GenerationParams,
         *,
         on_progress: ProgressCallback | None = None,
     ) -> DetailResult:
-        """images: [N, 3, H, W] in [0, 1], one request each."""
+        """images: [N, 3, H, W] in [0, 1], one request each. Reads the detailing_* parameters and the
+        guidance ones (guidance_scale, adaptive_guidance, unguided_fraction)."""
         models, timings = self.models, {}
-        if params.resolution % models.vae_scale_factor:
-            raise ValueError(f"the detailing resolution must be a multiple of {models.vae_scale_factor}")
         started = time.perf_counter()
         faces, errors = self._find_faces(images)
         timings["faces_s"] = time.perf_counter() - started
@@ -159,9 +149,10 @@ class DetailingStage:
             return result
 
         height, width = images.shape[-2:]
-        boxes = {i: square_box(faces[i], width, height, padding=params.padding) for i in rows}
+        boxes = {i: square_box(faces[i], width, height, padding=params.detailing_padding) for i in rows}
         masks = {i: torch.from_numpy(face_mask(height, width, faces[i])) for i in rows}
-        size, latent = params.resolution, params.resolution // models.vae_scale_factor
+        size = params.detailing_resolution
+        latent = size // models.vae_scale_factor
 
         started = time.perf_counter()
         crops = crop_resized(images[rows].float(), [boxes[i] for i in rows], size)
@@ -169,7 +160,7 @@ class DetailingStage:
         mask_crops = crop_resized(
             torch.stack([masks[i] for i in rows])[:, None], [boxes[i] for i in rows], size
         )
-        change = to_latent_grid(change_map(mask_crops[:, 0], params.strength), latent, latent)
+        change = to_latent_grid(change_map(mask_crops[:, 0], params.detailing_strength), latent, latent)
         timings["encode_s"] = time.perf_counter() - started
 
         started = time.perf_counter()
@@ -183,8 +174,10 @@ class DetailingStage:
             faces=[r.face for r in chosen],
         )
         scheduler = models.new_scheduler()
-        prepare_scheduler(scheduler, params.steps, models.device)
-        keep = progressive_masks(change.to(models.device), params.steps)[:, :, None]  # [steps, M, 1, h, w]
+        prepare_scheduler(scheduler, params.detailing_steps, models.device)
+        keep = progressive_masks(change.to(models.device), params.detailing_steps)[
+            :, :, None
+        ]  # [steps, M, 1, h, w]
         noise = initial_noise(
             [r.seed + SEED_OFFSET for r in chosen],
             tuple(original.shape[1:]),
@@ -198,7 +191,12 @@ class DetailingStage:
             noise,
             scheduler,
             keep,
-            guided_until=guided_until(params.steps, params.guidance_scale, adaptive=params.adaptive_guidance),
+            guided_until=guided_until(
+                params.detailing_steps,
+                params.guidance_scale,
+                adaptive=params.adaptive_guidance,
+                unguided_fraction=params.unguided_fraction,
+            ),
             callback=on_progress,
             rows=tuple(rows),
         )

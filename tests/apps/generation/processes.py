@@ -126,3 +126,7 @@ def running_site(folder: Path, *, seed_demo: bool = False):
             process.terminate()
             process.wait(10)
             print(log_path.read_text()[-4000:])  # shown when the test fails
+
+
+# Parameters for a job that a test must catch mid-run in a worker process: 256 px, 40 steps (seconds).
+SLOW = {"width": 256, "height": 256, "steps": 40, "start_merge_step": 6, "detailing_resolution": 256}

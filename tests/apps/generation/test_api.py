@@ -169,3 +169,70 @@ def test_staff_see_any_job(client, staff_user):
     staff = Client()
     staff.force_login(staff_user)
     assert staff.get(f"/api/generations/{job_id}").json()["id"] == job_id
+
+
+def submit_as_staff(client, staff_user, params: str):
+    from apps.sessions_tokens import services as tokens
+
+    tokens.grant(owner=staff_user, amount=1, actor=staff_user, reason="parameter test")
+    client.force_login(staff_user)
+    face = SimpleUploadedFile("me.jpg", ASTRONAUT, content_type="image/jpeg")
+    return client.post("/api/generations", {"idea": "calm", "face": face, "params": params})
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ('{"steps": 30.5}', "steps"),
+        ('{"guidance_scale": "7"}', "guidance_scale"),
+        ('{"adaptive_guidance": "yes"}', "adaptive_guidance"),
+        ('{"steps": 20, "start_merge_step": 21}', "start_merge_step"),
+        ('{"sampler": "dpm++"}', "sampler"),
+        ('{"seed": -3}', "seed"),
+    ],
+)
+def test_each_parameter_rule_is_a_400_naming_the_field_with_no_token_and_no_row(
+    client, staff_user, params, field
+):
+    response = submit_as_staff(client, staff_user, params)
+    assert response.status_code == 400, response.content
+    body = response.json()
+    assert body["code"] == "invalid_params" and body["field"] == field and body["message"].startswith(field)
+    assert GenerationJob.objects.count() == 0 and balance(client) == 1
+
+
+@pytest.mark.parametrize("params", ["[1, 2]", "{steps: 4}", '"steps"'])
+def test_params_that_are_not_a_json_object_are_refused(client, staff_user, params):
+    response = submit_as_staff(client, staff_user, params)
+    assert response.status_code == 400 and response.json()["code"] == "invalid_params"
+    assert GenerationJob.objects.count() == 0 and balance(client) == 1
+
+
+def test_a_staff_job_stores_every_parameter_resolved(client, staff_user):
+    response = submit_as_staff(client, staff_user, '{"seed": 42, "guidance_scale": 7}')
+    assert response.status_code == 201, response.content
+    job = GenerationJob.objects.get()
+    assert job.params["seed"] == 42 and job.params["guidance_scale"] == 7.0
+    assert job.params["steps"] == 3  # the models' default (tests/apps/generation/conftest.py) filled in
+    assert job.priority == 10
+
+
+def test_a_visitors_job_gets_its_own_seed_stored(client):
+    job_id = submit(client).json()["id"]
+    job = GenerationJob.objects.get(id=job_id)
+    assert isinstance(job.params["seed"], int) and job.params["width"] == 64
+
+
+def test_the_openapi_document_describes_params_as_the_catalogue_object(client):
+    from inference.params import SPECS
+
+    operation = client.get("/api/openapi.json").json()["paths"]["/api/generations"]["post"]
+    body = operation["requestBody"]["content"]["multipart/form-data"]
+    params = body["schema"]["properties"]["params"]
+    assert params["type"] == "object" and params["additionalProperties"] is False
+    assert set(params["properties"]) == set(SPECS)
+    assert (
+        params["properties"]["steps"]["maximum"] == 150 and params["properties"]["width"]["multipleOf"] == 8
+    )
+    assert body["encoding"]["params"]["contentType"] == "application/json"
+    assert {"idea", "face"} <= set(body["schema"]["properties"])

@@ -10,6 +10,7 @@ from apps.generation import services
 from apps.generation.models import GenerationJob, JobStatus
 from apps.sessions_tokens import services as tokens
 from apps.sessions_tokens.models import User
+from inference.params import Role
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -30,8 +31,7 @@ def test_two_workers_twenty_jobs_each_claimed_exactly_once(face_file):
     )
     tokens.grant(owner=staff, amount=20, actor=staff, reason="load test")
     jobs = [
-        services.job_submit(owner=staff, idea="calm", face=face_file(), params={}, batch_key="k")
-        for _ in range(20)
+        services.job_submit(owner=staff, idea="calm", face=face_file(), role=Role.OPERATOR) for _ in range(20)
     ]
     claimed: Counter = Counter()
     lock, start = threading.Lock(), threading.Barrier(2)
@@ -62,7 +62,7 @@ def test_two_worker_threads_paint_twenty_jobs_each_exactly_once(tiny_models):
 
     from apps.generation.worker import Worker
     from inference.faces import OpenCVFaceAnalyzer
-    from inference.portrait.pipeline import PortraitParams, PortraitPipeline
+    from inference.portrait.pipeline import PortraitPipeline
 
     staff = User.objects.create_user(
         email="ops@example.com", password="a-long-pass-phrase-42", is_staff=True, is_superuser=True
@@ -71,9 +71,7 @@ def test_two_worker_threads_paint_twenty_jobs_each_exactly_once(tiny_models):
     buffer = io.BytesIO()
     Image.fromarray(skimage.data.astronaut()).save(buffer, format="PNG")
     jobs = [
-        services.job_submit(
-            owner=staff, idea="calm", face=ContentFile(buffer.getvalue()), params={}, batch_key="k"
-        )
+        services.job_submit(owner=staff, idea="calm", face=ContentFile(buffer.getvalue()), role=Role.OPERATOR)
         for _ in range(20)
     ]
     painted: Counter = Counter()
@@ -85,9 +83,6 @@ def test_two_worker_threads_paint_twenty_jobs_each_exactly_once(tiny_models):
                 painted.update(request.request_id for request in requests)
             return super().run(requests, **kwargs)
 
-    small = PortraitParams(
-        width=64, height=64, steps=2, start_merge_step=1, detailing_steps=2, detailing_resolution=64
-    )
     start = threading.Barrier(2)
 
     def work(name: str):
@@ -95,7 +90,6 @@ def test_two_worker_threads_paint_twenty_jobs_each_exactly_once(tiny_models):
             CountingPipeline(tiny_models, OpenCVFaceAnalyzer(), require_face=False),
             worker_id=name,
             batch_size=3,
-            params=small,
         )
         try:
             start.wait()

@@ -9,13 +9,19 @@ from apps.sessions_tokens import selectors as token_selectors
 from apps.sessions_tokens import services as tokens
 from apps.sessions_tokens.errors import InsufficientTokens
 from apps.sessions_tokens.models import GuestSession, LedgerEntry
+from inference.params import Role
 
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def generous_limits(settings):
+    """Visitors' per-minute and queued limits are test_api.py's subject; here they only get in the way."""
+    settings.GENERATIONS_PER_MINUTE = settings.GENERATIONS_MAX_QUEUED = 100
+
+
 def submit(owner, face_file, **extra):
-    fields = {"idea": "corporate confidence", "params": {"steps": 4}, "batch_key": "64x64/4", **extra}
-    return services.job_submit(owner=owner, face=face_file(), **fields)
+    return services.job_submit(owner=owner, face=face_file(), **{"idea": "corporate confidence", **extra})
 
 
 def test_submit_spends_one_token_and_queues_the_job_with_its_face(guest, face_file):
@@ -42,11 +48,12 @@ def test_the_same_idempotency_key_returns_the_same_job_and_spends_once(guest, fa
 
 
 def test_claim_takes_priority_then_age_and_only_compatible_jobs(guest, face_file, staff_user):
-    tokens.grant(owner=staff_user, amount=1, actor=staff_user, reason="operator test batch")
+    tokens.grant(owner=staff_user, amount=2, actor=staff_user, reason="operator test batch")
     older = submit(guest, face_file)
-    other_size = submit(guest, face_file, batch_key="128x128/4")
-    operator_job = submit(staff_user, face_file, priority=Priority.OPERATOR)
+    operator_job = submit(staff_user, face_file, role=Role.STAFF)
     newer = submit(guest, face_file)
+    other_size = submit(staff_user, face_file, role=Role.STAFF, params={"width": 128})
+    assert operator_job.priority == other_size.priority == Priority.OPERATOR and older.priority == 0
     first = services.jobs_claim(worker_id="w1", limit=4, lease_seconds=60)
     assert {j.pk for j in first} == {operator_job.pk, older.pk, newer.pk}  # the head's batch key only
     assert all(j.status == JobStatus.RUNNING and j.attempts == 1 and j.worker_id == "w1" for j in first)
@@ -56,8 +63,8 @@ def test_claim_takes_priority_then_age_and_only_compatible_jobs(guest, face_file
 
 def test_the_operators_job_heads_the_queue(guest, face_file, staff_user):
     tokens.grant(owner=staff_user, amount=1, actor=staff_user, reason="operator test batch")
-    submit(guest, face_file, batch_key="visitors")
-    operator_job = submit(staff_user, face_file, priority=Priority.OPERATOR, batch_key="operators")
+    submit(guest, face_file)
+    operator_job = submit(staff_user, face_file, role=Role.OPERATOR, params={"steps": 5})
     assert [j.pk for j in services.jobs_claim(worker_id="w", limit=4, lease_seconds=60)] == [operator_job.pk]
 
 

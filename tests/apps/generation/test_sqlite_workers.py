@@ -16,6 +16,7 @@ from django.core.files.base import ContentFile
 from apps.generation import services
 from apps.sessions_tokens import services as tokens
 from apps.sessions_tokens.models import User
+from inference.params import Role
 ops = User.objects.create_superuser(email="ops@example.com", password="a-long-pass-phrase-42")
 tokens.grant(owner=ops, amount=20, actor=ops, reason="load test")
 buffer = io.BytesIO()
@@ -23,7 +24,7 @@ Image.fromarray(skimage.data.astronaut()).save(buffer, format="PNG")
 params = {"width": 128, "height": 128, "steps": 4, "start_merge_step": 1, "detailing_resolution": 128}
 for _ in range(20):
     face = ContentFile(buffer.getvalue())
-    services.job_submit(owner=ops, idea="calm", face=face, params=params, batch_key="k")
+    services.job_submit(owner=ops, idea="calm", face=face, params=params, role=Role.OPERATOR)
 """
 
 

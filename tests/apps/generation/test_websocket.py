@@ -16,7 +16,7 @@ from apps.generation.worker import Worker
 from apps.sessions_tokens.middleware import COOKIE_SALT
 from apps.sessions_tokens.models import GuestSession
 from inference.faces import OpenCVFaceAnalyzer
-from inference.portrait.pipeline import PortraitParams, PortraitPipeline
+from inference.portrait.pipeline import PortraitPipeline
 from narcis_site.asgi import application
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -27,11 +27,6 @@ async def close_worker_thread_connections():
     """database_sync_to_async keeps a thread with its own connection: close it, or the test DB stays."""
     yield
     await database_sync_to_async(connections.close_all)()
-
-
-SMALL = PortraitParams(
-    width=64, height=64, steps=3, start_merge_step=1, detailing_steps=3, detailing_resolution=64
-)
 
 
 def png() -> ContentFile:
@@ -46,7 +41,7 @@ def visitor_with_job():
     cookie = client.cookies["narcis_guest"].value
     request = RequestFactory().get("/", headers={"cookie": f"narcis_guest={cookie}"})
     guest = GuestSession.objects.get(pk=request.get_signed_cookie("narcis_guest", salt=COOKIE_SALT))
-    job = services.job_submit(owner=guest, idea="calm", face=png(), params={}, batch_key="k")
+    job = services.job_submit(owner=guest, idea="calm", face=png())
     return cookie, job
 
 
@@ -80,7 +75,7 @@ async def test_the_owner_gets_the_snapshot_then_every_event_in_order(tiny_models
     )
 
     pipeline = PortraitPipeline(tiny_models, OpenCVFaceAnalyzer(), require_face=False)
-    await database_sync_to_async(Worker(pipeline, worker_id="w", params=SMALL).run_once)()
+    await database_sync_to_async(Worker(pipeline, worker_id="w").run_once)()
     events = []
     while not events or events[-1]["event"] not in ("succeeded", "failed"):
         events.append(await socket.receive_json_from(timeout=10))

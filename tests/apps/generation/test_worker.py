@@ -1,6 +1,7 @@
 """The worker end to end on the tiny preset: queue -> pipeline -> storage -> events."""
 
 import io
+import uuid
 
 import numpy as np
 import pytest
@@ -17,13 +18,16 @@ from apps.generation.worker import Worker
 from apps.sessions_tokens import selectors as token_selectors
 from apps.sessions_tokens.models import LedgerEntry
 from inference.faces import OpenCVFaceAnalyzer
-from inference.portrait.pipeline import PortraitParams, PortraitPipeline
+from inference.params import GenerationParams, Role
+from inference.portrait.pipeline import PortraitPipeline
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-SMALL = PortraitParams(
-    width=64, height=64, steps=3, start_merge_step=1, detailing_steps=3, detailing_resolution=64
-)
+
+@pytest.fixture(autouse=True)
+def generous_limits(settings):
+    """Visitors' per-minute and queued limits are test_api.py's subject; here they only get in the way."""
+    settings.GENERATIONS_PER_MINUTE = settings.GENERATIONS_MAX_QUEUED = 100
 
 
 @pytest.fixture(scope="module")
@@ -60,11 +64,9 @@ def drain(layer, channel) -> list[dict]:
 
 
 def test_a_job_is_painted_stored_and_announced(guest, pipeline):
-    job = services.job_submit(
-        owner=guest, idea="corporate confidence", face=png(skimage.data.astronaut()), params={}, batch_key="k"
-    )
+    job = services.job_submit(owner=guest, idea="corporate confidence", face=png(skimage.data.astronaut()))
     layer, channel = listen(job.id)
-    assert Worker(pipeline, worker_id="w1", params=SMALL).run_once() == 1
+    assert Worker(pipeline, worker_id="w1").run_once() == 1
     job.refresh_from_db()
     assert job.status == JobStatus.SUCCEEDED
     concept = job.metadata["mecene"]
@@ -84,9 +86,9 @@ def test_a_job_is_painted_stored_and_announced(guest, pipeline):
 
 def test_a_photo_without_a_face_fails_the_job_and_refunds(guest, pipeline):
     blank = np.full((256, 256, 3), 128, np.uint8)
-    job = services.job_submit(owner=guest, idea="calm", face=png(blank), params={}, batch_key="k")
+    job = services.job_submit(owner=guest, idea="calm", face=png(blank))
     layer, channel = listen(job.id)
-    Worker(pipeline, worker_id="w1", params=SMALL).run_once()
+    Worker(pipeline, worker_id="w1").run_once()
     job.refresh_from_db()
     assert job.status == JobStatus.FAILED and "could not find a face" in job.error_message
     assert token_selectors.balance_of(guest) == 5
@@ -94,16 +96,14 @@ def test_a_photo_without_a_face_fails_the_job_and_refunds(guest, pipeline):
 
 
 def test_an_empty_queue_is_a_quiet_round(pipeline):
-    assert Worker(pipeline, worker_id="w1", params=SMALL).run_once() == 0
+    assert Worker(pipeline, worker_id="w1").run_once() == 0
     assert GenerationJob.objects.count() == 0
 
 
 def test_a_batch_that_breaks_fails_its_jobs_with_a_refund(guest, pipeline):
-    job = services.job_submit(
-        owner=guest, idea="calm", face=png(skimage.data.astronaut()), params={}, batch_key="k"
-    )
+    job = services.job_submit(owner=guest, idea="calm", face=png(skimage.data.astronaut()))
     job.face_image.storage.delete(job.face_image.name)  # the photo vanished from storage
-    Worker(pipeline, worker_id="w1", params=SMALL).run_once()
+    Worker(pipeline, worker_id="w1").run_once()
     job.refresh_from_db()
     assert job.status == JobStatus.FAILED
     assert job.error_message == "Something went wrong while painting. Your token has been returned."
@@ -115,7 +115,7 @@ def test_a_running_job_canceled_by_its_owner_stops_refunds_and_says_so(guest, pi
 
     monkeypatch.setattr(progress, "CANCEL_CHECK_INTERVAL_S", 0.0)
     job = services.job_submit(
-        owner=guest, idea="calm", face=png(skimage.data.astronaut()), params={"steps": 12}, batch_key="k"
+        owner=guest, idea="calm", face=png(skimage.data.astronaut()), params={"steps": 12}, role=Role.OPERATOR
     )
     layer, channel = listen(job.id)
     report = progress.Reporter.report
@@ -126,7 +126,7 @@ def test_a_running_job_canceled_by_its_owner_stops_refunds_and_says_so(guest, pi
             assert services.job_cancel(job=running_job) == JobStatus.RUNNING
 
     monkeypatch.setattr(progress.Reporter, "report", owner_cancels_at_step_2)
-    Worker(pipeline, worker_id="w1", params=SMALL).run_once()
+    Worker(pipeline, worker_id="w1").run_once()
 
     job.refresh_from_db()
     assert job.status == JobStatus.CANCELED and not job.result_image
@@ -139,13 +139,10 @@ def test_a_running_job_canceled_by_its_owner_stops_refunds_and_says_so(guest, pi
 
 def test_waiting_jobs_hear_their_new_place_when_the_queue_moves(guest, pipeline):
     first, second, third = (
-        services.job_submit(
-            owner=guest, idea="calm", face=png(skimage.data.astronaut()), params={}, batch_key="k"
-        )
-        for _ in range(3)
+        services.job_submit(owner=guest, idea="calm", face=png(skimage.data.astronaut())) for _ in range(3)
     )
     layer, channel = listen(third.id)
-    Worker(pipeline, worker_id="w1", batch_size=1, params=SMALL).run_once()  # takes the first
+    Worker(pipeline, worker_id="w1", batch_size=1).run_once()  # takes the first
     assert {"event": "queued", "position": 1} in drain(layer, channel)  # only the second is ahead now
 
 
@@ -157,11 +154,9 @@ def test_the_concept_the_visitor_previewed_is_the_one_painted(guest, pipeline):
         owner=guest,
         idea="ethereal beauty",
         face=png(skimage.data.astronaut()),
-        params={},
-        batch_key="k",
         concept_seed=1234,
     )
-    Worker(pipeline, worker_id="w1", params=SMALL).run_once()
+    Worker(pipeline, worker_id="w1").run_once()
     job.refresh_from_db()
     assert job.prompt == previewed.prompt and job.metadata["mecene"]["idea"] == previewed.idea
 
@@ -174,16 +169,14 @@ def test_a_lost_event_never_costs_the_job(guest, pipeline, monkeypatch):
             raise ConnectionError("redis is down")
 
     monkeypatch.setattr(progress, "get_channel_layer", lambda: BrokenLayer())
-    job = services.job_submit(
-        owner=guest, idea="calm", face=png(skimage.data.astronaut()), params={}, batch_key="k"
-    )
-    Worker(pipeline, worker_id="w1", params=SMALL).run_once()
+    job = services.job_submit(owner=guest, idea="calm", face=png(skimage.data.astronaut()))
+    Worker(pipeline, worker_id="w1").run_once()
     job.refresh_from_db()
     assert job.status == JobStatus.SUCCEEDED
 
 
 def test_the_worker_loop_survives_a_failed_round(pipeline, monkeypatch):
-    worker = Worker(pipeline, worker_id="w1", params=SMALL)
+    worker = Worker(pipeline, worker_id="w1")
     rounds = []
 
     def flaky_round():
@@ -198,31 +191,92 @@ def test_the_worker_loop_survives_a_failed_round(pipeline, monkeypatch):
     assert len(rounds) == 2
 
 
-def test_claimed_jobs_share_one_batch_through_the_request_batcher(guest, tiny_models, monkeypatch):
-    from inference.portrait.batcher import RequestBatcher
-
-    batches, submitted = [], []
+def test_claimed_jobs_are_painted_as_one_batch(guest, tiny_models):
+    batches = []
 
     class CountingPipeline(PortraitPipeline):
         def run(self, requests, **kwargs):
             batches.append(len(requests))
             return super().run(requests, **kwargs)
 
-    submit_many = RequestBatcher.submit_many
-
-    def counting_submit_many(self, requests, **kwargs):
-        submitted.append(len(requests))
-        return submit_many(self, requests, **kwargs)
-
-    monkeypatch.setattr(RequestBatcher, "submit_many", counting_submit_many)
     for _ in range(3):
-        services.job_submit(
-            owner=guest, idea="calm", face=png(skimage.data.astronaut()), params={}, batch_key="k"
-        )
+        services.job_submit(owner=guest, idea="calm", face=png(skimage.data.astronaut()))
     pipeline = CountingPipeline(tiny_models, OpenCVFaceAnalyzer(), require_face=False)
-    assert Worker(pipeline, worker_id="w1", batch_size=3, params=SMALL).run_once() == 3
-    assert batches == [3] and submitted == [3]  # one claim, queued at once, painted as one batch
+    assert Worker(pipeline, worker_id="w1", batch_size=3).run_once() == 3
+    assert batches == [3]  # one claim, one pipeline run: the claim is the only grouping
     assert GenerationJob.objects.filter(status=JobStatus.SUCCEEDED).count() == 3
+
+
+class RecordingPipeline(PortraitPipeline):
+    """The real pipeline, noting the parameters of every request it paints."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.painted = []
+
+    def run(self, requests, **kwargs):
+        self.painted += [request.params for request in requests]
+        return super().run(requests, **kwargs)
+
+
+def test_a_pinned_seed_is_the_seed_painted(staff_user, tiny_models):
+    from apps.sessions_tokens import services as tokens
+
+    tokens.grant(owner=staff_user, amount=1, actor=staff_user, reason="seed test")
+    job = services.job_submit(
+        owner=staff_user,
+        idea="calm",
+        face=png(skimage.data.astronaut()),
+        params={"seed": 42},
+        role=Role.STAFF,
+    )
+    assert job.params["seed"] == 42
+    pipeline = RecordingPipeline(tiny_models, OpenCVFaceAnalyzer(), require_face=False)
+    Worker(pipeline, worker_id="w1").run_once()
+    job.refresh_from_db()
+    assert job.status == JobStatus.SUCCEEDED and pipeline.painted[0].seed == 42
+    assert job.metadata["seed"] == 42 and job.metadata["params"] == job.params
+
+
+def test_a_queued_job_runs_with_what_its_row_says_whatever_the_defaults_become(
+    guest, tiny_models, monkeypatch
+):
+    from inference.models import presets
+
+    job = services.job_submit(owner=guest, idea="calm", face=png(skimage.data.astronaut()))
+    stored = dict(job.params)
+    assert set(stored) == set(GenerationParams.model_fields) and stored["seed"] is not None
+    monkeypatch.setattr(presets, "TINY_DEFAULTS", presets.TINY_DEFAULTS.replace(steps=5, guidance_scale=9.0))
+    pipeline = RecordingPipeline(tiny_models, OpenCVFaceAnalyzer(), require_face=False)
+    Worker(pipeline, worker_id="w1").run_once()
+    job.refresh_from_db()
+    assert job.status == JobStatus.SUCCEEDED
+    assert pipeline.painted[0].model_dump() == stored == job.params  # steps 3, guidance 5: the row's
+
+
+def test_a_row_queued_before_the_catalogue_still_runs(guest, tiny_models):
+    job = services.job_submit(owner=guest, idea="calm", face=png(skimage.data.astronaut()))
+    legacy = {"steps": 4}  # what the API stored then: only the fields staff set, no seed
+    GenerationJob.objects.filter(id=job.id).update(params=legacy, batch_key="legacy")
+    pipeline = RecordingPipeline(tiny_models, OpenCVFaceAnalyzer(), require_face=False)
+    Worker(pipeline, worker_id="w1").run_once()
+    job.refresh_from_db()
+    assert job.status == JobStatus.SUCCEEDED
+    painted = pipeline.painted[0]
+    assert painted.steps == 4 and painted.width == 64  # the row's field over the models' defaults
+    assert painted.seed == uuid.UUID(str(job.id)).int % 2**31  # the seed the worker gave such jobs
+
+
+def test_a_row_whose_params_are_not_valid_fails_alone_with_a_refund(guest, tiny_models):
+    bad, good = (
+        services.job_submit(owner=guest, idea="calm", face=png(skimage.data.astronaut())) for _ in range(2)
+    )
+    GenerationJob.objects.filter(id=bad.id).update(params={**bad.params, "steps": "many"})
+    pipeline = RecordingPipeline(tiny_models, OpenCVFaceAnalyzer(), require_face=False)
+    assert Worker(pipeline, worker_id="w1").run_once() == 2
+    bad.refresh_from_db(), good.refresh_from_db()
+    assert bad.status == JobStatus.FAILED and "steps" in bad.error_detail
+    assert good.status == JobStatus.SUCCEEDED and token_selectors.balance_of(guest) == 4
 
 
 def test_a_job_failed_by_the_reaper_is_announced(guest, pipeline):
@@ -230,14 +284,12 @@ def test_a_job_failed_by_the_reaper_is_announced(guest, pipeline):
 
     from django.utils import timezone
 
-    job = services.job_submit(
-        owner=guest, idea="calm", face=png(skimage.data.astronaut()), params={}, batch_key="k"
-    )
+    job = services.job_submit(owner=guest, idea="calm", face=png(skimage.data.astronaut()))
     GenerationJob.objects.filter(id=job.id).update(
         status=JobStatus.RUNNING, attempts=3, lease_expires_at=timezone.now() - dt.timedelta(seconds=5)
     )
     layer, channel = listen(job.id)
-    Worker(pipeline, worker_id="w1", params=SMALL).run_once()
+    Worker(pipeline, worker_id="w1").run_once()
     (event,) = drain(layer, channel)
     assert event["event"] == "failed" and "interrupted" in event["message"]
     assert token_selectors.balance_of(guest) == 5

@@ -17,12 +17,13 @@ from PIL import Image
 
 from apps.generation import services
 from apps.generation.models import GenerationJob, JobStatus
-from apps.generation.worker import TINY_PRESET_PARAMS, Worker
+from apps.generation.worker import Worker
 from apps.sessions_tokens import selectors as token_selectors
 from apps.sessions_tokens.models import LedgerEntry
 from inference.faces import OpenCVFaceAnalyzer
+from inference.params import Role
 from inference.portrait.pipeline import PortraitPipeline
-from tests.apps.generation.processes import PROJECT, child_env, current_database_url, manage
+from tests.apps.generation.processes import PROJECT, SLOW, child_env, current_database_url, manage
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -44,7 +45,7 @@ def test_a_killed_workers_job_is_finished_by_another_and_paid_once(guest, settin
     buffer = io.BytesIO()
     Image.fromarray(skimage.data.astronaut()).save(buffer, format="PNG")
     job = services.job_submit(
-        owner=guest, idea="calm", face=ContentFile(buffer.getvalue()), params={"steps": 40}, batch_key="k"
+        owner=guest, idea="calm", face=ContentFile(buffer.getvalue()), params=SLOW, role=Role.OPERATOR
     )
     balance_after_submit = token_selectors.balance_of(guest)
 
@@ -73,7 +74,7 @@ def test_a_killed_workers_job_is_finished_by_another_and_paid_once(guest, settin
     )
 
     pipeline = PortraitPipeline(tiny_models, OpenCVFaceAnalyzer(), require_face=False)
-    rescuer = Worker(pipeline, worker_id="rescuer", batch_size=1, params=TINY_PRESET_PARAMS)
+    rescuer = Worker(pipeline, worker_id="rescuer", batch_size=1)
     assert rescuer.run_once() == 1  # reaps the dead lease, claims the job again, paints it
 
     job.refresh_from_db()

@@ -18,7 +18,8 @@ from PIL import Image
 
 from apps.generation import services
 from apps.generation.models import GenerationJob, JobStatus
-from tests.apps.generation.processes import PROJECT, child_env, current_database_url, manage
+from inference.params import Role
+from tests.apps.generation.processes import PROJECT, SLOW, child_env, current_database_url, manage
 from tests.apps.generation.test_websocket import connect, visitor_with_job
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -42,7 +43,7 @@ def start_worker(settings, *args: str) -> subprocess.Popen:
 
 def test_sigterm_finishes_the_job_in_hand_and_claims_no_more(guest, settings):
     first, second = (
-        services.job_submit(owner=guest, idea="calm", face=astronaut(), params={"steps": 40}, batch_key="k")
+        services.job_submit(owner=guest, idea="calm", face=astronaut(), params=SLOW, role=Role.OPERATOR)
         for _ in range(2)
     )
     worker = start_worker(settings)

@@ -5,8 +5,9 @@ import torch
 
 from inference.identity.conditioner import IdentityConditioner
 from inference.identity.encoder import PhotoMakerIDEncoder, tiny_config
+from inference.params import GenerationParams
 from inference.portrait.conditioning import TextEncoder
-from inference.portrait.stages.base import BaseParams, BaseRequest, BaseStage
+from inference.portrait.stages.base import BaseRequest, BaseStage
 from tests.inference.portrait.stages.test_base import UNetSpy
 
 PROMPT = "portrait of a woman img, oil painting"
@@ -50,7 +51,7 @@ def test_stage_one_switches_to_the_identity_path_after_start_merge_step(conditio
     photos = [skimage.data.astronaut(), np.ascontiguousarray(skimage.data.astronaut()[:, ::-1])]
     face = conditioner.face_embeds(PROMPT, photos, np.random.default_rng(1).normal(size=(2, 512)))
     text = conditioner.text_encoder.encode([conditioner.text_prompt(PROMPT)])
-    params = BaseParams(width=64, height=64, steps=5, start_merge_step=2, adaptive_guidance=False)
+    params = GenerationParams(width=64, height=64, steps=5, start_merge_step=2, adaptive_guidance=False)
     with UNetSpy(tiny_models.unet) as spy:
         result = BaseStage(tiny_models).run(
             [BaseRequest(conditioner.text_prompt(PROMPT), seed=1, face=face)], params

@@ -7,6 +7,7 @@ from PIL import Image
 from inference.faces import OpenCVFaceAnalyzer
 from inference.models import vae
 from inference.models.tiny import SCHEDULER_CONFIG
+from inference.params import GenerationParams
 from inference.portrait.conditioning import TextEncoder, build_conditioning
 from inference.portrait.images import from_pil
 from inference.portrait.masks import face_mask, progressive_masks
@@ -14,12 +15,11 @@ from inference.portrait.scheduler import prepare_scheduler
 from inference.portrait.stages.base import GuidedDenoiser, initial_noise
 from inference.portrait.stages.detailing import (
     DetailingStage,
-    DetailParams,
     DetailRequest,
     sample_differential,
 )
 
-PARAMS = DetailParams(resolution=64, steps=8, strength=0.7)
+PARAMS = GenerationParams(detailing_resolution=64, detailing_steps=8, detailing_strength=0.7)
 
 
 @pytest.fixture(scope="module")
@@ -180,8 +180,3 @@ def test_all_faces_share_one_unet_batch_and_a_faceless_image_is_reported(stage, 
     assert set(sizes) <= {4, 2} and sizes[0] == 4  # two faces, guided: [neg x 2, pos x 2]
     assert list(result.errors) == [2] and result.errors[2].code == "no_face"
     assert torch.equal(result.images[2], batch[2]) and result.boxes[2] is None
-
-
-def test_resolution_must_fit_the_latent_grid(stage, photos):
-    with pytest.raises(ValueError, match="multiple of 8"):
-        stage.run(photos[:1], [DetailRequest("p")], DetailParams(resolution=100))

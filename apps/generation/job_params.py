@@ -1,0 +1,44 @@
+"""A job's generation parameters: resolved once at submit, read back as they were stored.
+
+At submit the caller's fields go over the defaults of the models the workers run (the tiny preset's
+or the catalogue's, from NARCIS_MODELS_DIR), and the seed is chosen: the row says exactly what will
+run, and no worker default can change a queued job.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+
+from apps.generation.errors import SubmitRefused
+from inference.models.presets import default_params
+from inference.params import MAX_SEED, GenerationParams, ParamError, Role, refused_for
+
+
+def resolve(raw: dict | None, *, role: Role, job_id: uuid.UUID) -> GenerationParams:
+    """The full parameter set of a new job; SubmitRefused (403 or 400, naming the field) otherwise."""
+    raw = raw or {}
+    refused = refused_for(role, raw) if isinstance(raw, dict) else []
+    if refused:
+        message = f"Only staff and operators can set generation parameters ({', '.join(refused)})."
+        raise SubmitRefused(403, "params_staff_only", message, field=refused[0])
+    try:
+        params = GenerationParams.parse(raw, defaults=default_params(settings.NARCIS_MODELS_DIR))
+    except ParamError as error:
+        raise SubmitRefused(400, error.code, error.message, field=error.field) from None
+    if params.seed is None:
+        params = params.replace(seed=job_id.int % (MAX_SEED + 1))  # stable for the job, its own
+    return params
+
+
+def params_of(job) -> GenerationParams:
+    """What a job paints with: its row, merged with nothing (ParamError if the row is not valid).
+
+    Rows queued before the catalogue stored only the fields staff set, never a seed; they run as
+    the worker ran them then: those fields over the models' defaults, the seed from the job's id.
+    """
+    if "seed" in job.params:
+        return GenerationParams.parse(job.params)
+    params = GenerationParams.parse(job.params, defaults=default_params(settings.NARCIS_MODELS_DIR))
+    return params.replace(seed=uuid.UUID(str(job.id)).int % (MAX_SEED + 1))
