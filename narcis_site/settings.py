@@ -36,8 +36,10 @@ MIDDLEWARE = [
     # First: the load balancer's probe must not depend on Host headers, redirects or sessions.
     "narcis_site.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "narcis_site.security_headers.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "narcis_site.access_log.AccessLogMiddleware",
+    "narcis_site.malformed_bodies.MalformedBodyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -114,13 +116,18 @@ SESSION_COOKIE_SAMESITE = "Lax"
 # Behind the AWS load balancer TLS ends at the ALB, which says so in X-Forwarded-Proto.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_CONTENT_TYPE_NOSNIFF = True
+# HSTS behind the ALB (X-Forwarded-Proto: https) whenever cookies are Secure: a year, this host only.
+SECURE_HSTS_SECONDS = config.env_int(ENV, "HSTS_SECONDS", 31_536_000 if COOKIE_SECURE else 0, minimum=0)
 X_FRAME_OPTIONS = "DENY"
 
 # Storage: local media/ by default, S3 when NARCIS_S3_BUCKET is set.
 STORAGES = config.storages(ENV)
 MEDIA_ROOT = Path(ENV.get("NARCIS_MEDIA_ROOT", "").strip() or BASE_DIR / "media")
 MEDIA_URL = "/media/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(ENV.get("NARCIS_STATIC_ROOT") or BASE_DIR / "staticfiles")
+# Collected (an image build's `collectstatic`): whitenoise serves STATIC_ROOT, compressed. Not collected
+# (`make run`, a laptop with DEBUG=false): it serves the apps' own files, so pages are never unstyled.
+WHITENOISE_USE_FINDERS = DEBUG or not STATIC_ROOT.is_dir()
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "narcis_site" / "static"]
 

@@ -9,17 +9,19 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-from ninja import File, Form, Router, Schema, Status
+from ninja import File, Form, Query, Router, Schema, Status
 from ninja.errors import HttpError
 from ninja.files import UploadedFile
 from ninja.utils import check_csrf
 
 from apps.generation import progress, selectors, services
 from apps.generation.models import GenerationJob, JobStatus
-from apps.generation.uploads import MAX_BYTES, check_concept_seed, clean_idea, clean_photo
+from apps.generation.uploads import MAX_BYTES, check_concept_seed, check_face, clean_idea, clean_photo
 from inference.params import GenerationParams, Role
 
 router = Router(tags=["generations"])
+MAX_IDEMPOTENCY_KEY = 100  # the column's length
+MAX_PAGE = 100_000  # far past any visitor's history; keeps the offset inside every database's integers
 
 
 class ApiError(HttpError):
@@ -90,6 +92,27 @@ def _params(raw: str | None) -> dict | None:
     return params
 
 
+def _check_csrf(request) -> None:
+    if check_csrf(request) is not None:
+        message = "The security token was expired or missing; reload the page and try again."
+        raise ApiError(403, "csrf_failed", message)
+
+
+def _refuse_repeated_fields(request) -> None:
+    """Two `face` or two `idea` parts: refused, never silently the last one."""
+    for name in ("face", "idea", "params", "concept_seed"):
+        if len(request.FILES.getlist(name)) + len(request.POST.getlist(name)) > 1:
+            raise ApiError(400, "repeated_field", f"Send one {name}, not several.")
+
+
+def _idempotency_key(request) -> str | None:
+    key = request.headers.get("Idempotency-Key") or None
+    if key is not None and not (len(key) <= MAX_IDEMPOTENCY_KEY and key.isascii() and key.isprintable()):
+        message = f"Idempotency-Key must be at most {MAX_IDEMPOTENCY_KEY} printable ASCII characters."
+        raise ApiError(400, "invalid_idempotency_key", message)
+    return key
+
+
 def _role(request) -> Role:
     return Role.STAFF if request.user.is_authenticated and request.user.is_staff else Role.VISITOR
 
@@ -133,19 +156,21 @@ def generation_create(
 
     Send the CSRF token (cookie `csrftoken`) in `X-CSRFToken`; an `Idempotency-Key` header makes retries safe.
     """
-    if check_csrf(request) is not None:
-        raise ApiError(403, "csrf_failed", "Reload the page and try again (the security token was missing).")
+    _check_csrf(request)
+    _refuse_repeated_fields(request)
+    key = _idempotency_key(request)
     owner = _owner(request)
     clean = clean_idea(idea)
     check_concept_seed(concept_seed)
     photo = clean_photo(_read_upload(face))
+    check_face(photo)
     job = services.job_submit(
         owner=owner,
         idea=clean,
         face=photo.file,
         params=_params(params),
         role=_role(request),
-        idempotency_key=request.headers.get("Idempotency-Key") or None,
+        idempotency_key=key,
         concept_seed=concept_seed,
     )
     return Status(201, _job_out(job))
@@ -157,16 +182,18 @@ def generation_detail(request, job_id: str):
 
 
 @router.get("/generations", response=list[JobOut], summary="The caller's jobs, newest first")
-def generation_list(request, page: int = 1, page_size: int = 20):
-    page_size = max(1, min(page_size, 100))
-    jobs = selectors.jobs_of(_owner(request))[(max(page, 1) - 1) * page_size :][:page_size]
+def generation_list(
+    request,
+    page: int = Query(1, ge=1, le=MAX_PAGE),
+    page_size: int = Query(20, ge=1, le=100),
+):
+    jobs = selectors.jobs_of(_owner(request))[(page - 1) * page_size :][:page_size]
     return [_job_out(job) for job in jobs]
 
 
 @router.post("/generations/{job_id}/cancel", response=JobOut, summary="Cancel (refunded)")
 def generation_cancel(request, job_id: str):
-    if check_csrf(request) is not None:
-        raise ApiError(403, "csrf_failed", "Reload the page and try again (the security token was missing).")
+    _check_csrf(request)
     job = selectors.job_for_viewer(job_id, request)
     if services.job_cancel(job=job) == JobStatus.CANCELED:
         progress.publish_final(job)  # a queued job ends here; a running one ends in its worker

@@ -1,10 +1,13 @@
 """Websocket /ws/generations/<id>/: the job's current snapshot at once, then its live events.
 
 Only the owner connects: the user from the Django session, or the guest session from its signed
-cookie. Anyone else is closed with 4403 before the socket opens.
+cookie. Anyone else (and a job that does not exist) is accepted and closed at once with 4403, so every
+client reads the same close code; no event is ever sent to them.
 """
 
 from __future__ import annotations
+
+import uuid
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
@@ -18,7 +21,10 @@ FORBIDDEN = 4403
 
 
 def owned_job(scope, job_id: str) -> GenerationJob | None:
-    job = GenerationJob.objects.filter(pk=job_id).first()
+    try:
+        job = GenerationJob.objects.filter(pk=uuid.UUID(job_id)).first()
+    except ValueError:
+        return None
     if job is None:
         return None
     user = scope.get("user")
@@ -51,6 +57,7 @@ class GenerationConsumer(AsyncJsonWebsocketConsumer):
         job_id = self.scope["url_route"]["kwargs"]["job_id"]
         job = await database_sync_to_async(owned_job)(self.scope, job_id)
         if job is None:
+            await self.accept()
             await self.close(code=FORBIDDEN)
             return
         self.group = group_name(job.id)

@@ -2,6 +2,8 @@ from django.urls import re_path
 
 from apps.generation.consumers import GenerationConsumer
 
+UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+
 websocket_urlpatterns = [
-    re_path(r"^ws/generations/(?P<job_id>[0-9a-f-]{36})/$", GenerationConsumer.as_asgi()),
+    re_path(rf"^ws/generations/(?P<job_id>{UUID})/$", GenerationConsumer.as_asgi()),
 ]

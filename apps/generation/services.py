@@ -61,28 +61,30 @@ def job_submit(
     resolved = job_params.resolve(params, role=role, job_id=job_id)
     if role == Role.VISITOR:
         _check_limits(owner)
-    priority = Priority.OPERATOR if role in TRUSTED else Priority.VISITOR
+    job = GenerationJob(
+        id=job_id,
+        idea=idea,
+        params=resolved.model_dump(),
+        concept_seed=concept_seed,
+        batch_key=resolved.batch_key(),
+        priority=Priority.OPERATOR if role in TRUSTED else Priority.VISITOR,
+        idempotency_key=idempotency_key or None,
+        **owner_fields(owner),
+    )
+    # The photo goes to storage first and is deleted again if the row is not committed: a personal
+    # photo never outlives a submission that failed (no token, a lost idempotency race, a dead database).
+    job.face_image.save(f"{job_id}.png", face, save=False)
     try:
         with transaction.atomic():
-            tokens.spend(owner=owner, amount=1, reference=f"generation:{job_id}")
-            job = GenerationJob(
-                id=job_id,
-                idea=idea,
-                params=resolved.model_dump(),
-                concept_seed=concept_seed,
-                batch_key=resolved.batch_key(),
-                priority=priority,
-                idempotency_key=idempotency_key or None,
-                **owner_fields(owner),
-            )
-            job.face_image.save(f"{job_id}.png", face, save=False)
+            tokens.spend(owner=owner, amount=1, reference=job.token_reference)
             job.save(force_insert=True)
-    except IntegrityError:
-        # A concurrent retry with the same idempotency key won the insert; its job is the answer.
-        if idempotency_key:
+    except BaseException as error:
+        job.face_image.delete(save=False)
+        if isinstance(error, IntegrityError) and idempotency_key:
+            # A concurrent retry with the same idempotency key won the insert; its job is the answer.
             return GenerationJob.objects.get(idempotency_key=idempotency_key, **owner_fields(owner))
         raise
-    logger.info("job queued", extra={"job_id": str(job.id), "priority": priority})
+    logger.info("job queued", extra={"job_id": str(job.id), "priority": job.priority})
     return job
 
 

@@ -2,23 +2,28 @@
 
 The photo's type comes from its bytes, never its name; size and pixel bounds are checked before
 decoding the whole image (a decompression bomb is refused from its header); EXIF orientation is applied
-and every piece of metadata (GPS included) is dropped by re-encoding the pixels as PNG.
+and every piece of metadata (GPS included) is dropped by re-encoding the pixels as PNG. A photo without
+a face is refused here, before any token is spent (the worker checks again with its own analyzer).
 """
 
 from __future__ import annotations
 
 import io
+import threading
 from dataclasses import dataclass
 
+import numpy as np
 from django.core.files.base import ContentFile
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from inference.faces import FaceError, OpenCVFaceAnalyzer, largest_face
 from inference.mecene.words import WordsError, normalise_words
 
 MAX_BYTES = 10 * 1024 * 1024
 MAX_SIDE = 4096
 MIN_SIDE = 64
 FORMATS = {"JPEG", "PNG", "WEBP"}
+FACE_CHECK_SIDE = 1024  # the face check looks at a copy this size at most: a selfie's face stays large
 
 
 class UploadError(ValueError):
@@ -32,6 +37,26 @@ class CleanPhoto:
     file: ContentFile  # PNG, orientation applied, no metadata
     width: int
     height: int
+    image: Image.Image  # the same pixels, RGB
+
+
+_analyzers = threading.local()  # OpenCV's cascade is not shared between threads
+
+
+def check_face(photo: CleanPhoto) -> None:
+    """Refuse a photo in which the offline detector (OpenCV, milliseconds) finds no face."""
+    if not hasattr(_analyzers, "opencv"):
+        _analyzers.opencv = OpenCVFaceAnalyzer()
+    small = photo.image.copy()
+    small.thumbnail((FACE_CHECK_SIDE, FACE_CHECK_SIDE))
+    try:
+        largest_face(_analyzers.opencv, np.asarray(small))
+    except FaceError:
+        message = (
+            "We could not find a face in this photo. Please use one with one clear, front-facing face, "
+            "well lit and not too small."
+        )
+        raise UploadError("no_face", message, "face") from None
 
 
 def _sniff(data: bytes) -> str | None:
@@ -90,7 +115,7 @@ def clean_photo(data: bytes) -> CleanPhoto:
         ) from None
     buffer = io.BytesIO()
     upright.save(buffer, format="PNG")  # fresh pixels: no EXIF, no GPS, no comments
-    return CleanPhoto(ContentFile(buffer.getvalue()), upright.width, upright.height)
+    return CleanPhoto(ContentFile(buffer.getvalue()), upright.width, upright.height, upright)
 
 
 def clean_idea(raw: str) -> str:

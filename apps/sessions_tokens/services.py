@@ -98,7 +98,9 @@ def spend(*, owner: Owner, amount: int = 1, reference: str, actor: User | None =
         if isinstance(owner, User):
             raise InsufficientTokens("You have no tokens left. Ask the Narcis team for more.") from None
         raise
-    logger.info("tokens spent", extra={"reference": reference, "amount": amount, "wallet": wallet.pk})
+    # After the outermost commit: a spend rolled back with its caller's transaction was never made.
+    fields = {"reference": reference, "amount": amount, "wallet": wallet.pk}
+    transaction.on_commit(lambda: logger.info("tokens spent", extra=fields))
     return entry
 
 

@@ -94,11 +94,11 @@ def embedded_default(folder: Path, **overrides: str | None) -> dict:
 
 
 @contextlib.contextmanager
-def running_site(folder: Path, *, seed_demo: bool = False):
+def running_site(folder: Path, *, seed_demo: bool = False, **env_overrides: str | None):
     """`make run` in miniature: migrate a fresh SQLite database in `folder`, optionally seed the demo
     wall, then serve with daphne and the embedded worker; yields "127.0.0.1:<port>"."""
     port = free_port()
-    env = embedded_default(folder, NARCIS_EMBEDDED_WORKER="true", DEBUG="true")
+    env = embedded_default(folder, **{"NARCIS_EMBEDDED_WORKER": "true", "DEBUG": "true", **env_overrides})
     if seed_demo:
         subprocess.run(manage("photowall", "--demo"), env=env, cwd=PROJECT, check=True, capture_output=True)
     log_path = folder / "server.log"

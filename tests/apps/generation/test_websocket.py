@@ -92,9 +92,31 @@ async def test_anyone_else_is_refused_with_4403():
     other_cookie, _ = await database_sync_to_async(visitor_with_job)()
     for cookie in (None, other_cookie, "forged-value"):
         socket = connect(job.id, cookie)
-        connected, code = await socket.connect()
-        assert not connected and code == 4403
+        connected, _ = await socket.connect()
+        assert connected and await socket.receive_output(timeout=5) == {
+            "type": "websocket.close",
+            "code": 4403,
+        }
         await socket.disconnect()  # end the consumer while the loop runs, not in the loop's teardown
+
+
+@pytest.mark.parametrize(
+    ("path", "code"),
+    [
+        ("/ws/generations/------------------------------------/", 4404),  # 36 characters, no UUID
+        ("/ws/generations/00000000-0000-0000-0000-000000000000/", 4403),  # a UUID, no such job
+        ("/ws/generations/" + "a" * 40 + "/", 4404),
+        ("/ws/elsewhere/", 4404),
+        ("/ws/generations/%FF%FE/", 4404),
+    ],
+)
+async def test_malformed_ids_and_unknown_paths_close_cleanly(path, code, caplog):
+    socket = WebsocketCommunicator(application, path, headers=[(b"origin", b"http://localhost")])
+    connected, _ = await socket.connect()
+    closed = await socket.receive_output(timeout=5)
+    assert connected and closed == {"type": "websocket.close", "code": code}
+    await socket.disconnect()
+    assert not [r for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")]
 
 
 async def test_canceling_a_queued_job_is_announced_on_its_socket():

@@ -36,6 +36,7 @@ def test_a_visitor_paints_a_portrait_in_the_browser(site, tmp_path):
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         page = browser.new_page(viewport={"width": 1440, "height": 1000})
+        refused = csp_refusals(page)
         try:
             page.goto(site)
             track = page.locator(".wall-track").first
@@ -73,8 +74,34 @@ def test_a_visitor_paints_a_portrait_in_the_browser(site, tmp_path):
             page.wait_for_function("() => document.getElementById('result-image').naturalWidth > 0")
             assert page.locator("#download").get_attribute("href").startswith("/media/productions/")
             expect(page.locator("#balance")).to_have_text("4")
+            assert refused == []  # the whole flow runs under the Content-Security-Policy
         finally:
             page.screenshot(path=str(ARTIFACTS / "create-flow.png"), full_page=True)
+            browser.close()
+
+
+def csp_refusals(page) -> list[str]:
+    """What the browser refused under the Content-Security-Policy, as it reports it on the console."""
+    refused = []
+    page.on("console", lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None)
+    return refused
+
+
+def test_the_api_docs_work_under_the_content_security_policy(site):
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        page = browser.new_page()
+        refused = csp_refusals(page)
+        try:
+            response = page.goto(f"{site}/api/docs")
+            assert "script-src 'self'" in response.headers["content-security-policy"]
+            expect(page.locator(".opblock-summary-path", has_text="/api/generations").first).to_be_visible(
+                timeout=20_000
+            )
+            assert refused == []
+        finally:
             browser.close()
 
 

@@ -48,7 +48,7 @@ def test_an_empty_wall_renders_the_page_without_it(client):
 
 def test_the_page_repeats_each_column_for_a_seamless_loop_in_alternate_directions(client, two_celebrities):
     html = client.get("/").content.decode()
-    tracks = re.findall(r'<ul class="wall-track (up|down)" style="--items: (\d+)">(.*?)</ul>', html, re.S)
+    tracks = re.findall(r'<ul class="wall-track (up|down)" data-items="(\d+)">(.*?)</ul>', html, re.S)
     assert [direction for direction, _, _ in tracks] == ["up", "down", "up", "down", "up"]
     for _, items, body in tracks:
         sources = re.findall(r'<img src="([^"]+)"', body)
