@@ -98,6 +98,7 @@ GUEST_ALLOWANCES_PER_ADDRESS = config.env_int(ENV, "GUEST_ALLOWANCES_PER_ADDRESS
 GUEST_COOKIE_NAME = "narcis_guest"
 GENERATIONS_PER_MINUTE = config.env_int(ENV, "GENERATIONS_PER_MINUTE", 5, minimum=1)
 GENERATIONS_MAX_QUEUED = config.env_int(ENV, "GENERATIONS_MAX_QUEUED", 2, minimum=1)
+FACE_RETENTION_DAYS = config.env_int(ENV, "FACE_RETENTION_DAYS", 30, minimum=1)
 # Uploads are read by the API with their own 10 MB bound; let Django spool them to disk, not memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 12 * 1024 * 1024

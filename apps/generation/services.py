@@ -14,6 +14,7 @@ import datetime as dt
 import logging
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -23,7 +24,7 @@ from django.utils import timezone
 
 from apps.generation import job_params, selectors
 from apps.generation.errors import SubmitRefused
-from apps.generation.models import GenerationJob, JobStatus, Priority
+from apps.generation.models import LIVE_STATUSES, GenerationJob, JobStatus, Priority
 from apps.generation.selectors import owner_fields
 from apps.sessions_tokens import services as tokens
 from apps.sessions_tokens.models import GuestSession, User
@@ -234,3 +235,45 @@ def jobs_reap_expired(
     if requeued or failed:
         logger.warning("expired leases reaped", extra={"requeued": requeued, "failed": failed})
     return requeued, failed
+
+
+FACES_FOLDER = "faces"
+ORPHAN_GRACE = dt.timedelta(hours=1)  # a submission stores its photo just before its row commits
+
+
+@dataclass(frozen=True)
+class FaceSweep:
+    orphans: list[str]  # files under faces/ that no job names
+    expired: list[str]  # selfies of jobs finished more than FACE_RETENTION_DAYS ago (the portraits stay)
+
+
+def faces_sweep(*, now: dt.datetime | None = None, dry_run: bool = False) -> FaceSweep:
+    """Delete the personal photos Narcis no longer needs: files no job names (older than an hour, so a
+    submission in flight keeps its own), and the selfies of finished jobs past FACE_RETENTION_DAYS."""
+    now = now or timezone.now()
+    storage = GenerationJob._meta.get_field("face_image").storage
+    try:
+        _, names = storage.listdir(FACES_FOLDER)
+    except FileNotFoundError:
+        names = []
+    paths = [f"{FACES_FOLDER}/{name}" for name in names]
+    named = set()
+    for start in range(0, len(paths), 500):  # bounded IN lists, for any number of files
+        chunk = GenerationJob.objects.filter(face_image__in=paths[start : start + 500])
+        named |= set(chunk.values_list("face_image", flat=True))
+    orphans = [p for p in paths if p not in named and storage.get_modified_time(p) < now - ORPHAN_GRACE]
+    cutoff = now - dt.timedelta(days=settings.FACE_RETENTION_DAYS)
+    finished = GenerationJob.objects.exclude(status__in=LIVE_STATUSES).exclude(face_image="")
+    expired_jobs = list(finished.filter(finished_at__lt=cutoff).values_list("id", "face_image"))
+    if not dry_run:
+        for path in orphans:
+            storage.delete(path)
+        for job_id, path in expired_jobs:
+            storage.delete(path)
+            GenerationJob.objects.filter(id=job_id, face_image=path).update(face_image="")
+    report = FaceSweep(orphans=orphans, expired=[path for _, path in expired_jobs])
+    logger.info(
+        "faces swept",
+        extra={"orphans": len(report.orphans), "expired": len(report.expired), "dry_run": dry_run},
+    )
+    return report
