@@ -8,15 +8,26 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from typing import Annotated
 
 from ninja import File, Form, Query, Router, Schema, Status
 from ninja.errors import HttpError
 from ninja.files import UploadedFile
 from ninja.utils import check_csrf
+from pydantic import WithJsonSchema
 
 from apps.generation import progress, selectors, services
+from apps.generation.errors import errors
 from apps.generation.models import GenerationJob, JobStatus
-from apps.generation.uploads import MAX_BYTES, check_concept_seed, check_face, clean_idea, clean_photo
+from apps.generation.uploads import (
+    IDEA_IN_OPENAPI,
+    MAX_BYTES,
+    SEED_IN_OPENAPI,
+    check_concept_seed,
+    check_face,
+    clean_idea,
+    clean_photo,
+)
 from inference.params import GenerationParams, Role
 
 router = Router(tags=["generations"])
@@ -117,39 +128,41 @@ def _role(request) -> Role:
     return Role.STAFF if request.user.is_authenticated and request.user.is_staff else Role.VISITOR
 
 
-# The multipart body carries `params` as a JSON text part; the document describes it as the object it is.
-PARAMS_IN_OPENAPI = {
-    "requestBody": {
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "properties": {
-                        "params": {
-                            **GenerationParams.model_json_schema(),
-                            "description": "Staff and operators only: generation parameters, as a JSON "
-                            "object. Omitted fields take the workers' defaults; the job stores them all.",
-                        }
-                    }
-                },
-                "encoding": {"params": {"contentType": "application/json"}},
-            }
+# For the OpenAPI document, what the form fields accept; the view's own checks give the friendly 400s.
+# `params` travels as a JSON text part of the multipart body: the document shows the object it holds.
+IdeaField = Annotated[str, WithJsonSchema(IDEA_IN_OPENAPI)]
+SeedField = Annotated[int | None, WithJsonSchema({**SEED_IN_OPENAPI, "title": "Concept Seed"})]
+ParamsField = Annotated[
+    str | None,
+    WithJsonSchema(
+        {
+            # One alternative under anyOf: django-ninja would otherwise flatten a nested object's
+            # fields into the form's own.
+            "anyOf": [GenerationParams.model_json_schema()],
+            "description": "Staff and operators only: generation parameters, as a JSON object. Omitted "
+            "fields take the workers' defaults; the job stores them all, resolved.",
         }
+    ),
+]
+PARAMS_AS_JSON = {
+    "requestBody": {
+        "content": {"multipart/form-data": {"encoding": {"params": {"contentType": "application/json"}}}}
     }
 }
 
 
 @router.post(
     "/generations",
-    response={201: JobOut},
+    response={201: JobOut, **errors(400, 402, 403, 413, 422, 429)},
     summary="Create a portrait (one token)",
-    openapi_extra=PARAMS_IN_OPENAPI,
+    openapi_extra=PARAMS_AS_JSON,
 )
 def generation_create(
     request,
-    idea: Form[str],
+    idea: Form[IdeaField],
     face: File[UploadedFile],
-    params: Form[str | None] = None,
-    concept_seed: Form[int | None] = None,
+    params: ParamsField = Form(None),
+    concept_seed: SeedField = Form(None),
 ):
     """multipart: `face` (JPEG, PNG or WebP, ≤ 10 MB, ≤ 4096 px a side) and `idea` (1 to 4 words);
     optionally `concept_seed`, the `seed` of a concept previewed with GET /api/mecene, to paint that one.
@@ -176,12 +189,18 @@ def generation_create(
     return Status(201, _job_out(job))
 
 
-@router.get("/generations/{job_id}", response=JobOut, summary="A job's status, progress and result")
+@router.get(
+    "/generations/{job_id}",
+    response={200: JobOut, **errors(404)},
+    summary="A job's status, progress and result",
+)
 def generation_detail(request, job_id: str):
     return _job_out(selectors.job_for_viewer(job_id, request))
 
 
-@router.get("/generations", response=list[JobOut], summary="The caller's jobs, newest first")
+@router.get(
+    "/generations", response={200: list[JobOut], **errors(422)}, summary="The caller's jobs, newest first"
+)
 def generation_list(
     request,
     page: int = Query(1, ge=1, le=MAX_PAGE),
@@ -191,7 +210,9 @@ def generation_list(
     return [_job_out(job) for job in jobs]
 
 
-@router.post("/generations/{job_id}/cancel", response=JobOut, summary="Cancel (refunded)")
+@router.post(
+    "/generations/{job_id}/cancel", response={200: JobOut, **errors(403, 404)}, summary="Cancel (refunded)"
+)
 def generation_cancel(request, job_id: str):
     _check_csrf(request)
     job = selectors.job_for_viewer(job_id, request)

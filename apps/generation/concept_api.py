@@ -9,14 +9,17 @@ take seconds, which must not stall the rest of the site.
 from __future__ import annotations
 
 import random
+from typing import Annotated
 
 from asgiref.sync import sync_to_async
 from ninja import Router, Schema
 from ninja.errors import Throttled
 from ninja.throttling import SimpleRateThrottle
+from pydantic import WithJsonSchema
 
 from apps.generation import concepts
-from apps.generation.uploads import check_concept_seed, clean_idea
+from apps.generation.errors import errors
+from apps.generation.uploads import IDEA_IN_OPENAPI, SEED_IN_OPENAPI, check_concept_seed, clean_idea
 from apps.sessions_tokens.allowances import client_address
 
 router = Router(tags=["mecene"])
@@ -63,8 +66,16 @@ def _concept(words: str, seed: int) -> dict:
     return {field: getattr(concept, field) for field in ConceptOut.model_fields}
 
 
-@router.get("/mecene", response=ConceptOut, summary="Preview the portrait concept")
-async def concept_preview(request, idea: str, seed: int | None = None):
+@router.get(
+    "/mecene",
+    response={200: ConceptOut, **errors(400, 422, 429)},
+    summary="Preview the portrait concept",
+)
+async def concept_preview(
+    request,
+    idea: Annotated[str, WithJsonSchema(IDEA_IN_OPENAPI)],
+    seed: Annotated[int | None, WithJsonSchema(SEED_IN_OPENAPI)] = None,
+):
     """`idea`: 1 to 4 words. `seed` (optional, 0 to 2^31-1): the same seed gives the same concept;
     without it a fresh one is drawn, so the visitor can ask for another take."""
     words = clean_idea(idea)

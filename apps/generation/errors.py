@@ -1,6 +1,23 @@
-"""Why a submission was refused, before any token moved: an HTTP status, a stable code, plain words."""
+"""Why a request was refused: an HTTP status, a stable code, plain words; and that shape in the API's
+OpenAPI document (narcis_site.api_errors writes every refusal in it)."""
 
 from __future__ import annotations
+
+from typing import Any
+
+from ninja import Schema
+
+
+class ErrorOut(Schema):
+    code: str  # stable, for programs: "no_tokens", "invalid_params", "rate_limited", ...
+    message: str  # for people: what was wrong and what to do
+    field: str | None = None  # the request field at fault, when one is
+    errors: list[dict[str, Any]] | None = None  # each invalid field, for "invalid_request" (422)
+
+
+def errors(*statuses: int) -> dict:
+    """The `response` entries documenting these error statuses, for an operation's decorator."""
+    return dict.fromkeys(statuses, ErrorOut)
 
 
 class SubmitRefused(Exception):

@@ -17,7 +17,7 @@ from django.core.files.base import ContentFile
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from inference.faces import FaceError, OpenCVFaceAnalyzer, largest_face
-from inference.mecene.words import WordsError, normalise_words
+from inference.mecene.words import MAX_CHARS, MAX_WORDS, WordsError, normalise_words
 
 MAX_BYTES = 10 * 1024 * 1024
 MAX_SIDE = 4096
@@ -116,6 +116,19 @@ def clean_photo(data: bytes) -> CleanPhoto:
     buffer = io.BytesIO()
     upright.save(buffer, format="PNG")  # fresh pixels: no EXIF, no GPS, no comments
     return CleanPhoto(ContentFile(buffer.getvalue()), upright.width, upright.height, upright)
+
+
+# The canonical form of an idea, for the OpenAPI document: clean_idea also accepts other case and extra
+# spaces, and normalises them to this.
+IDEA_IN_OPENAPI = {
+    "type": "string",
+    "minLength": 1,
+    "maxLength": MAX_CHARS,
+    "pattern": rf"^[^\W\d_]+(?:[ -][^\W\d_]+){{0,{MAX_WORDS - 1}}}$",
+    "description": f"1 to {MAX_WORDS} words of letters, single spaces or hyphens between them.",
+    "examples": ["corporate confidence"],
+}
+SEED_IN_OPENAPI = {"type": "integer", "minimum": 0, "maximum": 2**31 - 1}
 
 
 def clean_idea(raw: str) -> str:

@@ -228,11 +228,18 @@ def test_the_openapi_document_describes_params_as_the_catalogue_object(client):
 
     operation = client.get("/api/openapi.json").json()["paths"]["/api/generations"]["post"]
     body = operation["requestBody"]["content"]["multipart/form-data"]
-    params = body["schema"]["properties"]["params"]
+    [params] = body["schema"]["properties"]["params"]["anyOf"]
     assert params["type"] == "object" and params["additionalProperties"] is False
     assert set(params["properties"]) == set(SPECS)
     assert (
         params["properties"]["steps"]["maximum"] == 150 and params["properties"]["width"]["multipleOf"] == 8
     )
     assert body["encoding"]["params"]["contentType"] == "application/json"
-    assert {"idea", "face"} <= set(body["schema"]["properties"])
+    assert set(body["schema"]["properties"]) == {"idea", "face", "params", "concept_seed"}
+    idea = body["schema"]["properties"]["idea"]
+    assert idea["maxLength"] == 60 and idea["pattern"].startswith("^")
+    seed = body["schema"]["properties"]["concept_seed"]
+    assert (seed["minimum"], seed["maximum"]) == (0, 2**31 - 1)
+    for status in ("400", "402", "403", "413", "422", "429"):
+        error = operation["responses"][status]["content"]["application/json"]["schema"]
+        assert error["$ref"].endswith("/ErrorOut")
