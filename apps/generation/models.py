@@ -57,6 +57,10 @@ class GenerationJob(models.Model):
     cancel_requested = models.BooleanField(default=False)
     attempts = models.PositiveSmallIntegerField(default=0)
     max_attempts = models.PositiveSmallIntegerField(default=3)
+    infra_faults = models.PositiveSmallIntegerField(
+        default=0,
+        help_text="Times a worker handed the job back for a fault of ours (database, storage, GPU).",
+    )
     worker_id = models.CharField(max_length=100, blank=True)
     lease_expires_at = models.DateTimeField(null=True, blank=True)
 

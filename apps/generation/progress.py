@@ -10,9 +10,10 @@ import time
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 
-from apps.generation import selectors
+from apps.generation import faults, selectors
 from apps.generation.models import GenerationJob, JobStatus
 from inference.portrait.pipeline import RequestProgress
 
@@ -66,13 +67,7 @@ class Reporter:
 
     def report(self, job: GenerationJob, update: RequestProgress) -> None:
         p = update.progress
-        GenerationJob.objects.filter(id=job.id, status=JobStatus.RUNNING).update(
-            progress_stage=p.stage,
-            progress_step=p.step,
-            progress_total=p.total,
-            progress_percent=round(p.percent, 1),
-            progress_updated_at=timezone.now(),
-        )
+        self._store_snapshot(job, p)
         event = {
             "event": "progress",
             "stage": p.stage,
@@ -88,6 +83,22 @@ class Reporter:
             )
         publish(job.id, event)
 
+    @staticmethod
+    def _store_snapshot(job: GenerationJob, p) -> None:
+        """Best effort, like the events: a dropped database connection costs this step's snapshot, never
+        the painting; the next step reconnects and writes a newer one."""
+        try:
+            GenerationJob.objects.filter(id=job.id, status=JobStatus.RUNNING).update(
+                progress_stage=p.stage,
+                progress_step=p.step,
+                progress_total=p.total,
+                progress_percent=round(p.percent, 1),
+                progress_updated_at=timezone.now(),
+            )
+        except (OperationalError, InterfaceError):
+            logger.warning("progress snapshot not stored", exc_info=True, extra={"job_id": str(job.id)})
+            faults.reconnect()
+
 
 _last_cancel_check: dict[str, tuple[float, bool]] = {}
 
@@ -97,7 +108,11 @@ def cancel_requested(job: GenerationJob) -> bool:
     key, now = str(job.id), time.monotonic()
     checked_at, value = _last_cancel_check.get(key, (0.0, False))
     if now - checked_at >= CANCEL_CHECK_INTERVAL_S:
-        value = GenerationJob.objects.values_list("cancel_requested", flat=True).get(id=job.id)
+        try:
+            value = GenerationJob.objects.values_list("cancel_requested", flat=True).get(id=job.id)
+        except (OperationalError, InterfaceError):  # asked again at the next step, reconnected
+            faults.reconnect()
+            return value
         _last_cancel_check[key] = (now, value)
     return value
 

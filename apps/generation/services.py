@@ -4,8 +4,13 @@ workers (or a worker and the reaper) can never both move the same job; tokens mo
     queued --claim--> running --succeed--> succeeded
        |                 |  \\--fail-------> failed   (+ refund)
        |                 |  \\--cancel-----> canceled (+ refund)
+       |                 |  \\--release----> queued again (a fault of ours), or failed + refund at the 3rd
        |                 \\--lease expired--> queued again, or failed + refund after max_attempts
        \\--cancel--> canceled (+ refund)
+
+Attempts: a claim counts one. It is given back when the job is handed back for a fault of ours
+(job_release) and when its worker died before it ran a single step (the reaper): only painting that a
+worker began and never finished counts against the visitor's max_attempts.
 """
 
 from __future__ import annotations
@@ -126,6 +131,7 @@ def jobs_claim(
             attempts=F("attempts") + 1,
             started_at=now,
             lease_expires_at=now + dt.timedelta(seconds=lease_seconds),
+            **FRESH_PROGRESS,  # this attempt's own: the reaper reads whether it painted a step
         )
         jobs = list(GenerationJob.objects.filter(id__in=ids, worker_id=worker_id, status=JobStatus.RUNNING))
     for job in jobs:
@@ -133,6 +139,10 @@ def jobs_claim(
             "job claimed", extra={"job_id": str(job.id), "worker": worker_id, "attempt": job.attempts}
         )
     return jobs
+
+
+FRESH_PROGRESS = {"progress_stage": "", "progress_step": 0, "progress_total": 0, "progress_percent": 0.0}
+MAX_INFRA_FAULTS = 3
 
 
 def _held(job: GenerationJob, worker_id: str):
@@ -190,6 +200,45 @@ def job_fail(*, job: GenerationJob, worker_id: str, message: str, detail: str = 
     return ended
 
 
+def job_release(*, job: GenerationJob, worker_id: str, reason: str) -> str:
+    """Hand a job back to the queue for a fault of ours (database, storage, GPU): no attempt counted, no
+    refund; another worker takes it. The third time it is failed and refunded with the reason for staff,
+    and an operator alert is logged: a job that keeps meeting faults of ours means a broken deployment.
+    Returns the job's new status ("" when this worker no longer held it)."""
+    with transaction.atomic():
+        held = _held(job, worker_id).select_for_update().first()
+        if held is None:
+            return ""
+        faults = held.infra_faults + 1
+        if faults < MAX_INFRA_FAULTS:
+            _held(job, worker_id).update(
+                status=JobStatus.QUEUED,
+                worker_id="",
+                lease_expires_at=None,
+                attempts=F("attempts") - 1,
+                infra_faults=faults,
+                **FRESH_PROGRESS,
+            )
+            logger.warning(
+                "job handed back", extra={"job_id": str(job.id), "worker": worker_id, "reason": reason}
+            )
+            return JobStatus.QUEUED
+    message = "A problem on our side kept us from painting your portrait. Your token has been returned."
+    detail = f"infrastructure fault {faults} times; last: {reason}"
+    _end_with_refund(
+        _held(job, worker_id),
+        JobStatus.FAILED,
+        error_message=message,
+        error_detail=detail,
+        infra_faults=faults,
+    )
+    logger.error(
+        "operator alert: job failed by repeated infrastructure faults",
+        extra={"job_id": str(job.id), "worker": worker_id, "reason": reason, "faults": faults},
+    )
+    return JobStatus.FAILED
+
+
 def job_cancel(*, job: GenerationJob) -> str:
     """A queued job is canceled and refunded now; a running one is flagged for its worker."""
     queued = GenerationJob.objects.filter(id=job.id, status=JobStatus.QUEUED)
@@ -212,11 +261,16 @@ def jobs_reap_expired(
     (requeued, failed)."""
     now = now or timezone.now()
     expired = GenerationJob.objects.filter(status=JobStatus.RUNNING, lease_expires_at__lt=now)
-    requeued = expired.filter(attempts__lt=F("max_attempts")).update(
-        status=JobStatus.QUEUED, worker_id="", lease_expires_at=None
+    back = {"status": JobStatus.QUEUED, "worker_id": "", "lease_expires_at": None}
+    # Its worker died before painting a step (killed while claiming, loading, reading the photo): not an
+    # attempt, but a fault of ours, and the third one in a row fails it (a job that kills its worker).
+    unstarted = expired.filter(progress_step=0)
+    requeued = unstarted.filter(infra_faults__lt=MAX_INFRA_FAULTS - 1).update(
+        **back, attempts=F("attempts") - 1, infra_faults=F("infra_faults") + 1
     )
+    requeued += expired.exclude(progress_step=0).filter(attempts__lt=F("max_attempts")).update(**back)
     failed = 0
-    for job in expired.filter(attempts__gte=F("max_attempts")):
+    for job in expired:  # what is left: out of attempts, or of patience with faults of ours
         still_expired = GenerationJob.objects.filter(
             Q(id=job.id), Q(status=JobStatus.RUNNING), Q(lease_expires_at__lt=now)
         )
@@ -227,7 +281,7 @@ def jobs_reap_expired(
             still_expired,
             JobStatus.FAILED,
             error_message=message,
-            error_detail=f"lease expired after {job.attempts} attempts",
+            error_detail=f"lease expired after {job.attempts} attempts, {job.infra_faults} unstarted",
         ):
             failed += 1
             if on_failed is not None:

@@ -15,14 +15,14 @@ import threading
 import uuid
 
 import numpy as np
+import torch
 from django.conf import settings
 from django.core.files.base import ContentFile
-from django.db import close_old_connections
 from PIL import Image
 
-from apps.generation import concepts, progress, services
+from apps.generation import concepts, faults, progress, services
 from apps.generation.job_params import params_of
-from apps.generation.models import GenerationJob
+from apps.generation.models import GenerationJob, JobStatus
 from inference.mecene.agent import Concept, Mecene
 from inference.models.registry import TINY
 from inference.portrait.build import build
@@ -45,17 +45,28 @@ class LeaseKeeper(threading.Thread):
         self._halt = threading.Event()
 
     def run(self):
-        from django.db import connection
-
         try:
             while not self._halt.wait(self.lease_seconds / 3):
-                for job in self.jobs:
-                    if not services.job_renew_lease(
-                        job=job, worker_id=self.worker_id, lease_seconds=self.lease_seconds
-                    ):
-                        self.lost.add(str(job.id))
+                self._renew()
         finally:
-            connection.close()
+            faults.reconnect()
+
+    def _renew(self) -> None:
+        """One round of renewals. A dropped connection costs this round only: the lease is three rounds
+        long, and the next round reconnects."""
+        for job in self.jobs:
+            try:
+                held = services.job_renew_lease(
+                    job=job, worker_id=self.worker_id, lease_seconds=self.lease_seconds
+                )
+            except Exception as error:  # noqa: BLE001 - the keeper must outlive any database blip
+                if not faults.is_infrastructure(error):
+                    raise
+                logger.warning("lease not renewed this round", extra={"job_id": str(job.id)})
+                faults.reconnect()
+                return
+            if not held:
+                self.lost.add(str(job.id))
 
     def stop(self):
         self._halt.set()
@@ -115,34 +126,64 @@ class Worker:
         keeper = LeaseKeeper(jobs, self.worker_id, self.lease_seconds)
         keeper.start()
         concept_of: dict[str, Concept] = {}
+        handed_back: list[tuple[GenerationJob, Exception]] = []
         try:
-            requests, concept_of, results = self._requests(jobs)
+            requests, concept_of, results, handed_back = self._requests(jobs)
             results += self._paint(requests, by_id, keeper) if requests else []
         except Exception as error:  # noqa: BLE001 - every job must end, whatever broke
-            logger.exception("batch crashed", extra={"worker": self.worker_id})
-            results = [_crashed(job, error) for job in jobs]
+            if faults.is_infrastructure(error):  # ours, not the visitors': another worker takes them
+                logger.warning("batch handed back", exc_info=True, extra={"worker": self.worker_id})
+                results, handed_back = [], [(job, error) for job in jobs]
+            else:
+                logger.exception("batch crashed", extra={"worker": self.worker_id})
+                results = [_crashed(job, error) for job in jobs]
         finally:
             keeper.stop()
+        for job, error in handed_back:
+            self._hand_back(job, error)
         for result in results:
             try:
                 self._finish(by_id[result.request_id], result, concept_of.get(result.request_id))
-            except Exception:  # noqa: BLE001 - storage or database down: the others still finish
-                # The lease runs out and the reaper retries the job, or fails and refunds it.
+            except Exception as error:  # noqa: BLE001 - storage or database down: the others still finish
                 logger.exception("result not recorded", extra={"job_id": result.request_id})
+                if faults.is_infrastructure(error):
+                    self._hand_back(by_id[result.request_id], error)
+                # Otherwise the lease runs out and the reaper retries the job, or fails and refunds it.
         return len(jobs)
 
-    def _requests(self, jobs: list[GenerationJob]) -> tuple[list, dict, list]:
-        """The jobs' requests and concepts, and a failed result for each job whose request cannot be
-        built (its row's parameters are not valid, its photo cannot be read): that job fails alone."""
-        requests, concept_of, failed = [], {}, []
+    def _hand_back(self, job: GenerationJob, error: Exception) -> None:
+        """Back to the queue for another worker (services.job_release); if even that cannot be written,
+        the lease runs out and the reaper does it."""
+        reason = f"{type(error).__name__}: {error}"[:500]
+        try:
+            status = faults.retrying(
+                lambda: services.job_release(job=job, worker_id=self.worker_id, reason=reason),
+                what="hand back",
+            )
+        except Exception:  # noqa: BLE001 - the reaper will
+            logger.exception("job not handed back", extra={"job_id": str(job.id)})
+            return
+        if status == JobStatus.FAILED:
+            progress.publish_final(job)
+
+    def _requests(self, jobs: list[GenerationJob]) -> tuple[list, dict, list, list]:
+        """The jobs' requests and concepts; a failed result for each job whose request cannot be built
+        (its row's parameters are not valid, its photo cannot be read): that job fails alone; and the
+        jobs to hand back (their photo could not be fetched from storage, even after retries)."""
+        requests, concept_of, failed, handed_back = [], {}, [], []
         for job in jobs:
             try:
-                request, concept_of[str(job.id)] = self._request(job)
+                request, concept_of[str(job.id)] = faults.retrying(
+                    lambda job=job: self._request(job), what="read the job"
+                )
                 requests.append(request)
             except Exception as error:  # noqa: BLE001 - one bad job must not take its batch down
+                if faults.is_infrastructure(error):
+                    handed_back.append((job, error))
+                    continue
                 logger.exception("job not paintable", extra={"job_id": str(job.id)})
                 failed.append(_crashed(job, error))
-        return requests, concept_of, failed
+        return requests, concept_of, failed, handed_back
 
     def _paint(
         self, requests: list[PortraitRequest], by_id: dict, keeper: LeaseKeeper
@@ -158,9 +199,29 @@ class Worker:
             if update.request_id in keeper.lost or progress.cancel_requested(job):
                 stopped.add(update.request_id)
 
-        return self.pipeline.run(requests, on_progress=on_progress, is_cancelled=stopped.__contains__)
+        return self._paint_within_memory(requests, on_progress, stopped.__contains__)
+
+    def _paint_within_memory(self, requests: list[PortraitRequest], on_progress, is_cancelled) -> list:
+        """The pipeline on the batch; when the GPU runs out of memory, on each half, down to one job."""
+        try:
+            return self.pipeline.run(requests, on_progress=on_progress, is_cancelled=is_cancelled)
+        except Exception as error:
+            if len(requests) < 2 or not faults.is_out_of_memory(error):
+                raise
+            logger.warning("out of GPU memory: splitting the batch", extra={"batch": len(requests)})
+            if torch.cuda.is_available():
+                torch.cuda.empty_cache()
+            half = len(requests) // 2
+            return self._paint_within_memory(
+                requests[:half], on_progress, is_cancelled
+            ) + self._paint_within_memory(requests[half:], on_progress, is_cancelled)
 
     def _finish(self, job: GenerationJob, result: PortraitResult, concept: Concept | None) -> None:
+        """Record the result, retrying through faults of ours (a dropped connection, a storage timeout)."""
+        faults.retrying(lambda: self._record(job, result, concept), what="record the result")
+        progress.publish_final(job)
+
+    def _record(self, job: GenerationJob, result: PortraitResult, concept: Concept | None) -> None:
         if result.status == "canceled":
             services.job_finish_canceled(job=job, worker_id=self.worker_id)
         elif result.ok:
@@ -191,7 +252,6 @@ class Worker:
                 message=f"{message} Your token has been returned.",
                 detail="; ".join(result.notes) or (result.error_code or ""),
             )
-        progress.publish_final(job)
 
     def run_forever(self, *, idle_sleep: float = 1.0, max_backoff: float = 30.0) -> None:
         logger.info("worker started", extra={"worker": self.worker_id})
@@ -203,7 +263,7 @@ class Worker:
             except Exception:  # noqa: BLE001 - the database blinked: wait, then carry on (leases cover us)
                 logger.exception("worker round failed", extra={"worker": self.worker_id})
                 backoff, handled = min(backoff * 2, max_backoff), 0
-                close_old_connections()
+                faults.reconnect()
             if handled == 0:
                 self.stopping.wait(backoff)
         logger.info("worker stopped", extra={"worker": self.worker_id})

@@ -117,13 +117,54 @@ def test_expired_leases_are_requeued_then_failed_and_refunded(guest, face_file):
     later = timezone.now() + dt.timedelta(minutes=5)
     for attempt in range(1, 4):
         [claimed] = services.jobs_claim(worker_id=f"w{attempt}", limit=1, lease_seconds=60)
-        assert claimed.attempts == attempt
+        assert claimed.attempts == attempt and claimed.progress_step == 0  # each attempt starts afresh
+        GenerationJob.objects.filter(id=job.id).update(progress_step=4)  # its worker painted, then died
         requeued, failed = services.jobs_reap_expired(now=later)
         assert (requeued, failed) == ((1, 0) if attempt < 3 else (0, 1))
         assert not services.job_renew_lease(job=claimed, worker_id=f"w{attempt}", lease_seconds=60)
     job.refresh_from_db()
     assert job.status == JobStatus.FAILED and "token has been returned" in job.error_message
     assert token_selectors.balance_of(guest) == 5
+
+
+def test_a_worker_that_dies_before_a_step_costs_no_attempt_but_three_such_deaths_fail_the_job(
+    guest, face_file
+):
+    job = submit(guest, face_file)
+    later = timezone.now() + dt.timedelta(minutes=5)
+    for death in range(1, 3):
+        services.jobs_claim(worker_id=f"w{death}", limit=1, lease_seconds=60)
+        assert services.jobs_reap_expired(now=later) == (1, 0)
+        job.refresh_from_db()
+        assert (job.status, job.attempts, job.infra_faults) == (JobStatus.QUEUED, 0, death)
+    services.jobs_claim(worker_id="w3", limit=1, lease_seconds=60)
+    assert services.jobs_reap_expired(now=later) == (0, 1)
+    job.refresh_from_db()
+    assert job.status == JobStatus.FAILED and token_selectors.balance_of(guest) == 5
+
+
+def test_a_job_handed_back_for_a_fault_of_ours_is_queued_uncounted_until_the_third_time(
+    guest, face_file, caplog
+):
+    job = submit(guest, face_file)
+    for fault in range(1, 3):
+        [claimed] = services.jobs_claim(worker_id=f"w{fault}", limit=1, lease_seconds=60)
+        GenerationJob.objects.filter(id=job.id).update(progress_step=3)
+        status = services.job_release(job=claimed, worker_id=f"w{fault}", reason="OperationalError: gone")
+        job.refresh_from_db()
+        assert status == JobStatus.QUEUED and (job.attempts, job.infra_faults, job.progress_step) == (
+            0,
+            fault,
+            0,
+        )
+        assert token_selectors.balance_of(guest) == 4 and not job.worker_id and job.lease_expires_at is None
+    [claimed] = services.jobs_claim(worker_id="w3", limit=1, lease_seconds=60)
+    assert not services.job_release(job=claimed, worker_id="someone-else", reason="x")  # not theirs
+    assert services.job_release(job=claimed, worker_id="w3", reason="OperationalError: gone") == "failed"
+    job.refresh_from_db()
+    assert job.status == JobStatus.FAILED and "problem on our side" in job.error_message
+    assert "infrastructure fault 3 times" in job.error_detail and token_selectors.balance_of(guest) == 5
+    assert any("operator alert" in r.getMessage() for r in caplog.records if r.levelname == "ERROR")
 
 
 def test_a_live_lease_is_left_alone(guest, face_file):
