@@ -56,8 +56,15 @@ def publish(job_id, event: dict) -> None:
 
 
 def publish_queue_positions(limit: int = 100) -> None:
-    """Tell every waiting job its new place after a claim moved the queue ('queued' events)."""
-    for position, job_id in enumerate(selectors.queued_in_claim_order()[:limit]):
+    """Tell every waiting job its new place after a claim moved the queue ('queued' events). Best
+    effort: a dropped connection costs these updates, never the batch just claimed."""
+    try:
+        waiting = list(selectors.queued_in_claim_order()[:limit])
+    except (OperationalError, InterfaceError):
+        logger.warning("queue positions not published", exc_info=True)
+        faults.reconnect()
+        return
+    for position, job_id in enumerate(waiting):
         publish(job_id, {"event": "queued", "position": position})
 
 
