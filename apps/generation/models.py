@@ -56,7 +56,9 @@ class GenerationJob(models.Model):
     status = models.CharField(max_length=16, choices=JobStatus.choices, default=JobStatus.QUEUED)
     cancel_requested = models.BooleanField(default=False)
     attempts = models.PositiveSmallIntegerField(default=0)
-    max_attempts = models.PositiveSmallIntegerField(default=3)
+    # Attempts count painting that a worker began and never finished (it died mid-batch): a spot
+    # interruption now and then must not cost the portrait, a job that kills every worker must end.
+    max_attempts = models.PositiveSmallIntegerField(default=5)
     infra_faults = models.PositiveSmallIntegerField(
         default=0,
         help_text="Times a worker handed the job back for a fault of ours (database, storage, GPU).",

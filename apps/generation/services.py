@@ -142,7 +142,8 @@ def jobs_claim(
 
 
 FRESH_PROGRESS = {"progress_stage": "", "progress_step": 0, "progress_total": 0, "progress_percent": 0.0}
-MAX_INFRA_FAULTS = 3
+MAX_INFRA_FAULTS = 3  # hand-backs (job_release): the third fails the job, refunded, with an operator alert
+MAX_UNSTARTED_DEATHS = 5  # faults of ours counted with deaths before a step (the reaper) fail it at five
 
 
 def _held(job: GenerationJob, worker_id: str):
@@ -263,9 +264,9 @@ def jobs_reap_expired(
     expired = GenerationJob.objects.filter(status=JobStatus.RUNNING, lease_expires_at__lt=now)
     back = {"status": JobStatus.QUEUED, "worker_id": "", "lease_expires_at": None}
     # Its worker died before painting a step (killed while claiming, loading, reading the photo): not an
-    # attempt, but a fault of ours, and the third one in a row fails it (a job that kills its worker).
+    # attempt, but a fault of ours; the fifth fails it (a job that kills every worker that takes it).
     unstarted = expired.filter(progress_step=0)
-    requeued = unstarted.filter(infra_faults__lt=MAX_INFRA_FAULTS - 1).update(
+    requeued = unstarted.filter(infra_faults__lt=MAX_UNSTARTED_DEATHS - 1).update(
         **back, attempts=F("attempts") - 1, infra_faults=F("infra_faults") + 1
     )
     requeued += expired.exclude(progress_step=0).filter(attempts__lt=F("max_attempts")).update(**back)

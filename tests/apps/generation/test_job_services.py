@@ -115,29 +115,30 @@ def test_cancel_queued_refunds_now_and_running_is_flagged_for_the_worker(guest, 
 def test_expired_leases_are_requeued_then_failed_and_refunded(guest, face_file):
     job = submit(guest, face_file)
     later = timezone.now() + dt.timedelta(minutes=5)
-    for attempt in range(1, 4):
+    assert job.max_attempts == 5
+    for attempt in range(1, 6):
         [claimed] = services.jobs_claim(worker_id=f"w{attempt}", limit=1, lease_seconds=60)
         assert claimed.attempts == attempt and claimed.progress_step == 0  # each attempt starts afresh
         GenerationJob.objects.filter(id=job.id).update(progress_step=4)  # its worker painted, then died
         requeued, failed = services.jobs_reap_expired(now=later)
-        assert (requeued, failed) == ((1, 0) if attempt < 3 else (0, 1))
+        assert (requeued, failed) == ((1, 0) if attempt < 5 else (0, 1))
         assert not services.job_renew_lease(job=claimed, worker_id=f"w{attempt}", lease_seconds=60)
     job.refresh_from_db()
     assert job.status == JobStatus.FAILED and "token has been returned" in job.error_message
     assert token_selectors.balance_of(guest) == 5
 
 
-def test_a_worker_that_dies_before_a_step_costs_no_attempt_but_three_such_deaths_fail_the_job(
+def test_a_worker_that_dies_before_a_step_costs_no_attempt_but_five_such_deaths_fail_the_job(
     guest, face_file
 ):
     job = submit(guest, face_file)
     later = timezone.now() + dt.timedelta(minutes=5)
-    for death in range(1, 3):
+    for death in range(1, 5):
         services.jobs_claim(worker_id=f"w{death}", limit=1, lease_seconds=60)
         assert services.jobs_reap_expired(now=later) == (1, 0)
         job.refresh_from_db()
         assert (job.status, job.attempts, job.infra_faults) == (JobStatus.QUEUED, 0, death)
-    services.jobs_claim(worker_id="w3", limit=1, lease_seconds=60)
+    services.jobs_claim(worker_id="w5", limit=1, lease_seconds=60)
     assert services.jobs_reap_expired(now=later) == (0, 1)
     job.refresh_from_db()
     assert job.status == JobStatus.FAILED and token_selectors.balance_of(guest) == 5

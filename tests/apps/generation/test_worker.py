@@ -287,8 +287,8 @@ def test_a_job_failed_by_the_reaper_is_announced(guest, pipeline):
     job = services.job_submit(owner=guest, idea="calm", face=png(skimage.data.astronaut()))
     GenerationJob.objects.filter(id=job.id).update(
         status=JobStatus.RUNNING,
-        attempts=3,
-        progress_step=2,  # its third worker had begun painting when it died
+        attempts=5,
+        progress_step=2,  # its fifth worker had begun painting when it died
         lease_expires_at=timezone.now() - dt.timedelta(seconds=5),
     )
     layer, channel = listen(job.id)

@@ -1,0 +1,219 @@
+"""The chaos campaign: portraits from many guests while the infrastructure is broken on purpose.
+
+    DATABASE_URL=postgres://.../narcis_chaos python -m tests.chaos_campaign [--jobs 100] [--guests 20]
+        [--workers 3] [--kill-every 10] [--timeout 600]
+
+The database named by DATABASE_URL is migrated and filled (use a throwaway one). The campaign starts its
+own Redis on a free port, `--workers` run_worker processes on them, submits `--jobs` portraits spread
+over `--guests` guest sessions (each spends its own tokens), then, until every job has ended: SIGKILLs a
+random worker every `--kill-every` seconds and restarts it, kills and restarts Redis once, and terminates
+every PostgreSQL connection of the database once. It passes (exit 0) when every portrait succeeded, no
+token was refunded and every guest's balance is exactly what it spent. A line of JSON reports it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+PROJECT = Path(__file__).resolve().parents[1]
+JOB = {"width": 128, "height": 128, "steps": 12, "start_merge_step": 3, "detailing_steps": 8}
+
+
+def _django(database_url: str, redis_url: str, media: Path):
+    os.environ.update(
+        DATABASE_URL=database_url,
+        REDIS_URL=redis_url,
+        NARCIS_MEDIA_ROOT=str(media),
+        DJANGO_SETTINGS_MODULE="narcis_site.settings",
+    )
+    import django
+
+    django.setup()
+
+
+class Redis:
+    def __init__(self, port: int):
+        self.port, self.process = port, None
+
+    def start(self) -> None:
+        command = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", ""]
+        self.process = subprocess.Popen(
+            [*command, "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        for _ in range(200):
+            ping = subprocess.run(["redis-cli", "-p", str(self.port), "ping"], capture_output=True, text=True)
+            if ping.stdout.strip() == "PONG":
+                return
+            time.sleep(0.05)
+        raise RuntimeError("redis-server did not start")
+
+    def kill(self) -> None:
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(10)
+
+
+class Workers:
+    def __init__(self, count: int, env: dict):
+        self.env, self.kills = env, 0
+        self.processes = [self._start() for _ in range(count)]
+
+    def _start(self) -> subprocess.Popen:
+        return subprocess.Popen(
+            [sys.executable, str(PROJECT / "manage.py"), "run_worker", "--batch", "4", "--lease", "10"],
+            env=self.env,
+            cwd=PROJECT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+
+    def kill_one(self) -> None:
+        index = random.randrange(len(self.processes))
+        self.processes[index].send_signal(signal.SIGKILL)
+        self.processes[index].wait(10)
+        self.processes[index] = self._start()
+        self.kills += 1
+
+    def stop(self) -> None:
+        for process in self.processes:
+            process.terminate()
+        for process in self.processes:
+            process.wait(60)
+
+
+def _submit(jobs: int, guests: int) -> list:
+    import skimage.data
+    from django.core.files.base import ContentFile
+    from PIL import Image
+
+    from apps.generation import services
+    from apps.sessions_tokens import services as tokens
+    from inference.params import Role
+
+    buffer = io.BytesIO()
+    Image.fromarray(skimage.data.astronaut()).save(buffer, format="PNG")
+    sessions = [tokens.guest_session_create() for _ in range(guests)]
+    submitted = []
+    for index in range(jobs):
+        face = ContentFile(buffer.getvalue())
+        owner = sessions[index % guests]
+        # Operator parameters (128 px) keep the campaign short; the owners are visitors' sessions.
+        job = services.job_submit(owner=owner, idea="calm", face=face, params=JOB, role=Role.OPERATOR)
+        submitted.append(job.id)
+    return sessions, submitted
+
+
+def _terminate_connections() -> int:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        return cursor.fetchone()[0]
+
+
+def run(*, jobs: int, guests: int, workers: int, kill_every: float, timeout: float, media: Path) -> dict:
+    from django.core.management import call_command
+    from django.db.models import Count
+
+    from apps.generation.models import GenerationJob, JobStatus
+    from apps.sessions_tokens import selectors as token_selectors
+    from apps.sessions_tokens.models import LedgerEntry
+    from tests.apps.generation.processes import child_env
+
+    call_command("migrate", verbosity=0)
+    redis_port = int(os.environ["REDIS_URL"].rsplit(":", 1)[1].split("/")[0])
+    redis = Redis(redis_port)
+    redis.start()
+    sessions, ids = _submit(jobs, guests)
+    allowance = token_selectors.balance_of(sessions[0]) + jobs // guests
+    pool = Workers(workers, child_env())
+    started = time.monotonic()
+    next_kill, redis_restarted, database_dropped, terminated = started + kill_every, False, False, 0
+    live = GenerationJob.objects.filter(id__in=ids).exclude(
+        status__in=[JobStatus.SUCCEEDED, JobStatus.FAILED]
+    )
+    try:
+        while live.exists() and time.monotonic() - started < timeout:
+            now = time.monotonic()
+            done = jobs - live.count()
+            if now >= next_kill:
+                pool.kill_one()
+                next_kill = now + kill_every
+            if not redis_restarted and done >= jobs // 3:
+                redis.kill()
+                time.sleep(1.0)
+                redis.start()
+                redis_restarted = True
+            if not database_dropped and done >= jobs // 2:
+                terminated = _terminate_connections()
+                database_dropped = True
+            time.sleep(0.2)
+    finally:
+        pool.stop()
+        redis.kill()
+    statuses = dict(
+        GenerationJob.objects.filter(id__in=ids).values_list("status").annotate(n=Count("id")).order_by()
+    )
+    attempts = dict(
+        GenerationJob.objects.filter(id__in=ids).values_list("attempts").annotate(n=Count("id")).order_by()
+    )
+    spent = [allowance - token_selectors.balance_of(session) for session in sessions]
+    refunds = LedgerEntry.objects.filter(reason="refund").count()
+    report = {
+        "jobs": jobs,
+        "succeeded": statuses.get(JobStatus.SUCCEEDED, 0),
+        "statuses": statuses,
+        "attempts": attempts,
+        "refunds": refunds,
+        "balances_exact": spent == [jobs // guests] * guests,
+        "worker_kills": pool.kills,
+        "redis_restarted": redis_restarted,
+        "connections_terminated": terminated,
+        "seconds": round(time.monotonic() - started, 1),
+    }
+    report["passed"] = report["succeeded"] == jobs and refunds == 0 and report["balances_exact"]
+    return report
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tests.chaos_campaign", description=__doc__)
+    parser.add_argument("--jobs", type=int, default=100)
+    parser.add_argument("--guests", type=int, default=20)
+    parser.add_argument("--workers", type=int, default=3)
+    parser.add_argument("--kill-every", type=float, default=10.0)
+    parser.add_argument("--timeout", type=float, default=600.0)
+    parser.add_argument("--media", type=Path, default=PROJECT / "var" / "chaos-media")
+    args = parser.parse_args(argv)
+    if args.jobs % args.guests or args.jobs // args.guests > 5:
+        parser.error("--jobs must be a multiple of --guests, at most 5 per guest (their allowance)")
+    database_url = os.environ.get("DATABASE_URL", "")
+    if not database_url.startswith("postgres"):
+        parser.error("set DATABASE_URL to a throwaway PostgreSQL database")
+    from tests.apps.generation.processes import free_port
+
+    _django(database_url, f"redis://127.0.0.1:{free_port()}/0", args.media)
+    report = run(
+        jobs=args.jobs,
+        guests=args.guests,
+        workers=args.workers,
+        kill_every=args.kill_every,
+        timeout=args.timeout,
+        media=args.media,
+    )
+    print(json.dumps(report))
+    return 0 if report["passed"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
