@@ -111,7 +111,8 @@ def _submit(jobs: int, guests: int) -> list:
     return sessions, submitted
 
 
-def _terminate_connections() -> int:
+def terminate_connections() -> int:
+    """pg_terminate_backend on every connection to this database but the caller's own."""
     from django.db import connection
 
     with connection.cursor() as cursor:
@@ -156,7 +157,7 @@ def run(*, jobs: int, guests: int, workers: int, kill_every: float, timeout: flo
                 redis.start()
                 redis_restarted = True
             if not database_dropped and done >= jobs // 2:
-                terminated = _terminate_connections()
+                terminated = terminate_connections()
                 database_dropped = True
             time.sleep(0.2)
     finally:

@@ -4,20 +4,22 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('generation', '0002_concept_seed'),
+        ("generation", "0002_concept_seed"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='generationjob',
-            name='infra_faults',
-            field=models.PositiveSmallIntegerField(default=0, help_text='Times a worker handed the job back for a fault of ours (database, storage, GPU).'),
+            model_name="generationjob",
+            name="infra_faults",
+            field=models.PositiveSmallIntegerField(
+                default=0,
+                help_text="Times a worker handed the job back for a fault of ours (database, storage, GPU).",
+            ),
         ),
         migrations.AlterField(
-            model_name='generationjob',
-            name='max_attempts',
+            model_name="generationjob",
+            name="max_attempts",
             field=models.PositiveSmallIntegerField(default=5),
         ),
     ]

@@ -52,13 +52,14 @@ class BaseResult:
     timings: dict[str, float] = field(default_factory=dict)
 
 
-def guided_until(steps: int, guidance_scale: float, *, adaptive: bool, unguided_fraction: float) -> int:
-    """Index of the first unguided step: the last `unguided_fraction` of steps skip the negative half."""
-    if guidance_scale <= 1.0:
+def guided_until(steps: int, params: GenerationParams) -> int:
+    """Index of the first unguided step of a `steps`-step run (either stage): with adaptive guidance the
+    last `unguided_fraction` of steps skip the negative half; a guidance scale of 1 never needs it."""
+    if params.guidance_scale <= 1.0:
         return 0
-    if not adaptive:
+    if not params.adaptive_guidance:
         return steps
-    return steps - int(round(steps * unguided_fraction))
+    return steps - int(round(steps * params.unguided_fraction))
 
 
 class GuidedDenoiser:
@@ -215,12 +216,7 @@ class BaseStage:
             denoiser,
             latents,
             scheduler,
-            guided_until=guided_until(
-                params.steps,
-                params.guidance_scale,
-                adaptive=params.adaptive_guidance,
-                unguided_fraction=params.unguided_fraction,
-            ),
+            guided_until=guided_until(params.steps, params),
             text_until=params.start_merge_step,
             callback=on_progress,
             rows=rows,

@@ -191,12 +191,7 @@ class DetailingStage:
             noise,
             scheduler,
             keep,
-            guided_until=guided_until(
-                params.detailing_steps,
-                params.guidance_scale,
-                adaptive=params.adaptive_guidance,
-                unguided_fraction=params.unguided_fraction,
-            ),
+            guided_until=guided_until(params.detailing_steps, params),
             callback=on_progress,
             rows=tuple(rows),
         )

@@ -10,7 +10,6 @@ import time
 import pytest
 import skimage.data
 from django.core.files.base import ContentFile
-from django.db import connection
 from PIL import Image
 
 from apps.generation import services
@@ -19,20 +18,11 @@ from apps.sessions_tokens import services as tokens
 from apps.sessions_tokens.models import LedgerEntry, User
 from inference.params import Role
 from tests.apps.generation.processes import PROJECT, child_env, current_database_url, manage
+from tests.chaos_campaign import terminate_connections
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 JOB = {"width": 128, "height": 128, "steps": 30, "start_merge_step": 4, "detailing_resolution": 128}
-
-
-def terminate_other_connections() -> int:
-    """pg_terminate_backend on every connection to this database but the test's own."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-        )
-        return cursor.fetchone()[0]
 
 
 def test_terminated_connections_mid_batch_cost_no_portrait(settings):
@@ -61,7 +51,7 @@ def test_terminated_connections_mid_batch_cost_no_portrait(settings):
             assert time.monotonic() < deadline and worker.poll() is None, "the worker stopped or stalled"
             painting = GenerationJob.objects.filter(status=JobStatus.RUNNING, progress_step__gte=3)
             if terminations < 6 and painting.exists():
-                terminations += terminate_other_connections() > 0
+                terminations += terminate_connections() > 0
                 time.sleep(1.0)
             time.sleep(0.1)
     finally:

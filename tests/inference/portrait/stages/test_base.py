@@ -99,9 +99,9 @@ def test_guidance_scale_one_never_runs_the_negative_half(stage, tiny_models):
 
 @pytest.mark.parametrize("steps,expected", [(10, 8), (25, 20), (30, 24), (4, 3), (1, 1)])
 def test_guided_until_leaves_the_last_fifth_unguided(steps, expected):
-    assert guided_until(steps, 5.0, adaptive=True, unguided_fraction=0.2) == expected
-    assert guided_until(steps, 5.0, adaptive=False, unguided_fraction=0.2) == steps
-    assert guided_until(steps, 1.0, adaptive=True, unguided_fraction=0.2) == 0
+    assert guided_until(steps, GenerationParams()) == expected
+    assert guided_until(steps, GenerationParams(adaptive_guidance=False)) == steps
+    assert guided_until(steps, GenerationParams(guidance_scale=1.0)) == 0
 
 
 def test_text_path_up_to_start_merge_step_face_path_after_it(stage, tiny_models):
