@@ -28,7 +28,7 @@ def resolve(raw: dict | None, *, role: Role, job_id: uuid.UUID) -> GenerationPar
     except ParamError as error:
         raise SubmitRefused(400, error.code, error.message, field=error.field) from None
     if params.seed is None:
-        params = params.replace(seed=job_id.int % (MAX_SEED + 1))  # stable for the job, its own
+        params = params.replace(seed=_seed_of(job_id))
     return params
 
 
@@ -41,4 +41,9 @@ def params_of(job) -> GenerationParams:
     if "seed" in job.params:
         return GenerationParams.parse(job.params)
     params = GenerationParams.parse(job.params, defaults=default_params(settings.NARCIS_MODELS_DIR))
-    return params.replace(seed=uuid.UUID(str(job.id)).int % (MAX_SEED + 1))
+    return params.replace(seed=_seed_of(uuid.UUID(str(job.id))))
+
+
+def _seed_of(job_id: uuid.UUID) -> int:
+    """A seed of the job's own, stable: the one every job without a pinned seed has always had."""
+    return job_id.int % (MAX_SEED + 1)

@@ -32,3 +32,9 @@ def face_file():
         return ContentFile(buffer.getvalue())
 
     return make
+
+
+@pytest.fixture
+def generous_limits(settings):
+    """Visitors' per-minute and queued limits are test_api.py's subject; elsewhere they get in the way."""
+    settings.GENERATIONS_PER_MINUTE = settings.GENERATIONS_MAX_QUEUED = 100

@@ -10,12 +10,7 @@ from django.utils import timezone
 from apps.generation import services
 from apps.generation.models import GenerationJob, JobStatus
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def generous_limits(settings):
-    settings.GENERATIONS_PER_MINUTE = settings.GENERATIONS_MAX_QUEUED = 100
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("generous_limits")]
 
 
 def age(path, hours: float) -> None:

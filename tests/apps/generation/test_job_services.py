@@ -11,13 +11,7 @@ from apps.sessions_tokens.errors import InsufficientTokens
 from apps.sessions_tokens.models import GuestSession, LedgerEntry
 from inference.params import Role
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def generous_limits(settings):
-    """Visitors' per-minute and queued limits are test_api.py's subject; here they only get in the way."""
-    settings.GENERATIONS_PER_MINUTE = settings.GENERATIONS_MAX_QUEUED = 100
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("generous_limits")]
 
 
 def submit(owner, face_file, **extra):

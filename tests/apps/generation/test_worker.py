@@ -21,13 +21,7 @@ from inference.faces import OpenCVFaceAnalyzer
 from inference.params import GenerationParams, Role
 from inference.portrait.pipeline import PortraitPipeline
 
-pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-def generous_limits(settings):
-    """Visitors' per-minute and queued limits are test_api.py's subject; here they only get in the way."""
-    settings.GENERATIONS_PER_MINUTE = settings.GENERATIONS_MAX_QUEUED = 100
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("generous_limits")]
 
 
 @pytest.fixture(scope="module")

@@ -19,12 +19,7 @@ from apps.sessions_tokens.models import LedgerEntry
 from inference.faces import OpenCVFaceAnalyzer
 from inference.portrait.pipeline import PortraitPipeline
 
-pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-def generous_limits(settings):
-    settings.GENERATIONS_PER_MINUTE = settings.GENERATIONS_MAX_QUEUED = 100
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("generous_limits")]
 
 
 @pytest.fixture
