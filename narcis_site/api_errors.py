@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
+from django.http.request import RawPostDataException
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationError
 
-from apps.generation.errors import SubmitRefused
+from apps.generation.errors import Refused
 from apps.generation.uploads import UploadError
 from apps.sessions_tokens.errors import TokenError
 
@@ -26,10 +27,16 @@ def install_error_handlers(api: NinjaAPI) -> None:
         body = error_body(exc.code, exc.message, field=exc.field)
         return api.create_response(request, body, status=413 if exc.code == "file_too_large" else 400)
 
-    @api.exception_handler(SubmitRefused)
-    def submit_refused(request, exc: SubmitRefused):
+    @api.exception_handler(Refused)
+    def refused(request, exc: Refused):
         extra = {"field": exc.field} if exc.field else {}
         return api.create_response(request, error_body(exc.code, exc.message, **extra), status=exc.status)
+
+    @api.exception_handler(RawPostDataException)
+    def form_sent_to_a_json_operation(request, exc):
+        # A multipart body was parsed as a form (MalformedBodyMiddleware) where the operation reads JSON.
+        message = "This operation takes a JSON body: send it as application/json."
+        return api.create_response(request, error_body("unsupported_media_type", message), status=415)
 
     @api.exception_handler(ValidationError)
     def validation_error(request, exc: ValidationError):
@@ -60,4 +67,6 @@ def install_error_handlers(api: NinjaAPI) -> None:
     @api.exception_handler(HttpError)
     def http_error(request, exc: HttpError):
         code = getattr(exc, "code", None) or f"http_{exc.status_code}"
+        if str(exc).startswith("Cannot parse request body"):  # ninja's words for JSON it cannot read
+            code = "malformed_body"
         return api.create_response(request, error_body(code, str(exc)), status=exc.status_code)

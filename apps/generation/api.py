@@ -1,4 +1,5 @@
-"""POST /api/generations, GET /api/generations[/{id}], POST /api/generations/{id}/cancel.
+"""POST /api/generations, GET /api/generations[/{id}], POST /api/generations/{id}/cancel, and what an
+owner does with a portrait afterwards: POST .../consent, POST .../again, DELETE /api/generations/{id}.
 
 The caller is the logged-in user, else the guest session from the cookie. Only the owner (or staff)
 sees a job; anyone else gets 404, exactly as for a job that does not exist.
@@ -16,17 +17,17 @@ from ninja.files import UploadedFile
 from ninja.utils import check_csrf
 from pydantic import WithJsonSchema
 
-from apps.generation import progress, selectors, services
+from apps.generation import portraits, progress, selectors, services
 from apps.generation.errors import errors
-from apps.generation.models import GenerationJob, JobStatus
+from apps.generation.models import MAX_EXTRA_FACES, GenerationJob, JobStatus
 from apps.generation.uploads import (
     IDEA_IN_OPENAPI,
     MAX_BYTES,
     SEED_IN_OPENAPI,
     check_concept_seed,
-    check_face,
+    check_extra_count,
+    clean_faces,
     clean_idea,
-    clean_photo,
 )
 from inference.params import GenerationParams, Role
 
@@ -59,6 +60,14 @@ class JobOut(Schema):
     result_url: str | None = None
     error: str | None = None
     prompt: str | None = None  # the mecene prompt, once painted
+    keywords: list[str]  # the mecene keywords it was painted with (the idea's words until then)
+    photos: int  # how many photos of the person it was painted from (1 to 4; 0 once they are deleted)
+    wall_consent: bool  # its owner agreed that Narcis may show it on the public PhotoWall
+    finished_at: dt.datetime | None = None
+
+
+class ConsentIn(Schema):
+    consent: bool
 
 
 def _owner(request):
@@ -83,11 +92,15 @@ def _job_out(job: GenerationJob) -> dict:
         "result_url": job.result_image.url if job.result_image else None,  # presigned on S3
         "error": job.error_message or None,
         "prompt": job.prompt or None,
+        "keywords": selectors.job_keywords(job),
+        "photos": selectors.photo_count(job),
+        "wall_consent": job.wall_consent,
+        "finished_at": job.finished_at,
     }
 
 
-def _read_upload(face: UploadedFile) -> bytes:
-    return face.read(MAX_BYTES + 1)  # one byte past the limit is enough to refuse it
+def _read_upload(upload: UploadedFile) -> bytes:
+    return upload.read(MAX_BYTES + 1)  # one byte past the limit is enough to refuse it
 
 
 def _params(raw: str | None) -> dict | None:
@@ -111,7 +124,7 @@ def _check_csrf(request) -> None:
 
 def _refuse_repeated_fields(request) -> None:
     """Two `face` or two `idea` parts: refused, never silently the last one."""
-    for name in ("face", "idea", "params", "concept_seed"):
+    for name in ("face", "idea", "params", "concept_seed", "wall_consent"):
         if len(request.FILES.getlist(name)) + len(request.POST.getlist(name)) > 1:
             raise ApiError(400, "repeated_field", f"Send one {name}, not several.")
 
@@ -144,6 +157,18 @@ ParamsField = Annotated[
         }
     ),
 ]
+ExtraFacesField = Annotated[
+    list[UploadedFile] | None,
+    WithJsonSchema(
+        {
+            "type": "array",
+            "items": {"type": "string", "format": "binary"},
+            "maxItems": MAX_EXTRA_FACES,
+            "description": "Up to three more photos of the same person (a part each, all named "
+            "extra_faces), each checked like `face`. The identity score is measured against `face`.",
+        }
+    ),
+]
 PARAMS_AS_JSON = {
     "requestBody": {
         "content": {"multipart/form-data": {"encoding": {"params": {"contentType": "application/json"}}}}
@@ -161,11 +186,15 @@ def generation_create(
     request,
     idea: Form[IdeaField],
     face: File[UploadedFile],
+    extra_faces: ExtraFacesField = File(None),
+    wall_consent: Form[bool] = False,
     params: ParamsField = Form(None),
     concept_seed: SeedField = Form(None),
 ):
     """multipart: `face` (JPEG, PNG or WebP, ≤ 10 MB, ≤ 4096 px a side) and `idea` (1 to 4 words);
-    optionally `concept_seed`, the `seed` of a concept previewed with GET /api/mecene, to paint that one.
+    optionally up to three `extra_faces` (more photos of the same person, each checked like `face`:
+    a better likeness), `wall_consent` (true: Narcis may show the portrait on the public PhotoWall;
+    false by default), and `concept_seed`, the `seed` of a concept previewed with GET /api/mecene.
 
     Send the CSRF token (cookie `csrftoken`) in `X-CSRFToken`; an `Idempotency-Key` header makes retries safe.
     """
@@ -175,16 +204,19 @@ def generation_create(
     owner = _owner(request)
     clean = clean_idea(idea)
     check_concept_seed(concept_seed)
-    photo = clean_photo(_read_upload(face))
-    check_face(photo)
+    more = request.FILES.getlist("extra_faces")
+    check_extra_count(len(more))
+    photos = clean_faces(_read_upload(face), [_read_upload(upload) for upload in more])
     job = services.job_submit(
         owner=owner,
         idea=clean,
-        face=photo.file,
+        face=photos[0].file,
+        extra_faces=[photo.file for photo in photos[1:]],
         params=_params(params),
         role=_role(request),
         idempotency_key=key,
         concept_seed=concept_seed,
+        wall_consent=wall_consent,
     )
     return Status(201, _job_out(job))
 
@@ -220,3 +252,41 @@ def generation_cancel(request, job_id: str):
         progress.publish_final(job)  # a queued job ends here; a running one ends in its worker
     job.refresh_from_db()
     return _job_out(job)
+
+
+@router.post(
+    "/generations/{job_id}/consent",
+    response={200: JobOut, **errors(400, 403, 404, 415, 422)},
+    summary="Give or withdraw consent to show it on the PhotoWall",
+)
+def generation_consent(request, job_id: str, body: ConsentIn):
+    """`{"consent": false}` takes the portrait off the public PhotoWall at once, if staff had put it there."""
+    _check_csrf(request)
+    job = selectors.job_for_viewer(job_id, request, owner_only=True)
+    return _job_out(portraits.job_consent_set(job=job, consent=body.consent))
+
+
+@router.post(
+    "/generations/{job_id}/again",
+    response={201: JobOut, **errors(402, 403, 404, 409, 429)},
+    summary="Paint again: same photos, idea and concept, a new seed (one token)",
+)
+def generation_again(request, job_id: str):
+    _check_csrf(request)
+    key = _idempotency_key(request)
+    job = selectors.job_for_viewer(job_id, request, owner_only=True)
+    again = portraits.job_paint_again(job=job, role=_role(request), idempotency_key=key)
+    return Status(201, _job_out(again))
+
+
+@router.delete(
+    "/generations/{job_id}",
+    response={204: None, **errors(403, 404, 409)},
+    summary="Delete a portrait: its photos and result leave storage and the wall",
+)
+def generation_delete(request, job_id: str):
+    """Only the owner; refused (409) while the portrait is queued or being painted: cancel it first.
+    The token history keeps a line for it, with no image and no words."""
+    _check_csrf(request)
+    portraits.job_erase(job=selectors.job_for_viewer(job_id, request, owner_only=True))
+    return Status(204, None)

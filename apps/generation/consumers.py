@@ -22,7 +22,7 @@ FORBIDDEN = 4403
 
 def owned_job(scope, job_id: str) -> GenerationJob | None:
     try:
-        job = GenerationJob.objects.filter(pk=uuid.UUID(job_id)).first()
+        job = GenerationJob.objects.filter(pk=uuid.UUID(job_id), erased_at__isnull=True).first()
     except ValueError:
         return None
     if job is None:

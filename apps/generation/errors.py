@@ -20,7 +20,7 @@ def errors(*statuses: int) -> dict:
     return dict.fromkeys(statuses, ErrorOut)
 
 
-class SubmitRefused(Exception):
+class Refused(Exception):
     def __init__(self, status: int, code: str, message: str, *, field: str | None = None):
         self.status, self.code, self.message, self.field = status, code, message, field
         super().__init__(message)

@@ -11,22 +11,22 @@ import uuid
 
 from django.conf import settings
 
-from apps.generation.errors import SubmitRefused
+from apps.generation.errors import Refused
 from inference.models.presets import default_params
 from inference.params import MAX_SEED, GenerationParams, ParamError, Role, refused_for
 
 
 def resolve(raw: dict | None, *, role: Role, job_id: uuid.UUID) -> GenerationParams:
-    """The full parameter set of a new job; SubmitRefused (403 or 400, naming the field) otherwise."""
+    """The full parameter set of a new job; Refused (403 or 400, naming the field) otherwise."""
     raw = raw or {}
     refused = refused_for(role, raw) if isinstance(raw, dict) else []
     if refused:
         message = f"Only staff and operators can set generation parameters ({', '.join(refused)})."
-        raise SubmitRefused(403, "params_staff_only", message, field=refused[0])
+        raise Refused(403, "params_staff_only", message, field=refused[0])
     try:
         params = GenerationParams.parse(raw, defaults=default_params(settings.NARCIS_MODELS_DIR))
     except ParamError as error:
-        raise SubmitRefused(400, error.code, error.message, field=error.field) from None
+        raise Refused(400, error.code, error.message, field=error.field) from None
     if params.seed is None:
         params = params.replace(seed=_seed_of(job_id))
     return params

@@ -83,6 +83,15 @@ class GenerationJob(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     idempotency_key = models.CharField(max_length=100, null=True, blank=True)
+    wall_consent = models.BooleanField(
+        default=False,
+        help_text="The owner agreed that Narcis may show this portrait on the public PhotoWall.",
+    )
+    erased_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Deleted by its owner: photos, portrait and words are gone; the row stays for the ledger.",
+    )
 
     class Meta:
         ordering = ["-created_at"]
@@ -107,3 +116,22 @@ class GenerationJob(models.Model):
     @property
     def token_reference(self) -> str:
         return f"generation:{self.id}"
+
+
+MAX_EXTRA_FACES = 3  # with the first photo, four of the same person: PhotoMaker V2 fuses them
+
+
+class ExtraFace(models.Model):
+    """A further photo of the same person, for a better likeness: identity only (the first photo,
+    `GenerationJob.face_image`, is the one the identity score is measured against)."""
+
+    job = models.ForeignKey(GenerationJob, on_delete=models.CASCADE, related_name="extra_faces")
+    position = models.PositiveSmallIntegerField()
+    image = models.FileField(upload_to="faces/")
+
+    class Meta:
+        ordering = ["job", "position"]
+        constraints = [models.UniqueConstraint(fields=["job", "position"], name="extra_face_position")]
+
+    def __str__(self) -> str:
+        return f"photo {self.position + 2} of job {str(self.job_id)[:8]}"

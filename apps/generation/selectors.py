@@ -5,7 +5,7 @@ import uuid
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
-from apps.generation.models import LIVE_STATUSES, GenerationJob, JobStatus
+from apps.generation.models import LIVE_STATUSES, GenerationJob, JobStatus, Priority
 from apps.sessions_tokens.models import User
 
 
@@ -26,17 +26,23 @@ def job_by_key(owner, key: str) -> GenerationJob | None:
 
 
 def jobs_of(owner) -> QuerySet:
-    return GenerationJob.objects.filter(**owner_fields(owner)).order_by("-created_at")
+    """The owner's portraits, newest first; those they deleted are gone from every view."""
+    return (
+        GenerationJob.objects.filter(erased_at__isnull=True, **owner_fields(owner))
+        .prefetch_related("extra_faces")
+        .order_by("-created_at")
+    )
 
 
-def job_for_viewer(job_id: str, request) -> GenerationJob:
-    """The job when the caller owns it (or is staff); Http404 otherwise, never 403: no existence leak."""
+def job_for_viewer(job_id: str, request, *, owner_only: bool = False) -> GenerationJob:
+    """The job when the caller owns it (or is staff, unless `owner_only`: what only the owner may do,
+    such as deleting it); Http404 otherwise, never 403: no existence leak. A deleted one is gone."""
     try:
-        job = GenerationJob.objects.get(pk=uuid.UUID(str(job_id)))
+        job = GenerationJob.objects.get(pk=uuid.UUID(str(job_id)), erased_at__isnull=True)
     except (ValueError, GenerationJob.DoesNotExist):
         raise Http404 from None
     user = request.user if request.user.is_authenticated else None
-    if user is not None and (user.is_staff or job.user_id == user.pk):
+    if user is not None and (job.user_id == user.pk or (user.is_staff and not owner_only)):
         return job
     guest = None if user is not None else request.guest.get(create=False)
     if guest is not None and job.guest_session_id == guest.pk:
@@ -44,10 +50,20 @@ def job_for_viewer(job_id: str, request) -> GenerationJob:
     raise Http404
 
 
+def may_show_in_public(job: GenerationJob) -> bool:
+    """Its owner consented; or it is staff's or operators' own work (their own test faces)."""
+    return job.wall_consent or job.priority == Priority.OPERATOR
+
+
 def job_keywords(job: GenerationJob) -> list[str]:
     """The mecene keywords the worker painted the job with (its caption); the idea's words before then."""
     concept = (job.metadata or {}).get("mecene") or {}
     return list(concept.get("chosen") or job.idea.split())
+
+
+def photo_count(job: GenerationJob) -> int:
+    """How many photos of the person the job holds: its selfie and the extra ones (0 once deleted)."""
+    return (1 if job.face_image else 0) + len(job.extra_faces.all())
 
 
 def recent_and_queued(owner, *, since) -> tuple[int, int]:

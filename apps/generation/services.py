@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -28,8 +28,14 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from apps.generation import job_params, selectors
-from apps.generation.errors import SubmitRefused
-from apps.generation.models import LIVE_STATUSES, GenerationJob, JobStatus, Priority
+from apps.generation.errors import Refused
+from apps.generation.models import (
+    LIVE_STATUSES,
+    ExtraFace,
+    GenerationJob,
+    JobStatus,
+    Priority,
+)
 from apps.generation.selectors import owner_fields
 from apps.sessions_tokens import services as tokens
 from apps.sessions_tokens.models import GuestSession, User
@@ -45,17 +51,20 @@ def job_submit(
     owner: Owner,
     idea: str,
     face: ContentFile,
+    extra_faces: Sequence[ContentFile] = (),
     params: dict | None = None,
     role: Role = Role.VISITOR,
     idempotency_key: str | None = None,
     concept_seed: int | None = None,
+    wall_consent: bool = False,
 ) -> GenerationJob:
     """Check, spend one token and queue the job, in one transaction: no token, no row; no row, no token.
 
-    `face` and `idea` must already be clean (apps.generation.uploads). `params` (staff and operators
-    only) go over the workers' defaults and are stored fully resolved, seed included. Visitors are held
+    `face`, `extra_faces` (further photos of the same person) and `idea` must already be clean
+    (apps.generation.uploads: clean_faces, clean_idea). `params` (staff and operators only) go over the
+    workers' defaults and are stored fully resolved, seed included. Visitors are held
     to GENERATIONS_PER_MINUTE and GENERATIONS_MAX_QUEUED. A repeated idempotency key returns the job it
-    created the first time, spending nothing. Refusals raise SubmitRefused (or TokenError: no token).
+    created the first time, spending nothing. Refusals raise Refused (or TokenError: no token).
     """
     if idempotency_key:
         existing = GenerationJob.objects.filter(
@@ -75,17 +84,24 @@ def job_submit(
         batch_key=resolved.batch_key(),
         priority=Priority.OPERATOR if role in TRUSTED else Priority.VISITOR,
         idempotency_key=idempotency_key or None,
+        wall_consent=wall_consent,
         **owner_fields(owner),
     )
-    # The photo goes to storage first and is deleted again if the row is not committed: a personal
+    # The photos go to storage first and are deleted again if the row is not committed: a personal
     # photo never outlives a submission that failed (no token, a lost idempotency race, a dead database).
     job.face_image.save(f"{job_id}.png", face, save=False)
+    extras = [ExtraFace(job=job, position=n) for n in range(len(extra_faces))]
     try:
+        for extra, photo in zip(extras, extra_faces, strict=True):
+            extra.image.save(f"{job_id}-{extra.position + 2}.png", photo, save=False)
         with transaction.atomic():
             tokens.spend(owner=owner, amount=1, reference=job.token_reference)
             job.save(force_insert=True)
+            ExtraFace.objects.bulk_create(extras)
     except BaseException as error:
-        job.face_image.delete(save=False)
+        for stored in [job.face_image, *(extra.image for extra in extras)]:
+            if stored:
+                stored.delete(save=False)
         if isinstance(error, IntegrityError) and idempotency_key:
             # A concurrent retry with the same idempotency key won the insert; its job is the answer.
             return GenerationJob.objects.get(idempotency_key=idempotency_key, **owner_fields(owner))
@@ -99,10 +115,10 @@ def _check_limits(owner: Owner) -> None:
     recent, queued = selectors.recent_and_queued(owner, since=since)
     if recent >= settings.GENERATIONS_PER_MINUTE:
         message = "You are creating portraits very quickly. Please wait a minute."
-        raise SubmitRefused(429, "rate_limited", message)
+        raise Refused(429, "rate_limited", message)
     if queued >= settings.GENERATIONS_MAX_QUEUED:
         message = "You already have portraits waiting. Let them finish first."
-        raise SubmitRefused(429, "too_many_queued", message)
+        raise Refused(429, "too_many_queued", message)
 
 
 def jobs_claim(
@@ -314,19 +330,25 @@ def faces_sweep(*, now: dt.datetime | None = None, dry_run: bool = False) -> Fac
     paths = [f"{FACES_FOLDER}/{name}" for name in names]
     named = set()
     for start in range(0, len(paths), 500):  # bounded IN lists, for any number of files
-        chunk = GenerationJob.objects.filter(face_image__in=paths[start : start + 500])
-        named |= set(chunk.values_list("face_image", flat=True))
+        chunk = paths[start : start + 500]
+        named |= set(GenerationJob.objects.filter(face_image__in=chunk).values_list("face_image", flat=True))
+        named |= set(ExtraFace.objects.filter(image__in=chunk).values_list("image", flat=True))
     orphans = [p for p in paths if p not in named and storage.get_modified_time(p) < now - ORPHAN_GRACE]
     cutoff = now - dt.timedelta(days=settings.FACE_RETENTION_DAYS)
-    finished = GenerationJob.objects.exclude(status__in=LIVE_STATUSES).exclude(face_image="")
-    expired_jobs = list(finished.filter(finished_at__lt=cutoff).values_list("id", "face_image"))
+    finished = GenerationJob.objects.exclude(status__in=LIVE_STATUSES).filter(finished_at__lt=cutoff)
+    expired_jobs = list(finished.exclude(face_image="").values_list("id", "face_image"))
+    expired_extras = list(ExtraFace.objects.filter(job__in=finished).values_list("id", "image"))
     if not dry_run:
         for path in orphans:
             storage.delete(path)
         for job_id, path in expired_jobs:
             storage.delete(path)
             GenerationJob.objects.filter(id=job_id, face_image=path).update(face_image="")
-    report = FaceSweep(orphans=orphans, expired=[path for _, path in expired_jobs])
+        for extra_id, path in expired_extras:
+            storage.delete(path)
+            ExtraFace.objects.filter(id=extra_id).delete()
+    expired = [path for _, path in expired_jobs + expired_extras]
+    report = FaceSweep(orphans=orphans, expired=expired)
     logger.info(
         "faces swept",
         extra={"orphans": len(report.orphans), "expired": len(report.expired), "dry_run": dry_run},

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import io
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from django.core.files.base import ContentFile
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from apps.generation.models import MAX_EXTRA_FACES
 from inference.faces import FaceError, OpenCVFaceAnalyzer, largest_face
 from inference.mecene.words import MAX_CHARS, MAX_WORDS, WordsError, normalise_words
 
@@ -57,6 +59,32 @@ def check_face(photo: CleanPhoto) -> None:
             "well lit and not too small."
         )
         raise UploadError("no_face", message, "face") from None
+
+
+def clean_faces(first: bytes, more: Sequence[bytes] = ()) -> list[CleanPhoto]:
+    """The selfie and up to MAX_EXTRA_FACES further photos of the same person, each cleaned and checked
+    for a face like the first; a fault in a further photo names it ("Photo 2: ...", field extra_faces)."""
+    check_extra_count(len(more))
+    photos = [_clean_with_face(first)]
+    for number, data in enumerate(more, start=2):
+        try:
+            photos.append(_clean_with_face(data))
+        except UploadError as error:
+            raise UploadError(error.code, f"Photo {number}: {error.message}", "extra_faces") from None
+    return photos
+
+
+def check_extra_count(count: int) -> None:
+    """Refused from the number of further photos alone, before any is read."""
+    if count > MAX_EXTRA_FACES:
+        message = f"Send at most {MAX_EXTRA_FACES} more photos (four of you in all)."
+        raise UploadError("too_many_faces", message, "extra_faces")
+
+
+def _clean_with_face(data: bytes) -> CleanPhoto:
+    photo = clean_photo(data)
+    check_face(photo)
+    return photo
 
 
 def _sniff(data: bytes) -> str | None:

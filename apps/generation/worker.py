@@ -90,13 +90,18 @@ class Worker:
         self.stopping = threading.Event()
 
     def _request(self, job: GenerationJob) -> tuple[PortraitRequest, Concept]:
-        """The job as the pipeline takes it: its concept, its photo, the parameters its row holds."""
+        """The job as the pipeline takes it: its concept, its photos (the first is the one the identity
+        score is measured against; all of them feed the identity encoder), the parameters its row holds."""
         params = params_of(job)
         concept = self._concept(job, params.seed)
-        with job.face_image.open("rb") as handle:
-            face = np.asarray(Image.open(handle).convert("RGB"))
+        more = tuple(_pixels(extra.image) for extra in job.extra_faces.all())
         request = PortraitRequest(
-            str(job.id), concept.prompt, concept.negative_prompt, face_image=face, params=params
+            str(job.id),
+            concept.prompt,
+            concept.negative_prompt,
+            face_image=_pixels(job.face_image),
+            more_face_images=more,
+            params=params,
         )
         return request, concept
 
@@ -267,6 +272,11 @@ class Worker:
             if handled == 0:
                 self.stopping.wait(backoff)
         logger.info("worker stopped", extra={"worker": self.worker_id})
+
+
+def _pixels(stored) -> np.ndarray:
+    with stored.open("rb") as handle:
+        return np.asarray(Image.open(handle).convert("RGB"))
 
 
 def _concept_summary(concept: Concept | None) -> dict | None:

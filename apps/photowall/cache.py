@@ -29,6 +29,11 @@ def _thumb_key(photo_id: int, etag: str) -> str:
     return f"photowall:thumb:{photo_id}:{etag}"
 
 
+def forget_thumbnail(photo_id: int, etag: str) -> None:
+    """A deleted photo's thumbnail leaves the cache too, not only the index."""
+    cache.delete(_thumb_key(photo_id, etag))
+
+
 def _thumbnail(photo: Photo) -> tuple[bytes, int, int]:
     """(JPEG bytes, width, height): from the cache when this version of the photo was seen before,
     else decoded from the original once."""

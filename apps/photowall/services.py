@@ -101,9 +101,14 @@ def photo_create(
 
 
 def job_publish(*, job: GenerationJob, celebrity: Celebrity) -> Photo:
-    """Copy a finished portrait to photowall/ under its SEO name, captioned with its mecene keywords."""
+    """Copy a finished portrait to photowall/ under its SEO name, captioned with its mecene keywords:
+    only when its owner consented (operators' and staff's own test portraits need no consent)."""
     if job.status != JobStatus.SUCCEEDED or not job.result_image:
         raise PublishError(f"Only finished portraits can be published ({job.id} is {job.status}).")
+    if not generation_selectors.may_show_in_public(job):
+        raise PublishError(
+            f"The owner of {str(job.id)[:8]} ({job.idea}) did not agree to show it on the PhotoWall."
+        )
     with job.result_image.open("rb") as handle:
         data = handle.read()
     keywords = generation_selectors.job_keywords(job)

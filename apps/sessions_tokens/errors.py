@@ -1,4 +1,4 @@
-"""Token errors. Each carries a stable `code` and a message a visitor can read."""
+"""Errors of accounts and tokens. Each carries a stable `code` and a message a visitor can read."""
 
 
 class TokenError(Exception):
@@ -33,3 +33,8 @@ class DuplicateReference(TokenError):
 class InvalidAmount(TokenError):
     code = "invalid_amount"
     status = 400
+
+
+class WrongPassword(TokenError):
+    code = "wrong_password"
+    status = 403

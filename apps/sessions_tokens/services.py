@@ -16,13 +16,14 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from apps.sessions_tokens import pending_work
+from apps.sessions_tokens import events, pending_work
 from apps.sessions_tokens.errors import (
     DuplicateReference,
     GuestSessionExpired,
     InsufficientTokens,
     InvalidAmount,
     UnknownReference,
+    WrongPassword,
 )
 from apps.sessions_tokens.models import GuestSession, LedgerEntry, LedgerReason, User, Wallet
 from apps.sessions_tokens.selectors import Owner, wallet_for
@@ -162,7 +163,8 @@ def grant(*, owner: Owner, amount: int, actor: User, reason: str) -> LedgerEntry
 
 
 def link_guest_to_user(*, session: GuestSession, user: User) -> LedgerEntry | None:
-    """Move a guest's tokens to the account they signed up or logged in with, exactly once.
+    """Move a guest's tokens (and, through `events.guest_linked`, their portraits) to the account they
+    signed up or logged in with, exactly once.
 
     The claim is a conditional UPDATE on the session row: of two concurrent log-ins, the second
     waits for the first's row lock, then finds the session already linked and moves nothing.
@@ -175,8 +177,10 @@ def link_guest_to_user(*, session: GuestSession, user: User) -> LedgerEntry | No
         )
         if not claimed:
             return None
-        # Locks the guest wallet so a spend cannot slip between reading the balance and emptying it.
+        # Locks the guest wallet so a spend (and the job it pays for) cannot slip in between moving
+        # the session's portraits, reading the balance and emptying it.
         guest_wallet = Wallet.objects.select_for_update().get(guest_session_id=session.pk)
+        events.guest_linked.send(sender=GuestSession, session=session, user=user)
         amount = guest_wallet.balance
         expired = GuestSession.objects.filter(pk=session.pk, expires_at__lte=now).exists()
         if amount == 0 or expired:
@@ -214,7 +218,36 @@ def guest_sessions_purge(*, now: dt.datetime | None = None) -> PurgeResult:
                 _apply(locked, -locked.balance, reason=LedgerReason.EXPIRE, note="guest session expired")
                 balances_expired += 1
     idle = expired.exclude(pk__in=pending_work.guest_sessions_with_pending_work())
-    _, deleted_by_model = idle.delete()
-    removed_sessions = deleted_by_model.get(GuestSession._meta.label, 0)
+    removed_sessions = 0
+    for session in idle.iterator():  # one by one: each takes its portraits' files with it
+        with transaction.atomic():
+            _erase(session)
+        removed_sessions += 1
     logger.info("guest sessions purged", extra={"expired": balances_expired, "deleted": removed_sessions})
     return PurgeResult(balances_expired=balances_expired, sessions_deleted=removed_sessions)
+
+
+def account_erase(*, user: User, password: str) -> None:
+    """Delete an account and everything of its owner's: portraits, selfies, wall copies (through
+    `events.owner_erasing`), the guest sessions that were linked to it, its wallet and ledger. The
+    password confirms that the person asking is the owner."""
+    if not user.check_password(password):
+        raise WrongPassword("That is not your password. Nothing was deleted.")
+    user_id = user.pk
+    with transaction.atomic():
+        for session in GuestSession.objects.filter(linked_user=user):
+            _erase(session)
+        _erase(user)
+    logger.info("account erased", extra={"user_id": user_id})
+
+
+def guest_erase(*, session: GuestSession) -> None:
+    """'Forget me' for a visitor without an account: their portraits, selfies and session, all gone."""
+    with transaction.atomic():
+        _erase(session)
+    logger.info("guest session erased", extra={"session": str(session.pk)[:8]})
+
+
+def _erase(owner: Owner) -> None:
+    events.owner_erasing.send(sender=type(owner), owner=owner)
+    owner.delete()  # with its wallet and ledger

@@ -235,7 +235,11 @@ def test_the_openapi_document_describes_params_as_the_catalogue_object(client):
         params["properties"]["steps"]["maximum"] == 150 and params["properties"]["width"]["multipleOf"] == 8
     )
     assert body["encoding"]["params"]["contentType"] == "application/json"
-    assert set(body["schema"]["properties"]) == {"idea", "face", "params", "concept_seed"}
+    fields = {"idea", "face", "extra_faces", "wall_consent", "params", "concept_seed"}
+    assert set(body["schema"]["properties"]) == fields
+    extra = body["schema"]["properties"]["extra_faces"]
+    assert extra["type"] == "array" and extra["maxItems"] == 3 and extra["items"]["format"] == "binary"
+    assert body["schema"]["properties"]["wall_consent"] == {"type": "boolean", "default": False, "title": "Wall Consent"}
     idea = body["schema"]["properties"]["idea"]
     assert idea["maxLength"] == 60 and idea["pattern"].startswith("^")
     seed = body["schema"]["properties"]["concept_seed"]

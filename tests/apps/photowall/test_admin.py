@@ -25,6 +25,7 @@ def finished_job(staff_user):
         idea="corporate confidence",
         status=JobStatus.SUCCEEDED,
         batch_key="k",
+        wall_consent=True,
         prompt="portrait of a person img, corporate confidence, tailored suit",
         metadata={
             "identity_score": 0.71,
