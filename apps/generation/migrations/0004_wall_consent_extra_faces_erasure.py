@@ -5,33 +5,53 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('generation', '0003_infra_faults'),
+        ("generation", "0003_infra_faults"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='generationjob',
-            name='erased_at',
-            field=models.DateTimeField(blank=True, help_text='Deleted by its owner: photos, portrait and words are gone; the row stays for the ledger.', null=True),
+            model_name="generationjob",
+            name="erased_at",
+            field=models.DateTimeField(
+                blank=True,
+                help_text="Deleted by its owner: photos, portrait and words are gone; the row stays for the ledger.",
+                null=True,
+            ),
         ),
         migrations.AddField(
-            model_name='generationjob',
-            name='wall_consent',
-            field=models.BooleanField(default=False, help_text='The owner agreed that Narcis may show this portrait on the public PhotoWall.'),
+            model_name="generationjob",
+            name="wall_consent",
+            field=models.BooleanField(
+                default=False,
+                help_text="The owner agreed that Narcis may show this portrait on the public PhotoWall.",
+            ),
         ),
         migrations.CreateModel(
-            name='ExtraFace',
+            name="ExtraFace",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('position', models.PositiveSmallIntegerField()),
-                ('image', models.FileField(upload_to='faces/')),
-                ('job', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='extra_faces', to='generation.generationjob')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("position", models.PositiveSmallIntegerField()),
+                ("image", models.FileField(upload_to="faces/")),
+                (
+                    "job",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="extra_faces",
+                        to="generation.generationjob",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['job', 'position'],
-                'constraints': [models.UniqueConstraint(fields=('job', 'position'), name='extra_face_position')],
+                "ordering": ["job", "position"],
+                "constraints": [
+                    models.UniqueConstraint(fields=("job", "position"), name="extra_face_position")
+                ],
             },
         ),
     ]
