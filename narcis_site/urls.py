@@ -15,6 +15,7 @@ urlpatterns = [
     path("wall/", include("apps.photowall.urls")),
     path("admin/", admin.site.urls),
     path("accounts/", include("apps.sessions_tokens.urls")),
+    path("portraits/", include("apps.generation.urls")),
     path("api/", api.urls),
 ]
 

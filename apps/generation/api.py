@@ -157,21 +157,23 @@ ParamsField = Annotated[
         }
     ),
 ]
-ExtraFacesField = Annotated[
-    list[UploadedFile] | None,
-    WithJsonSchema(
-        {
-            "type": "array",
-            "items": {"type": "string", "format": "binary"},
-            "maxItems": MAX_EXTRA_FACES,
-            "description": "Up to three more photos of the same person (a part each, all named "
-            "extra_faces), each checked like `face`. The identity score is measured against `face`.",
-        }
-    ),
-]
-PARAMS_AS_JSON = {
+EXTRA_FACES_IN_OPENAPI = {
+    "type": "array",
+    "items": {"type": "string", "format": "binary"},
+    "maxItems": MAX_EXTRA_FACES,
+    "description": "Up to three more photos of the same person (a part each, all named extra_faces), each "
+    "checked like `face`. The identity score is measured against `face`.",
+}
+# Merged into the generated document: `params` is JSON inside the form; `extra_faces` with its bounds
+# (an annotation on a list of files would hide the list from django-ninja's multipart parser).
+CREATE_OPENAPI = {
     "requestBody": {
-        "content": {"multipart/form-data": {"encoding": {"params": {"contentType": "application/json"}}}}
+        "content": {
+            "multipart/form-data": {
+                "encoding": {"params": {"contentType": "application/json"}},
+                "schema": {"properties": {"extra_faces": EXTRA_FACES_IN_OPENAPI}},
+            }
+        }
     }
 }
 
@@ -180,13 +182,13 @@ PARAMS_AS_JSON = {
     "/generations",
     response={201: JobOut, **errors(400, 402, 403, 413, 422, 429)},
     summary="Create a portrait (one token)",
-    openapi_extra=PARAMS_AS_JSON,
+    openapi_extra=CREATE_OPENAPI,
 )
 def generation_create(
     request,
     idea: Form[IdeaField],
     face: File[UploadedFile],
-    extra_faces: ExtraFacesField = File(None),
+    extra_faces: list[UploadedFile] = File(None),
     wall_consent: Form[bool] = False,
     params: ParamsField = Form(None),
     concept_seed: SeedField = Form(None),

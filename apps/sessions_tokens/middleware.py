@@ -44,6 +44,10 @@ class GuestSessionHandle:
         self.stale_cookie = session is None and settings.GUEST_COOKIE_NAME in self._request.COOKIES
         return session
 
+    def forget(self) -> None:
+        """The session was erased: the response deletes its cookie, and this request has none now."""
+        self._session, self.created, self.stale_cookie = None, False, True
+
     def write_cookie(self, response) -> None:
         if self.created and self._session is not None:
             max_age = max(0, int((self._session.expires_at - timezone.now()).total_seconds()))

@@ -9,4 +9,6 @@ urlpatterns = [
     path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", views.LogoutView.as_view(), name="logout"),
     path("", views.profile, name="profile"),
+    path("delete/", views.account_erase, name="erase"),
+    path("forget/", views.guest_forget, name="forget"),
 ]

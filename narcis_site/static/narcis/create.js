@@ -8,6 +8,7 @@
   const $ = (id) => document.getElementById(id);
   const form = $("create-form"), faceInput = $("face"), dropzone = $("dropzone"), ideaInput = $("idea");
   const MAX_BYTES = 10 * 1024 * 1024;
+  const MAX_EXTRA = 3;
   const TYPES = ["image/jpeg", "image/png", "image/webp"];
   // Each stage's share of the overall bar; the bar ends at 100 only when the portrait is ready.
   const STAGES = {
@@ -36,7 +37,7 @@
     const box = section.querySelector(`[data-field="${field}"]`);
     if (box) box.classList.remove("has-error");
   }
-  const clearErrors = () => ["face", "idea", "general"].forEach(clearError);
+  const clearErrors = () => ["face", "extra_faces", "idea", "general"].forEach(clearError);
   const fieldOf = (body) =>
     body.field === "concept_seed" ? "idea" : body.field || (body.code === "no_tokens" ? "general" : "general");
 
@@ -108,9 +109,15 @@
     clearErrors();
     if (!file) return showError("face", "Please add a selfie first.");
     if (!ideaInput.value.trim()) return showError("idea", "Please type a short idea, such as 'corporate confidence'.");
+    const extras = Array.from($("extra-faces").files);
+    if (extras.length > MAX_EXTRA) return showError("extra_faces", `Choose at most ${MAX_EXTRA} more photos.`);
+    const unfit = extras.findIndex((extra) => !TYPES.includes(extra.type) || extra.size > MAX_BYTES);
+    if (unfit >= 0) return showError("extra_faces", `Photo ${unfit + 2}: please choose a JPEG, PNG or WebP photo of at most 10 MB.`);
     const data = new FormData();
     data.append("face", file);
+    extras.forEach((extra) => data.append("extra_faces", extra));
     data.append("idea", ideaInput.value);
+    data.append("wall_consent", $("wall-consent").checked ? "true" : "false");
     if (conceptSeed !== null) data.append("concept_seed", conceptSeed);
     const button = $("generate");
     button.disabled = true;
