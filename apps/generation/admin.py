@@ -23,8 +23,8 @@ def add_action(action: Callable, *, permission: str) -> None:
 
 @admin.register(GenerationJob)
 class GenerationJobAdmin(admin.ModelAdmin):
-    list_display = ("thumbnail", "idea", "status", "owner", "identity_score", "created_at")
-    list_filter = ("status", "priority")
+    list_display = ("thumbnail", "idea", "status", "owner", "wall_consent", "identity_score", "created_at")
+    list_filter = ("status", "priority", "wall_consent")
     search_fields = ("idea", "prompt", "id")
     date_hierarchy = "created_at"
     list_per_page = 50
@@ -43,6 +43,8 @@ class GenerationJobAdmin(admin.ModelAdmin):
         "created_at",
         "started_at",
         "finished_at",
+        "wall_consent",
+        "erased_at",
     )
     fields = readonly_fields + ("idea",)
 
