@@ -21,6 +21,7 @@ from pathlib import Path
 
 from inference.params import SPECS, GenerationParams
 from inference.quiet import quiet_libraries
+from inference.terminal import StageBars
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -79,17 +80,17 @@ def _read_photo(name: str):
     return np.asarray(ImageOps.exif_transpose(Image.open(name)).convert("RGB"))
 
 
-def _stage_one(args: argparse.Namespace, models, params) -> dict:
+def _stage_one(args: argparse.Namespace, models, params, bars: StageBars) -> dict:
     from inference.portrait.images import to_pil
     from inference.portrait.stages.base import BaseRequest, BaseStage
 
     request = BaseRequest(args.prompt, args.negative_prompt, seed=params.seed)
-    result = BaseStage(models).run([request], params)
+    result = BaseStage(models).run([request], params, on_progress=bars.on_progress)
     to_pil(result.images)[0].save(args.out)
     return {"status": "succeeded", "timings": result.timings, "params": params.model_dump()}
 
 
-def _portrait(args: argparse.Namespace, models, params) -> dict:
+def _portrait(args: argparse.Namespace, models, params, bars: StageBars) -> dict:
     from dataclasses import asdict
 
     from inference.portrait.build import build
@@ -98,7 +99,7 @@ def _portrait(args: argparse.Namespace, models, params) -> dict:
     request = PortraitRequest(
         "cli", args.prompt, args.negative_prompt, face_image=_read_photo(args.face), params=params
     )
-    [result] = build(models).run([request])
+    [result] = build(models).run([request], on_progress=bars.on_request_progress)
     metadata = {key: value for key, value in asdict(result).items() if key != "image"}
     if result.ok:
         result.image.save(args.out)
@@ -111,10 +112,13 @@ def generate(args: argparse.Namespace) -> int:
 
     params = _params(args)  # bad parameters are refused before any model loads
     started = time.perf_counter()
-    models = ModelRegistry.load(args.models, device=args.device, dtype=args.dtype)
-    load_s = time.perf_counter() - started
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    report = (_portrait if args.face else _stage_one)(args, models, params)
+    with StageBars() as bars:  # on a terminal only: piped, stderr stays empty
+        bars.step("loading models", 0, 1)
+        models = ModelRegistry.load(args.models, device=args.device, dtype=args.dtype)
+        bars.step("loading models", 1, 1)
+        load_s = time.perf_counter() - started
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        report = (_portrait if args.face else _stage_one)(args, models, params, bars)
     report |= {
         "out": str(args.out),
         "models": models.name,

@@ -30,6 +30,7 @@ from inference.params import GenerationParams
 from inference.portrait.scheduler import ays_timesteps
 from inference.portrait.stages.base import BaseRequest, BaseStage
 from inference.quiet import quiet_libraries
+from inference.terminal import StageBars
 
 PROMPT = "portrait of a person, corporate confidence, studio lighting, sharp focus, 85mm"
 NEGATIVE = "blurry, low quality, deformed"
@@ -243,6 +244,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     print("|---|---|---|---|---|---|---|---|---|")
     results = []
+    bars = StageBars()  # on a terminal only: stdout keeps just the tables
+    measured, planned = 0, len(args.batches) * (2 + args.portrait)
     for batch in args.batches:  # rows print as they finish: a run cut short still reports what it measured
         for result in compare(
             models,
@@ -254,6 +257,8 @@ def main(argv: list[str] | None = None) -> int:
         ):
             print(result.row(), flush=True)
             results.append(result)
+            measured += 1
+            bars.step("benchmark", measured, planned)
     if args.portrait:
         print(
             "\n| portrait, batch | stage 1 s/image | detailing s/image | total s/image |\n|---|---|---|---|"
@@ -264,11 +269,14 @@ def main(argv: list[str] | None = None) -> int:
                 models, batch=batch, steps=args.steps, size=args.size, repeats=args.repeats
             )
             per_image[batch] = stages["total_s"]
+            measured += 1
+            bars.step("benchmark", measured, planned)
             cells = " | ".join(f"{stages[key]:.4f}" for key in ("base_s", "detailing_s", "total_s"))
             print(f"| {batch} | {cells} |", flush=True)
         if 1 in per_image and 4 in per_image:
             # One batch of 4 against the same 4 portraits run one after another.
             print(f"\nbatch-4 throughput vs 4 sequential runs: {per_image[1] / per_image[4]:.2f}x")
+    bars.close()
     if args.json_path:
         with open(args.json_path, "w") as handle:
             json.dump([{**asdict(r), "ratio": r.ratio} for r in results], handle, indent=2)

@@ -56,6 +56,7 @@ class ConceptOut(Schema):
     chosen: list[str]
     prompt: str
     engine: str
+    notes: list[str]  # e.g. why fewer than 15 keywords: the others were filler, repeats or contradictions
 
 
 def _concept(words: str, seed: int) -> dict:

@@ -282,7 +282,7 @@ def _pixels(stored) -> np.ndarray:
 def _concept_summary(concept: Concept | None) -> dict | None:
     if concept is None:
         return None
-    keep = ("seed", "idea", "keywords", "chosen", "engine", "fallbacks")
+    keep = ("seed", "idea", "keywords", "chosen", "engine", "fallbacks", "notes")
     return {key: getattr(concept, key) for key in keep}
 
 

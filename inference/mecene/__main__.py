@@ -26,10 +26,18 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     from inference.mecene.agent import Mecene
+    from inference.mecene.graph import NODES
     from inference.quiet import quiet_libraries
+    from inference.terminal import StageBars
 
     quiet_libraries()
-    concept = Mecene.from_env().run(args.words, seed=args.seed)
+    with StageBars() as bars:  # on a terminal only
+        bars.step("loading mecene", 0, 1)
+        mecene = Mecene.from_env()
+        bars.step("loading mecene", 1, 1)
+        concept = mecene.run(
+            args.words, seed=args.seed, on_node=lambda done, _: bars.step("mecene", done, len(NODES))
+        )
     if args.json:
         print(json.dumps(concept.as_dict(), indent=2))
         return 0
@@ -42,6 +50,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"negative: {concept.negative_prompt}")
     for note in concept.fallbacks:
         print(f"fallback: {note}")
+    for note in concept.notes:
+        print(f"note:     {note}")
     return 0
 
 

@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 
 from inference.mecene.graph import build_graph
@@ -25,6 +25,7 @@ class Concept:
     negative_prompt: str
     engine: str  # "offline", "llm", or "llm+offline" when some node fell back
     fallbacks: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # e.g. why fewer than 15 keywords were chosen
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -44,16 +45,33 @@ class Mecene:
 
     def stream(self, words: str, *, seed: int = 0) -> Iterator[tuple[str, dict]]:
         """(node name, that node's update) as each node finishes. Raises WordsError on bad input."""
-        state = {"words": normalise_words(words), "seed": int(seed), "engines": [], "fallbacks": []}
+        state = {
+            "words": normalise_words(words),
+            "seed": int(seed),
+            "engines": [],
+            "fallbacks": [],
+            "notes": [],
+        }
         for update in self.graph.stream(state, stream_mode="updates"):
             yield from update.items()
 
-    def run(self, words: str, *, seed: int = 0) -> Concept:
-        state: dict = {"words": normalise_words(words), "seed": int(seed), "engines": [], "fallbacks": []}
-        for _node, update in self.stream(words, seed=seed):
+    def run(self, words: str, *, seed: int = 0, on_node: Callable[[int, str], None] | None = None) -> Concept:
+        """The whole concept; `on_node(done, name)` after each node (1..3), for a progress bar."""
+        state: dict = {
+            "words": normalise_words(words),
+            "seed": int(seed),
+            "engines": [],
+            "fallbacks": [],
+            "notes": [],
+        }
+        for done, (node, update) in enumerate(self.stream(words, seed=seed), start=1):
+            if on_node is not None:
+                on_node(done, node)
             for key, value in update.items():
-                state[key] = state[key] + value if key in ("engines", "fallbacks") else value
+                state[key] = state[key] + value if key in ("engines", "fallbacks", "notes") else value
         engines = set(state["engines"])
         engine = "llm+offline" if len(engines) > 1 else next(iter(engines))
         fields = ("words", "seed", "idea", "keywords", "chosen", "prompt", "negative_prompt")
-        return Concept(**{k: state[k] for k in fields}, engine=engine, fallbacks=state["fallbacks"])
+        return Concept(
+            **{k: state[k] for k in fields}, engine=engine, fallbacks=state["fallbacks"], notes=state["notes"]
+        )

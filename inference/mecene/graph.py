@@ -31,6 +31,7 @@ class MeceneState(TypedDict, total=False):
     negative_prompt: str
     engines: Annotated[list[str], operator.add]  # which engine answered each node
     fallbacks: Annotated[list[str], operator.add]  # "node: why", for each node the LLM could not answer
+    notes: Annotated[list[str], operator.add]  # what a reader of the concept should know (fewer keywords)
 
 
 def _answer(node: str, primary, offline, ask: Callable) -> tuple[object, dict]:
@@ -70,10 +71,12 @@ def build_graph(primary, offline):
             offline,
             lambda e: e.choose(state["words"], state["idea"], state["keywords"], state["seed"]),
         )
+        shortfall = offline.shortfall(state["words"], len(chosen))
         return {
             "chosen": chosen,
             "prompt": compose_prompt(state["words"], chosen),
             "negative_prompt": negative,
+            "notes": [shortfall] if shortfall else [],
             **notes,
         }
 

@@ -7,6 +7,7 @@ keywords, so one seed always gives the same result, another seed a different but
 
 from __future__ import annotations
 
+import re
 from functools import cache
 
 import numpy as np
@@ -14,10 +15,16 @@ import numpy as np
 from inference.mecene.embeddings import SentenceEmbedder, default_embedder
 from inference.mecene.lexicon import CATEGORIES, Lexicon
 
-PER_CATEGORY = 8  # keywords offered per category by generate_meta_keywords
+PER_CATEGORY = 16  # keywords offered per category by generate_meta_keywords
 CHOSEN = 15  # keywords in the final prompt
 POOL = 2  # sample each category's offer from its PER_CATEGORY * POOL most similar keywords
 TEMPERATURE = 0.03  # cosine gap that counts as one unit of Gumbel noise: only near-ties swap
+# Tuned on the 30-idea evaluation set (tests/inference/mecene/test_keyword_choice.py, docs/mecene.md):
+CATEGORY_RELEVANCE = 0.15  # cosine to the words a category's best needs; below it the category stays empty
+MIN_RELEVANCE = 0.3  # ... and any further keyword: below it, it would be filler
+MAX_SIMILAR = 0.8  # cosine between two keywords above which the second only repeats the first
+MAX_PER_CATEGORY = 5  # so no category crowds out the others
+MMR_LAMBDA = 0.9  # relevance against diversity, after each category's best
 
 _TEMPLATES = (
     "A portrait that turns '{words}' into a single moment: the sitter, with {emotion}, stands in {place} "
@@ -103,7 +110,8 @@ class OfflineEngine:
         slots = {}
         for slot, category in _SLOTS.items():
             scores = self._vectors[category] @ query
-            slots[slot] = self.lexicon.keywords[category][_gumbel_top(scores, 1, rng, pool=3)[0]]
+            # The most relevant of each category, as choose() takes first: the concept and the keywords agree.
+            slots[slot] = self.lexicon.keywords[category][int(np.argmax(scores))]
         slots["place_cap"] = slots["place"][:1].upper() + slots["place"][1:]
         slots["subject_cap"] = slots["subject"][:1].upper() + slots["subject"][1:]
         template = _TEMPLATES[int(rng.integers(len(_TEMPLATES)))]
@@ -122,25 +130,86 @@ class OfflineEngine:
     def choose(
         self, words: str, idea: str, keywords: dict[str, list[str]], seed: int
     ) -> tuple[list[str], str]:
-        """The CHOSEN most relevant keywords (each category's best first, so the prompt always names a
-        style, a medium, a palette...; then the best of the rest), and the negative prompt."""
+        """Up to CHOSEN keywords, relevant to the visitor's words and diverse: each category's best
+        first (so the prompt names a style, a medium, a palette...), then by maximal marginal relevance.
+        A keyword is left out when it repeats a chosen one (contains it or is contained in it, or sits
+        closer than MAX_SIMILAR), contradicts one (Lexicon.opposed: bright vs dark, warm vs cool), would
+        give its category more than MAX_PER_CATEGORY, or is less relevant than the bound of its stage
+        (CATEGORY_RELEVANCE, MIN_RELEVANCE): fewer than CHOSEN is better than filler. The keywords the
+        concept text names come first. Returns them with the negative prompt."""
         rng = np.random.default_rng([seed, 3])
-        query = self._query(words, idea)
-        offered = [(c, w) for c in CATEGORIES for w in keywords.get(c, [])]
-        if not offered:
+        candidates = list(dict.fromkeys((c, w) for c in CATEGORIES for w in keywords.get(c, [])))
+        if not candidates:
             return [], BASE_NEGATIVE
-        scores = self._keyword_vectors([w for _, w in offered]) @ query
-        keys = scores / TEMPERATURE + rng.gumbel(size=len(offered)) * 0.5
-        order = np.argsort(-keys)
+        vectors = self._keyword_vectors([w for _, w in candidates])
+        relevance = vectors @ self._query(words, None)
+        # Seeded noise of a fraction of TEMPERATURE: it only reorders near-ties between seeds.
+        ranking = relevance + 0.5 * TEMPERATURE * rng.gumbel(size=len(candidates))
         chosen: list[int] = []
+
+        def fits(i: int, bound: float) -> bool:
+            category, word = candidates[i]
+            if relevance[i] < bound or i in chosen:
+                return False
+            if sum(candidates[j][0] == category for j in chosen) >= MAX_PER_CATEGORY:
+                return False
+            return not any(
+                _contained(word, candidates[j][1])
+                or float(vectors[i] @ vectors[j]) > MAX_SIMILAR
+                or self.lexicon.opposed(word, candidates[j][1])
+                for j in chosen
+            )
+
         for category in CATEGORIES:
-            best = next((i for i in order if offered[i][0] == category), None)
+            in_category = [i for i, (c, _) in enumerate(candidates) if c == category]
+            best = max(
+                (i for i in in_category if fits(i, CATEGORY_RELEVANCE)), key=ranking.__getitem__, default=None
+            )
             if best is not None:
-                chosen.append(int(best))
-        chosen += [int(i) for i in order if i not in chosen][: max(0, CHOSEN - len(chosen))]
-        chosen = sorted(chosen[:CHOSEN], key=lambda i: -scores[i])
-        picked = [offered[i][1] for i in chosen]
+                chosen.append(best)
+        while len(chosen) < CHOSEN:
+            open_ = [i for i in range(len(candidates)) if fits(i, MIN_RELEVANCE)]
+            if not open_:
+                break
+            redundancy = (vectors[open_] @ vectors[chosen].T).max(axis=1) if chosen else np.zeros(len(open_))
+            marginal = MMR_LAMBDA * ranking[open_] - (1 - MMR_LAMBDA) * redundancy
+            chosen.append(open_[int(np.argmax(marginal))])
+        named = {w for _, w in self._named_in(idea)}
+        picked = [
+            candidates[i][1]
+            for i in sorted(chosen, key=lambda i: (candidates[i][1] not in named, -relevance[i]))
+        ]
         return picked, negative_prompt(picked)
+
+    @staticmethod
+    def shortfall(words: str, count: int) -> str | None:
+        """Why a concept has fewer than CHOSEN keywords (None when it has them all)."""
+        if count >= CHOSEN:
+            return None
+        return (
+            f"{count} keywords rather than {CHOSEN}: the other keywords offered were too far from "
+            f"'{words}' (cosine below {MIN_RELEVANCE}), repeated one already chosen, or contradicted "
+            "its mood."
+        )
+
+    def _named_in(self, text: str) -> list[tuple[str, str]]:
+        """The lexicon keywords the concept text names, as whole phrases."""
+        lowered = f" {text.lower()} "
+        return [
+            (c, w)
+            for c, words in self.lexicon.keywords.items()
+            for w in words
+            if re.search(rf"(?<![\w-]){re.escape(w)}(?![\w-])", lowered)
+        ]
+
+
+_STOPWORDS = frozenset({"a", "an", "and", "the", "of", "in", "on", "with", "at", "to"})
+
+
+def _contained(first: str, second: str) -> bool:
+    """'glamour' in 'glamour photography', 'nostalgia' in 'bittersweet nostalgia': one repeats the other."""
+    a, b = (set(text.replace("-", " ").split()) - _STOPWORDS for text in (first, second))
+    return a <= b or b <= a
 
 
 def negative_prompt(chosen: list[str]) -> str:

@@ -50,7 +50,8 @@ def test_a_visitor_paints_a_portrait_in_the_browser(site, tmp_path):
             page.set_input_files("#face", str(face))
             expect(page.locator("#face-preview")).to_be_visible()
             page.fill("#idea", "corporate confidence")
-            expect(page.locator("#concept-keywords li")).to_have_count(15, timeout=20_000)
+            expect(page.locator("#concept-keywords li").first).to_be_visible(timeout=20_000)
+            assert 8 <= page.locator("#concept-keywords li").count() <= 15  # fewer rather than filler
             expect(page.locator("#balance")).to_have_text("5")
 
             # Record what the progress view shows while it runs (the tiny preset is quick).
