@@ -65,3 +65,24 @@ def test_a_running_job_keeps_its_selfie_however_old(guest, face_file, settings):
 
 def test_no_faces_folder_yet_is_fine(settings):
     assert services.faces_sweep() == services.FaceSweep(orphans=[], expired=[])
+
+
+def test_extra_photos_are_swept_with_their_selfie_and_never_taken_for_orphans(guest, face_file, settings):
+    settings.FACE_RETENTION_DAYS = 30
+    old = services.job_submit(
+        owner=guest, idea="calm", face=face_file(), extra_faces=[face_file(), face_file()]
+    )
+    recent = services.job_submit(owner=guest, idea="calm", face=face_file(), extra_faces=[face_file()])
+    finish(old, days_ago=31)
+    finish(recent, days_ago=1)
+    for path in (settings.MEDIA_ROOT / "faces").iterdir():
+        age(path, hours=24 * 40)  # old files, all named by a job: none is an orphan
+    old_extras = [settings.MEDIA_ROOT / name for name in old.extra_faces.values_list("image", flat=True)]
+    recent_extra = settings.MEDIA_ROOT / recent.extra_faces.get().image.name
+
+    report = services.faces_sweep()
+
+    assert report.orphans == []
+    assert sorted(report.expired) == sorted([old.face_image.name, *(f"faces/{p.name}" for p in old_extras)])
+    assert not any(path.exists() for path in old_extras) and not old.extra_faces.exists()
+    assert recent_extra.exists() and recent.extra_faces.count() == 1
