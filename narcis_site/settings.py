@@ -30,6 +30,7 @@ INSTALLED_APPS = [
     "apps.sessions_tokens",
     "apps.generation",
     "apps.photowall",
+    "apps.discord_ops",
 ]
 
 MIDDLEWARE = [
@@ -99,6 +100,10 @@ GUEST_COOKIE_NAME = "narcis_guest"
 GENERATIONS_PER_MINUTE = config.env_int(ENV, "GENERATIONS_PER_MINUTE", 5, minimum=1)
 GENERATIONS_MAX_QUEUED = config.env_int(ENV, "GENERATIONS_MAX_QUEUED", 2, minimum=1)
 FACE_RETENTION_DAYS = config.env_int(ENV, "FACE_RETENTION_DAYS", 30, minimum=1)
+# The mecene ideas an operators' face test runs when none are given (comma-separated).
+OPS_IDEAS = config.env_list(
+    ENV, "OPS_IDEAS", ["corporate confidence", "ethereal beauty", "cyberpunk rebel", "vintage glamour"]
+)
 # Uploads are read by the API with their own 10 MB bound; let Django spool them to disk, not memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 12 * 1024 * 1024

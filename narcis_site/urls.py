@@ -21,9 +21,12 @@ urlpatterns = [
 
 if "FileSystemStorage" in settings.STORAGES["default"]["BACKEND"]:
     # Local media (make run; S3 serves presigned URLs instead). Results are served under their
-    # unguessable UUID names; wall originals to staff only (the public wall gets cached thumbnails);
-    # uploaded faces (faces/) are never served to anyone.
+    # unguessable UUID names; wall originals, operators' productions and their test-face folders to
+    # staff only (the public wall gets cached thumbnails); visitors' selfies (faces/<id>.png) are never
+    # served to anyone.
     urlpatterns += [
         re_path(r"^media/(?P<path>productions/[^/]+)$", local_result),
         re_path(r"^media/(?P<path>photowall/[^/]+)$", staff_member_required(local_result)),
+        re_path(r"^media/(?P<path>productions/saved/[^/]+)$", staff_member_required(local_result)),
+        re_path(r"^media/(?P<path>faces/[a-z0-9-]+/[^/]+)$", staff_member_required(local_result)),
     ]

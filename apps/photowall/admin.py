@@ -96,34 +96,44 @@ class PublishForm(forms.Form):
         return data
 
 
-@admin.action(description="Publish to the PhotoWall…")
-def publish_to_wall(modeladmin, request, queryset):
-    """On the generation list: copy the chosen portraits to a celebrity's wall (a form step first)."""
-    form = PublishForm(request.POST if "apply" in request.POST else None)
-    if "apply" in request.POST and form.is_valid():
-        celebrity = form.cleaned_data["celebrity"] or services.celebrity_get_or_create(
-            form.cleaned_data["new_celebrity"]
-        )
-        published, refused = 0, []
-        for job in queryset:
-            try:
-                services.job_publish(job=job, celebrity=celebrity)
-                published += 1
-            except services.PublishError as error:
-                refused.append(str(error))
-        modeladmin.message_user(request, f"{published} portrait(s) published on {celebrity}'s wall.")
-        for reason in refused:
-            modeladmin.message_user(request, reason, level=messages.WARNING)
-        return None
-    context = {
-        **modeladmin.admin_site.each_context(request),
-        "title": "Publish to the PhotoWall",
-        "jobs": queryset,
-        "form": form,
-        "opts": modeladmin.model._meta,
-        "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
-    }
-    return TemplateResponse(request, "photowall/admin_publish.html", context)
+def publish_action(jobs_of=list):
+    """The admin action "Publish to the PhotoWall…" for a list whose rows are (or lead to) generations:
+    `jobs_of(queryset)` gives each row's job, in order (None where a row has none). A form step asks for
+    the celebrity first; each portrait is published or refused with its reason (no consent, unfinished)."""
+
+    @admin.action(description="Publish to the PhotoWall…")
+    def publish_to_wall(modeladmin, request, queryset):
+        rows = list(zip(queryset, jobs_of(queryset), strict=True))
+        form = PublishForm(request.POST if "apply" in request.POST else None)
+        if "apply" in request.POST and form.is_valid():
+            celebrity = form.cleaned_data["celebrity"] or services.celebrity_get_or_create(
+                form.cleaned_data["new_celebrity"]
+            )
+            published, refused = 0, []
+            for row, job in rows:
+                try:
+                    if job is None:
+                        raise services.PublishError(f"{row} has no generation left to publish.")
+                    services.job_publish(job=job, celebrity=celebrity)
+                    published += 1
+                except services.PublishError as error:
+                    refused.append(str(error))
+            modeladmin.message_user(request, f"{published} portrait(s) published on {celebrity}'s wall.")
+            for reason in refused:
+                modeladmin.message_user(request, reason, level=messages.WARNING)
+            return None
+        context = {
+            **modeladmin.admin_site.each_context(request),
+            "title": "Publish to the PhotoWall",
+            "rows": rows,
+            "form": form,
+            "opts": modeladmin.model._meta,
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "photowall/admin_publish.html", context)
+
+    return publish_to_wall
 
 
+publish_to_wall = publish_action()
 generation_admin.add_action(publish_to_wall, permission="photowall.add_photo")

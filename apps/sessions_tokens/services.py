@@ -162,6 +162,22 @@ def grant(*, owner: Owner, amount: int, actor: User, reason: str) -> LedgerEntry
     return entry
 
 
+def operator_budget_top_up(*, user: User, needed: int, note: str) -> LedgerEntry | None:
+    """Operators spend no visitor tokens: before a test session the system grants their staff account
+    exactly what its jobs will spend beyond its balance, with `note` in the ledger (so every operator
+    job is still one spend on one ledger line, and refunds of failed ones come back to the account)."""
+    if not user.is_staff:
+        raise PermissionDenied("Only staff accounts have an operator budget.")
+    with transaction.atomic():
+        wallet = Wallet.objects.select_for_update().get(pk=wallet_for(user).pk)
+        missing = needed - wallet.balance
+        if missing <= 0:
+            return None
+        entry = _apply(wallet, missing, reason=LedgerReason.GRANT, note=f"operator budget: {note}")
+    logger.info("operator budget granted", extra={"amount": missing, "user_id": user.pk})
+    return entry
+
+
 def link_guest_to_user(*, session: GuestSession, user: User) -> LedgerEntry | None:
     """Move a guest's tokens (and, through `events.guest_linked`, their portraits) to the account they
     signed up or logged in with, exactly once.

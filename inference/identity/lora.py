@@ -21,7 +21,7 @@ import re
 from collections import defaultdict
 
 import torch
-from diffusers import StableDiffusionXLPipeline, UNet2DConditionModel
+from diffusers import UNet2DConditionModel
 
 ADAPTER = "photomaker"
 
@@ -49,6 +49,9 @@ def _from_kohya(state_dict: dict, unet_config) -> tuple[dict, dict[str, float]]:
         raise LoRAFormatError(
             f"a kohya-ss LoRA ({list(state_dict)[:3]} ...) needs the UNet's config to map it"
         )
+    # Imported here: the pipeline module pulls in every image processor transformers has (slow, noisy).
+    from diffusers import StableDiffusionXLPipeline
+
     try:
         converted, alphas = StableDiffusionXLPipeline.lora_state_dict(
             dict(state_dict), unet_config=unet_config

@@ -1,0 +1,111 @@
+"""The operators' console in the admin: the allow-list, parameter sets, face folders, sessions, and the
+productions, which staff publish to the PhotoWall with the same action as generations."""
+
+from django.contrib import admin
+from django.utils.html import format_html
+
+from apps.discord_ops.models import (
+    FaceFolder,
+    FacePhoto,
+    Operator,
+    ParameterSet,
+    Production,
+    SessionItem,
+    TestSession,
+)
+from apps.photowall.admin import publish_action
+
+
+@admin.register(Operator)
+class OperatorAdmin(admin.ModelAdmin):
+    list_display = ("account", "discord_user_id", "discord_role_id", "active", "note")
+    list_filter = ("active",)
+    search_fields = ("account__email", "discord_user_id", "discord_role_id")
+
+
+@admin.register(ParameterSet)
+class ParameterSetAdmin(admin.ModelAdmin):
+    list_display = ("owner", "name", "version", "values", "production_mode", "created_at")
+    list_filter = ("name",)
+    readonly_fields = ("owner", "name", "version", "values", "production_mode", "created_at")
+
+    def has_add_permission(self, request):
+        return False  # versions come from /set and `ops set`; each one is kept as it was
+
+
+class FacePhotoInline(admin.TabularInline):
+    model = FacePhoto
+    fields = ("thumbnail", "name")
+    readonly_fields = ("thumbnail", "name")
+    extra = 0
+    can_delete = True
+
+    def has_add_permission(self, request, obj=None):
+        return False  # photos come through the upload checks: `ops faces import`
+
+    @admin.display(description="Photo")
+    def thumbnail(self, photo):
+        return format_html('<img src="{}" alt="" width="64" style="height:auto">', photo.image.url)
+
+
+@admin.register(FaceFolder)
+class FaceFolderAdmin(admin.ModelAdmin):
+    list_display = ("name", "photo_count", "created_at")
+    inlines = (FacePhotoInline,)
+    readonly_fields = ("name",)
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.display(description="Photos")
+    def photo_count(self, folder):
+        return folder.photos.count()
+
+
+class SessionItemInline(admin.TabularInline):
+    model = SessionItem
+    fields = ("position", "idea", "face", "varied", "job", "hidden")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+
+@admin.register(TestSession)
+class TestSessionAdmin(admin.ModelAdmin):
+    list_display = ("pk", "operator", "kind", "production_mode", "created_at", "canceled_at")
+    list_filter = ("kind",)
+    readonly_fields = ("operator", "kind", "spec", "production_mode", "created_at", "canceled_at")
+    inlines = (SessionItemInline,)
+
+
+@admin.register(Production)
+class ProductionAdmin(admin.ModelAdmin):
+    list_display = (
+        "thumbnail",
+        "mecene_input",
+        "face_folder",
+        "face_file",
+        "seed",
+        "identity_score",
+        "operator",
+        "created_at",
+    )
+    list_filter = ("face_folder",)
+    search_fields = ("mecene_input", "face_folder", "face_file")
+    readonly_fields = (
+        "preview", "mecene_input", "keywords", "params", "seed", "face_folder", "face_file", "identity_score",
+        "saved_from_message", "operator", "source_job", "created_at",
+    )  # fmt: skip
+    fields = readonly_fields
+    actions = (publish_action(lambda productions: [p.source_job for p in productions]),)
+
+    def has_add_permission(self, request):
+        return False  # 💾 in Discord, `ops save`, or production mode
+
+    @admin.display(description="Portrait")
+    def thumbnail(self, production):
+        return format_html('<img src="{}" alt="" width="64" style="height:auto">', production.image.url)
+
+    @admin.display(description="Portrait")
+    def preview(self, production):
+        return format_html('<img src="{}" alt="" style="max-width:384px;height:auto">', production.image.url)

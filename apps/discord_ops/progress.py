@@ -1,0 +1,62 @@
+"""A session's progress as one line of text, and an editor that updates a message with it at most every
+MIN_INTERVAL seconds and only when the text changed (Discord rate-limits edits; a terminal needs no
+flood either)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from apps.discord_ops.selectors import SessionSummary
+
+MIN_INTERVAL = 2.0
+BAR_WIDTH = 20
+
+
+def progress_text(summary: SessionSummary) -> str:
+    ended = summary.done + summary.failed + summary.canceled
+    filled = round(BAR_WIDTH * ended / summary.total) if summary.total else 0
+    bar = "█" * filled + "░" * (BAR_WIDTH - filled)
+    parts = [f"{summary.done} done", f"{summary.running} running", f"{summary.queued} queued"]
+    if summary.failed:
+        parts.append(f"{summary.failed} failed")
+    if summary.canceled:
+        parts.append(f"{summary.canceled} canceled")
+    eta = f" · about {_duration(summary.eta_seconds)} left" if summary.eta_seconds else ""
+    state = " · finished" if summary.finished else eta
+    return f"session {summary.session.pk} [{bar}] {ended}/{summary.total} · {', '.join(parts)}{state}"
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min"
+
+
+class ProgressEditor:
+    """Calls `edit(text)` when the text changed and MIN_INTERVAL has passed since the last edit;
+    `flush()` sends the last text held back (at the end of a session)."""
+
+    def __init__(self, edit: Callable[[str], object], *, clock: Callable[[], float] = time.monotonic):
+        self.edit, self.clock = edit, clock
+        self.shown: str | None = None
+        self.pending: str | None = None
+        self.last_edit = float("-inf")
+
+    def offer(self, text: str) -> bool:
+        if text == self.shown:
+            self.pending = None
+            return False
+        if self.clock() - self.last_edit < MIN_INTERVAL:
+            self.pending = text
+            return False
+        self._send(text)
+        return True
+
+    def flush(self) -> bool:
+        if self.pending is None or self.pending == self.shown:
+            return False
+        self._send(self.pending)
+        return True
+
+    def _send(self, text: str) -> None:
+        self.edit(text)
+        self.shown, self.pending, self.last_edit = text, None, self.clock()

@@ -1,0 +1,39 @@
+import importlib.util
+from pathlib import Path
+
+import pytest
+import skimage.data
+from PIL import Image
+
+from apps.discord_ops.models import Operator
+from inference.models import presets
+from tests.apps.generation.conftest import SMALL
+
+
+@pytest.fixture(autouse=True)
+def small_and_local(monkeypatch, settings, tmp_path):
+    """Jobs paint at the generation tests' small size; storage in a temporary folder."""
+    monkeypatch.setattr(presets, "TINY_DEFAULTS", SMALL)
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture
+def operator(make_user):
+    user = make_user(staff=True, email="op@example.com")
+    Operator.objects.create(account=user, discord_user_id="1001")
+    return user
+
+
+@pytest.fixture
+def faces_dir(tmp_path):
+    """Two faces from installed packages: scikit-image's astronaut and an insightface sample."""
+    folder = tmp_path / "team"
+    folder.mkdir()
+    Image.fromarray(skimage.data.astronaut()).save(folder / "astronaut.png")
+    images = (
+        Path(next(iter(importlib.util.find_spec("insightface").submodule_search_locations)))
+        / "data"
+        / "images"
+    )
+    Image.open(images / "Tom_Hanks_54745.png").convert("RGB").save(folder / "hanks.png")
+    return folder

@@ -1,0 +1,47 @@
+"""The progress message: at most one edit every 2 s, none when the text did not change."""
+
+from types import SimpleNamespace
+
+from apps.discord_ops.progress import MIN_INTERVAL, ProgressEditor, progress_text
+from apps.discord_ops.selectors import SessionSummary
+
+
+class Clock:
+    def __init__(self):
+        self.now = 100.0
+
+    def __call__(self):
+        return self.now
+
+
+def test_edits_are_spaced_and_never_repeated():
+    clock, edits = Clock(), []
+    editor = ProgressEditor(edits.append, clock=clock)
+    assert editor.offer("1/4") and edits == ["1/4"]
+    assert not editor.offer("1/4")  # unchanged
+    clock.now += 0.5
+    assert not editor.offer("2/4")  # too soon: held back
+    clock.now += MIN_INTERVAL
+    assert not editor.offer("1/4") and not editor.flush()  # back to what is shown: nothing to send
+    assert editor.offer("3/4") and edits == ["1/4", "3/4"]
+    clock.now += 0.1
+    assert not editor.offer("4/4")
+    assert editor.flush() and edits[-1] == "4/4" and not editor.flush()
+
+
+def test_the_text_shows_counts_bar_and_eta():
+    summary = SessionSummary(
+        session=SimpleNamespace(pk=7),
+        total=4,
+        done=2,
+        running=1,
+        queued=0,
+        failed=1,
+        canceled=0,
+        eta_seconds=40,
+    )
+    text = progress_text(summary)
+    assert (
+        text.startswith("session 7 [") and "3/4" in text and "1 failed" in text and "about 40 s left" in text
+    )
+    assert text.count("█") == 15  # three quarters of 20
