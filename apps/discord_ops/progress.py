@@ -32,31 +32,30 @@ def _duration(seconds: float) -> str:
 
 
 class ProgressEditor:
-    """Calls `edit(text)` when the text changed and MIN_INTERVAL has passed since the last edit;
-    `flush()` sends the last text held back (at the end of a session)."""
+    """Decides when a progress message is edited: `take(text)` returns the text to show now, or None
+    when it is unchanged or MIN_INTERVAL has not passed since the last edit (then it is held back);
+    `flush()` returns the text held back, at the end. The caller edits (Discord message or terminal)."""
 
-    def __init__(self, edit: Callable[[str], object], *, clock: Callable[[], float] = time.monotonic):
-        self.edit, self.clock = edit, clock
+    def __init__(self, *, clock: Callable[[], float] = time.monotonic):
+        self.clock = clock
         self.shown: str | None = None
         self.pending: str | None = None
         self.last_edit = float("-inf")
 
-    def offer(self, text: str) -> bool:
+    def take(self, text: str) -> str | None:
         if text == self.shown:
             self.pending = None
-            return False
+            return None
         if self.clock() - self.last_edit < MIN_INTERVAL:
             self.pending = text
-            return False
-        self._send(text)
-        return True
+            return None
+        return self._shown(text)
 
-    def flush(self) -> bool:
+    def flush(self) -> str | None:
         if self.pending is None or self.pending == self.shown:
-            return False
-        self._send(self.pending)
-        return True
+            return None
+        return self._shown(self.pending)
 
-    def _send(self, text: str) -> None:
-        self.edit(text)
+    def _shown(self, text: str) -> str:
         self.shown, self.pending, self.last_edit = text, None, self.clock()
+        return text

@@ -107,7 +107,10 @@ def sessions_of(owner, *, limit: int = 10):
     return TestSession.objects.filter(operator=owner).order_by("-created_at")[:limit]
 
 
-def running_sessions():
-    """Sessions with jobs still queued or running (the bot resumes editing their progress messages)."""
-    live = SessionItem.objects.filter(job__status__in=[JobStatus.QUEUED, JobStatus.RUNNING])
-    return TestSession.objects.filter(pk__in=live.values("session_id"))
+def sessions_to_follow():
+    """Sessions started from Discord whose jobs are still queued or running, or whose results are not
+    all posted yet: after a restart the bot picks them up again and keeps editing their progress message."""
+    unfinished = SessionItem.objects.filter(
+        Q(job__status__in=[JobStatus.QUEUED, JobStatus.RUNNING]) | Q(result_message_id="")
+    )
+    return TestSession.objects.exclude(channel_id="").filter(pk__in=unfinished.values("session_id"))

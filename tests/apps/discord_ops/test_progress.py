@@ -15,18 +15,18 @@ class Clock:
 
 
 def test_edits_are_spaced_and_never_repeated():
-    clock, edits = Clock(), []
-    editor = ProgressEditor(edits.append, clock=clock)
-    assert editor.offer("1/4") and edits == ["1/4"]
-    assert not editor.offer("1/4")  # unchanged
+    clock = Clock()
+    editor = ProgressEditor(clock=clock)
+    assert editor.take("1/4") == "1/4"
+    assert editor.take("1/4") is None  # unchanged
     clock.now += 0.5
-    assert not editor.offer("2/4")  # too soon: held back
+    assert editor.take("2/4") is None  # too soon: held back
     clock.now += MIN_INTERVAL
-    assert not editor.offer("1/4") and not editor.flush()  # back to what is shown: nothing to send
-    assert editor.offer("3/4") and edits == ["1/4", "3/4"]
+    assert editor.take("1/4") is None and editor.flush() is None  # back to what is shown: nothing to send
+    assert editor.take("3/4") == "3/4"
     clock.now += 0.1
-    assert not editor.offer("4/4")
-    assert editor.flush() and edits[-1] == "4/4" and not editor.flush()
+    assert editor.take("4/4") is None
+    assert editor.flush() == "4/4" and editor.flush() is None
 
 
 def test_the_text_shows_counts_bar_and_eta():

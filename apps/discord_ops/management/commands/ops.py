@@ -140,7 +140,7 @@ class Command(BaseCommand):
 
             painter = worker_from_settings()
         terminal = self.stdout.isatty()
-        editor = ProgressEditor(lambda text: self._show(text, terminal))
+        editor = ProgressEditor()
         reported: set[int] = set()
         while True:
             if painter is not None:
@@ -155,9 +155,11 @@ class Command(BaseCommand):
                     reported.add(item.pk)
                     self._report(item, terminal)
             services.productions_for_finished(session=session)
-            editor.offer(progress_text(summary))
+            if (text := editor.take(progress_text(summary))) is not None:
+                self._show(text, terminal)
             if summary.finished:
-                editor.flush()
+                if (text := editor.flush()) is not None:
+                    self._show(text, terminal)
                 if terminal:
                     self.stdout.write("")
                 return
