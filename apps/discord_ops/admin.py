@@ -1,9 +1,11 @@
 """The operators' console in the admin: the allow-list, parameter sets, face folders, sessions, and the
 productions, which staff publish to the PhotoWall with the same action as generations."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.utils.html import format_html
 
+from apps.discord_ops import services
+from apps.discord_ops.errors import OpsError
 from apps.discord_ops.models import (
     FaceFolder,
     FacePhoto,
@@ -12,6 +14,7 @@ from apps.discord_ops.models import (
     Production,
     SessionItem,
     TestSession,
+    VisitorDefaults,
 )
 from apps.photowall.admin import publish_action
 
@@ -23,14 +26,64 @@ class OperatorAdmin(admin.ModelAdmin):
     search_fields = ("account__email", "discord_user_id", "discord_role_id")
 
 
+def _promote(modeladmin, request, sets) -> None:
+    if len(sets) != 1:
+        modeladmin.message_user(request, "Choose exactly one parameter set.", level=messages.WARNING)
+        return
+    try:
+        services.visitor_defaults_promote(parameter_set=sets[0], actor=request.user)
+    except OpsError as error:
+        modeladmin.message_user(request, error.message, level=messages.ERROR)
+        return
+    modeladmin.message_user(request, f"Visitors' portraits are now painted with {sets[0]}.")
+
+
+def _can_promote(self, request) -> bool:
+    return request.user.has_perm(services.PROMOTE_PERMISSION)
+
+
 @admin.register(ParameterSet)
 class ParameterSetAdmin(admin.ModelAdmin):
     list_display = ("owner", "name", "version", "values", "production_mode", "created_at")
     list_filter = ("name",)
     readonly_fields = ("owner", "name", "version", "values", "production_mode", "created_at")
+    actions = ("promote",)
+    has_promote_permission = _can_promote
 
     def has_add_permission(self, request):
         return False  # versions come from /set and `ops set`; each one is kept as it was
+
+    @admin.action(description="Promote to the visitors' defaults", permissions=["promote"])
+    def promote(self, request, queryset):
+        _promote(self, request, list(queryset))
+
+
+@admin.register(VisitorDefaults)
+class VisitorDefaultsAdmin(admin.ModelAdmin):
+    """The newest row is in force; promoting an earlier one again is the rollback."""
+
+    list_display = ("parameter_set", "values", "promoted_by", "promoted_at", "note", "in_force")
+    readonly_fields = ("parameter_set", "promoted_by", "promoted_at", "note")
+    actions = ("promote_again",)
+    has_promote_permission = _can_promote
+
+    def has_add_permission(self, request):
+        return False  # from a parameter set: "Promote to the visitors' defaults"
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="Values")
+    def values(self, promotion):
+        return promotion.parameter_set.values
+
+    @admin.display(description="In force", boolean=True)
+    def in_force(self, promotion):
+        return VisitorDefaults.objects.values_list("pk", flat=True).first() == promotion.pk
+
+    @admin.action(description="Make this the visitors' defaults again (rollback)", permissions=["promote"])
+    def promote_again(self, request, queryset):
+        _promote(self, request, [promotion.parameter_set for promotion in queryset])
 
 
 class FacePhotoInline(admin.TabularInline):

@@ -57,9 +57,29 @@ class ParameterSet(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["owner", "name", "version"], name="parameter_set_version")
         ]
+        permissions = [("promote_parameterset", "Can promote a parameter set to the visitors' defaults")]
 
     def __str__(self) -> str:
         return f"{self.name} v{self.version} of {self.owner}"
+
+
+class VisitorDefaults(models.Model):
+    """Which parameter set visitors' portraits are painted with. Every promotion is a row: the newest is
+    in force, the earlier ones stay for a one-click rollback."""
+
+    parameter_set = models.ForeignKey(ParameterSet, on_delete=models.PROTECT, related_name="promotions")
+    promoted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    promoted_at = models.DateTimeField(auto_now_add=True)
+    note = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-promoted_at", "-pk"]
+        verbose_name_plural = "visitor defaults"
+
+    def __str__(self) -> str:
+        return f"{self.parameter_set} (promoted {self.promoted_at:%Y-%m-%d %H:%M})"
 
 
 class FaceFolder(models.Model):

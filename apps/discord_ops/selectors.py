@@ -8,7 +8,14 @@ from django.conf import settings
 from django.db.models import Count, Q
 
 from apps.discord_ops.errors import OpsError
-from apps.discord_ops.models import FaceFolder, FacePhoto, ParameterSet, SessionItem, TestSession
+from apps.discord_ops.models import (
+    FaceFolder,
+    FacePhoto,
+    ParameterSet,
+    SessionItem,
+    TestSession,
+    VisitorDefaults,
+)
 from apps.generation.models import JobStatus
 from inference.models.presets import default_params
 from inference.params import SPECS
@@ -114,3 +121,10 @@ def sessions_to_follow():
         Q(job__status__in=[JobStatus.QUEUED, JobStatus.RUNNING]) | Q(result_message_id="")
     )
     return TestSession.objects.exclude(channel_id="").filter(pk__in=unfinished.values("session_id"))
+
+
+def visitor_defaults() -> dict:
+    """The parameters visitors' portraits are painted with beyond the models' defaults ({} when none
+    was promoted); generation asks through job_params.provide_visitor_defaults."""
+    current = VisitorDefaults.objects.select_related("parameter_set").first()
+    return dict(current.parameter_set.values) if current else {}

@@ -8,6 +8,7 @@ run, and no worker default can change a queued job.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 
 from django.conf import settings
 
@@ -24,12 +25,33 @@ def resolve(raw: dict | None, *, role: Role, job_id: uuid.UUID) -> GenerationPar
         message = f"Only staff and operators can set generation parameters ({', '.join(refused)})."
         raise Refused(403, "params_staff_only", message, field=refused[0])
     try:
-        params = GenerationParams.parse(raw, defaults=default_params(settings.NARCIS_MODELS_DIR))
+        params = GenerationParams.parse(raw, defaults=defaults_for(role))
     except ParamError as error:
         raise Refused(400, error.code, error.message, field=error.field) from None
     if params.seed is None:
         params = params.replace(seed=_seed_of(job_id))
     return params
+
+
+# Apps above this one may provide the visitors' defaults (discord_ops: a parameter set staff promoted).
+# A provider returns the parameters that differ from the models' defaults, or {}.
+_visitor_defaults_provider: Callable[[], dict] | None = None
+
+
+def provide_visitor_defaults(provider: Callable[[], dict] | None) -> None:
+    global _visitor_defaults_provider
+    _visitor_defaults_provider = provider
+
+
+def defaults_for(role: Role) -> GenerationParams:
+    """The models' defaults; for visitors, with the promoted visitor defaults over them (if valid)."""
+    base = default_params(settings.NARCIS_MODELS_DIR)
+    if role != Role.VISITOR or _visitor_defaults_provider is None:
+        return base
+    try:
+        return GenerationParams.parse(_visitor_defaults_provider(), defaults=base)
+    except ParamError:  # promoted for other models, say: the visitors keep the models' own defaults
+        return base
 
 
 def params_of(job) -> GenerationParams:
