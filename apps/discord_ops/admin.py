@@ -1,7 +1,10 @@
 """The operators' console in the admin: the allow-list, parameter sets, face folders, sessions, and the
 productions, which staff publish to the PhotoWall with the same action as generations."""
 
+from django import forms
 from django.contrib import admin, messages
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
 from django.utils.html import format_html
 
 from apps.discord_ops import services
@@ -101,6 +104,13 @@ class FacePhotoInline(admin.TabularInline):
         return format_html('<img src="{}" alt="" width="64" style="height:auto">', photo.image.url)
 
 
+class ZipUploadForm(forms.Form):
+    folder = forms.CharField(max_length=40, help_text="lowercase letters, digits and dashes, e.g. team-a")
+    archive = forms.FileField(
+        label="Zip of face photos", help_text="JPEG, PNG or WebP; each must show a face"
+    )
+
+
 @admin.register(FaceFolder)
 class FaceFolderAdmin(admin.ModelAdmin):
     list_display = ("name", "photo_count", "created_at")
@@ -108,7 +118,28 @@ class FaceFolderAdmin(admin.ModelAdmin):
     readonly_fields = ("name",)
 
     def has_add_permission(self, request):
-        return False
+        return request.user.has_perm("discord_ops.add_facefolder")
+
+    def add_view(self, request, form_url="", extra_context=None):
+        """Adding a folder is uploading a zip of its photos (every one through the upload checks)."""
+        form = ZipUploadForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                photos = services.folder_import_zip(
+                    name=form.cleaned_data["folder"], archive=form.cleaned_data["archive"]
+                )
+            except OpsError as error:
+                form.add_error(None, error.message)
+            else:
+                self.message_user(request, f"{len(photos)} photo(s) in faces/{form.cleaned_data['folder']}/.")
+                return redirect("admin:discord_ops_facefolder_changelist")
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Upload a face folder",
+            "form": form,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "discord_ops/admin_zip_upload.html", context)
 
     @admin.display(description="Photos")
     def photo_count(self, folder):

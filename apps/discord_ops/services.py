@@ -179,6 +179,38 @@ def folder_import(*, name: str, directory: Path) -> list[FacePhoto]:
     return stored
 
 
+MAX_ZIP_PHOTOS = 200
+
+
+def folder_import_zip(*, name: str, archive) -> list[FacePhoto]:
+    """The admin's zip upload: its photos (by file name only: no paths are followed) through
+    folder_import. At most MAX_ZIP_PHOTOS photos, each within the upload size limit."""
+    import tempfile
+    import zipfile
+
+    from apps.generation.uploads import MAX_BYTES
+
+    try:
+        with zipfile.ZipFile(archive) as bundle, tempfile.TemporaryDirectory() as scratch:
+            members = [
+                m
+                for m in bundle.infolist()
+                if not m.is_dir() and Path(m.filename).suffix.lower() in PHOTO_SUFFIXES
+            ]
+            if len(members) > MAX_ZIP_PHOTOS:
+                raise OpsError(f"The zip holds {len(members)} photos; at most {MAX_ZIP_PHOTOS} at a time.")
+            for member in members:
+                if member.file_size > MAX_BYTES:
+                    raise OpsError(f"{member.filename} is larger than {MAX_BYTES // 2**20} MB.")
+                target = Path(scratch) / Path(member.filename).name  # the name alone: no path tricks
+                if target.exists():
+                    raise OpsError(f"Two photos in the zip are named {target.name}.")
+                target.write_bytes(bundle.read(member))
+            return folder_import(name=name, directory=Path(scratch))
+    except zipfile.BadZipFile:
+        raise OpsError("That is not a zip file.") from None
+
+
 # ---- sessions ----
 
 

@@ -46,3 +46,51 @@ def test_productions_and_test_faces_are_not_public(production):
     visitor = Client()
     assert visitor.get(production.image.url).status_code == 302  # to the admin login
     assert visitor.get("/media/faces/team/astronaut.png").status_code == 302
+
+
+def _zip(files: dict[str, bytes]) -> bytes:
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as bundle:
+        for name, data in files.items():
+            bundle.writestr(name, data)
+    return buffer.getvalue()
+
+
+def test_staff_upload_a_face_folder_as_a_zip(client, staff_user, faces_dir, settings):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from apps.discord_ops.models import FacePhoto
+
+    client.force_login(staff_user)
+    photos = {f"nested/../{p.name}": p.read_bytes() for p in faces_dir.iterdir()}  # path tricks are dropped
+    archive = SimpleUploadedFile("team.zip", _zip(photos), content_type="application/zip")
+    response = client.post(
+        "/admin/discord_ops/facefolder/add/", {"folder": "team", "archive": archive}, follow=True
+    )
+    assert "2 photo(s) in faces/team/" in response.content.decode()
+    assert sorted(FacePhoto.objects.values_list("name", flat=True)) == ["astronaut", "hanks"]
+    assert (settings.MEDIA_ROOT / "faces" / "team" / "hanks.png").exists()
+
+    blank = SimpleUploadedFile("x.zip", _zip({"wall.png": _blank_png()}), content_type="application/zip")
+    refused = client.post("/admin/discord_ops/facefolder/add/", {"folder": "walls", "archive": blank})
+    assert "wall.png: We could not find a face" in refused.content.decode()
+    not_zip = SimpleUploadedFile("x.zip", b"not a zip", content_type="application/zip")
+    assert (
+        "not a zip file"
+        in client.post(
+            "/admin/discord_ops/facefolder/add/", {"folder": "walls", "archive": not_zip}
+        ).content.decode()
+    )
+
+
+def _blank_png() -> bytes:
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (200, 200), (90, 90, 90)).save(buffer, format="PNG")
+    return buffer.getvalue()
