@@ -1,5 +1,5 @@
 """A reduced chaos campaign (tests/chaos_campaign.py) in the suite: 20 portraits from 4 guests on two
-worker processes, one SIGKILLed every 5 s and restarted, Redis killed and restarted once, every database
+worker processes, one SIGKILLed every 8 s and restarted, Redis killed and restarted once, every database
 connection terminated once. Every portrait succeeds, nothing is refunded, every balance is exact."""
 
 from __future__ import annotations
@@ -35,7 +35,9 @@ def throwaway_database():
 
 
 def test_a_reduced_chaos_campaign_paints_every_portrait(throwaway_database, tmp_path):
-    args = "--jobs 20 --guests 4 --workers 2 --kill-every 5 --timeout 400".split()
+    # A kill every 8 s: at 5 s a 2-core CI machine sometimes kills a worker again before it has loaded
+    # its models and painted a step, and the test then measures the machine, not the guarantees.
+    args = "--jobs 20 --guests 4 --workers 2 --kill-every 8 --timeout 400".split()
     run = subprocess.run(
         [sys.executable, "-m", "tests.chaos_campaign", *args, "--media", str(tmp_path / "media")],
         env=child_env(DATABASE_URL=throwaway_database),
