@@ -24,6 +24,7 @@ from apps.generation import concepts, faults, progress, services
 from apps.generation.job_params import params_of
 from apps.generation.models import GenerationJob, JobStatus
 from inference.mecene.agent import Concept, Mecene
+from inference.models.devices import batch_size_for
 from inference.models.registry import TINY
 from inference.portrait.build import build
 from inference.portrait.pipeline import (
@@ -294,8 +295,9 @@ def _crashed(job: GenerationJob, error: Exception) -> PortraitResult:
     return result
 
 
-def worker_from_settings(*, batch_size: int = 4, lease_seconds: int = 60) -> Worker:
-    """A worker on the models folder in NARCIS_MODELS_DIR, or on the tiny offline preset when unset."""
-    return Worker(
-        build(settings.NARCIS_MODELS_DIR or TINY), batch_size=batch_size, lease_seconds=lease_seconds
-    )
+def worker_from_settings(*, batch_size: int | None = None, lease_seconds: int = 60) -> Worker:
+    """A worker on the models folder in NARCIS_MODELS_DIR, or on the tiny offline preset when unset.
+    Its batch size: the one given, else NARCIS_WORKER_BATCH, else what the device's memory holds."""
+    pipeline = build(settings.NARCIS_MODELS_DIR or TINY)
+    batch_size = batch_size or settings.NARCIS_WORKER_BATCH or batch_size_for(pipeline.models.device)
+    return Worker(pipeline, batch_size=batch_size, lease_seconds=lease_seconds)

@@ -291,3 +291,14 @@ def test_a_job_failed_by_the_reaper_is_announced(guest, pipeline):
     (event,) = drain(layer, channel)
     assert event["event"] == "failed" and "interrupted" in event["message"]
     assert token_selectors.balance_of(guest) == 5
+
+
+def test_the_batch_size_comes_from_the_setting_else_the_device(settings):
+    from apps.generation.worker import worker_from_settings
+
+    settings.NARCIS_MODELS_DIR = ""
+    settings.NARCIS_WORKER_BATCH = 3
+    assert worker_from_settings().batch_size == 3
+    settings.NARCIS_WORKER_BATCH = 0
+    assert worker_from_settings().batch_size == 4  # the tiny preset on the CPU
+    assert worker_from_settings(batch_size=2).batch_size == 2  # run_worker --batch

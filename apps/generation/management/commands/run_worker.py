@@ -17,7 +17,12 @@ class Command(BaseCommand):
     help = "Run a GPU worker: claim queued generations, paint them, store the results."
 
     def add_arguments(self, parser):
-        parser.add_argument("--batch", type=positive_int, default=4, help="most jobs per GPU batch")
+        parser.add_argument(
+            "--batch",
+            type=positive_int,
+            default=None,
+            help="most jobs per GPU batch (default: NARCIS_WORKER_BATCH, else what the GPU's memory holds)",
+        )
         parser.add_argument(
             "--lease", type=positive_int, default=60, help="lease length in seconds, renewed while running"
         )
@@ -28,6 +33,9 @@ class Command(BaseCommand):
         signal.signal(signal.SIGTERM, lambda *_: worker.stopping.set())
         signal.signal(signal.SIGINT, lambda *_: worker.stopping.set())
         models = worker.pipeline.models
-        self.stdout.write(f"worker {worker.worker_id} on {models.name} ({models.device})", ending="\n")
+        self.stdout.write(
+            f"worker {worker.worker_id} on {models.name} ({models.device}), batches of {worker.batch_size}",
+            ending="\n",
+        )
         self.stdout.flush()
         worker.run_forever()
