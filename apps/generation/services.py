@@ -256,6 +256,21 @@ def job_release(*, job: GenerationJob, worker_id: str, reason: str) -> str:
     return JobStatus.FAILED
 
 
+def job_preempt(*, job: GenerationJob, worker_id: str) -> bool:
+    """The worker is being stopped (a spot interruption, a deploy) and cannot finish before it is killed:
+    the job goes back to the head of the queue at once, its last progress kept for the page until a
+    worker claims it. Neither an attempt (not the visitor's doing) nor a fault (not a broken deployment).
+    False when this worker no longer held it."""
+    back = _held(job, worker_id).update(
+        status=JobStatus.QUEUED, worker_id="", lease_expires_at=None, attempts=F("attempts") - 1
+    )
+    if back:
+        logger.info(
+            "job handed back before the stop deadline", extra={"job_id": str(job.id), "worker": worker_id}
+        )
+    return back == 1
+
+
 def job_cancel(*, job: GenerationJob) -> str:
     """A queued job is canceled and refunded now; a running one is flagged for its worker."""
     queued = GenerationJob.objects.filter(id=job.id, status=JobStatus.QUEUED)

@@ -4,7 +4,9 @@
 The claim is the only grouping: it takes queued jobs with equal batch keys, and the worker hands all of
 them to the pipeline as one batch, each with the parameters its row holds. While a batch runs, a
 background thread renews the jobs' lease; a worker that dies stops renewing and the reaper
-(`services.jobs_reap_expired`, run by every worker between batches) requeues its jobs.
+(`services.jobs_reap_expired`, run by every worker between batches) requeues its jobs. A worker told to
+stop (`stop()`, SIGTERM) claims nothing more and finishes its batch, or hands it back at once when the
+batch cannot end before the stop deadline (apps.generation.stop_deadline).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from PIL import Image
 from apps.generation import concepts, faults, progress, services
 from apps.generation.job_params import params_of
 from apps.generation.models import GenerationJob, JobStatus
+from apps.generation.stop_deadline import BatchPace, StopDeadline, must_hand_back
 from inference.mecene.agent import Concept, Mecene
 from inference.models.devices import batch_size_for
 from inference.models.registry import TINY
@@ -82,13 +85,20 @@ class Worker:
         worker_id: str | None = None,
         batch_size: int = 4,
         lease_seconds: int = 60,
+        stop_grace_seconds: float = 110.0,
         mecene: Mecene | None = None,
     ):
         self.pipeline = pipeline
         self.mecene = mecene or Mecene.from_env()
         self.worker_id = worker_id or f"worker-{uuid.uuid4().hex[:8]}"
         self.batch_size, self.lease_seconds = batch_size, lease_seconds
-        self.stopping = threading.Event()
+        self.deadline = StopDeadline(stop_grace_seconds)
+        self.stopping = self.deadline.stopping
+        self._preempted: set[str] = set()  # this batch's jobs handed back before the stop deadline
+
+    def stop(self) -> None:
+        """Claim nothing more; finish the batch in hand if it can end in the stop grace, else hand it back."""
+        self.deadline.begin()
 
     def _request(self, job: GenerationJob) -> tuple[PortraitRequest, Concept]:
         """The job as the pipeline takes it: its concept, its photos (the first is the one the identity
@@ -126,6 +136,7 @@ class Worker:
         if not jobs:
             return 0
         by_id = {str(job.id): job for job in jobs}
+        self._preempted = set()
         for job in jobs:
             progress.publish(job.id, {"event": "started"})
         progress.publish_queue_positions()
@@ -148,6 +159,8 @@ class Worker:
         for job, error in handed_back:
             self._hand_back(job, error)
         for result in results:
+            if result.request_id in self._preempted:
+                continue  # already back in the queue (_preempt)
             try:
                 self._finish(by_id[result.request_id], result, concept_of.get(result.request_id))
             except Exception as error:  # noqa: BLE001 - storage or database down: the others still finish
@@ -198,14 +211,40 @@ class Worker:
         leaves the batch at the next step; progress is reported step by step."""
         reporter = progress.Reporter()
         stopped: set[str] = set()
+        pace = BatchPace(requests[0].params)
 
         def on_progress(update):
             job = by_id[update.request_id]
             reporter.report(job, update)
+            pace.observe(update.progress.stage, update.progress.step, update.progress.total)
             if update.request_id in keeper.lost or progress.cancel_requested(job):
                 stopped.add(update.request_id)
+            elif update.request_id not in self._preempted and must_hand_back(self.deadline, pace):
+                self._preempt([by_id[r.request_id] for r in requests if r.request_id not in stopped])
+                stopped.update(self._preempted)
 
         return self._paint_within_memory(requests, on_progress, stopped.__contains__)
+
+    def _preempt(self, jobs: list[GenerationJob]) -> None:
+        """The batch cannot end before this worker is killed: its jobs go back to the head of the queue
+        now (services.job_preempt), and the pipeline drops them at its next step."""
+        logger.warning(
+            "stop deadline: handing the batch back",
+            extra={
+                "worker": self.worker_id,
+                "batch": len(jobs),
+                "seconds_left": self.deadline.seconds_left(),
+            },
+        )
+        for job in jobs:
+            try:
+                faults.retrying(
+                    lambda job=job: services.job_preempt(job=job, worker_id=self.worker_id), what="hand back"
+                )
+            except Exception:  # noqa: BLE001 - the lease expires and the reaper requeues it
+                logger.exception("job not handed back", extra={"job_id": str(job.id)})
+            self._preempted.add(str(job.id))
+        progress.publish_queue_positions()
 
     def _paint_within_memory(self, requests: list[PortraitRequest], on_progress, is_cancelled) -> list:
         """The pipeline on the batch; when the GPU runs out of memory, on each half, down to one job."""
@@ -300,4 +339,9 @@ def worker_from_settings(*, batch_size: int | None = None, lease_seconds: int = 
     Its batch size: the one given, else NARCIS_WORKER_BATCH, else what the device's memory holds."""
     pipeline = build(settings.NARCIS_MODELS_DIR or TINY)
     batch_size = batch_size or settings.NARCIS_WORKER_BATCH or batch_size_for(pipeline.models.device)
-    return Worker(pipeline, batch_size=batch_size, lease_seconds=lease_seconds)
+    return Worker(
+        pipeline,
+        batch_size=batch_size,
+        lease_seconds=lease_seconds,
+        stop_grace_seconds=settings.NARCIS_WORKER_STOP_DEADLINE,
+    )

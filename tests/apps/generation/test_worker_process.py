@@ -1,5 +1,6 @@
-"""`manage.py run_worker` as a real process: SIGTERM finishes the batch in hand and claims nothing more;
-with Redis, its events reach a websocket served by another process."""
+"""`manage.py run_worker` as a real process: SIGTERM finishes the batch in hand and claims nothing more, or
+hands the batch back at once when it cannot end before the stop deadline; with Redis, its events reach a
+websocket served by another process."""
 
 from __future__ import annotations
 
@@ -31,29 +32,40 @@ def astronaut() -> ContentFile:
     return ContentFile(buffer.getvalue())
 
 
-def start_worker(settings, *args: str) -> subprocess.Popen:
+def start_worker(settings, *args: str, **env: str) -> subprocess.Popen:
     return subprocess.Popen(
         manage("run_worker", "--batch", "1", *args),
-        env=child_env(DATABASE_URL=current_database_url(), NARCIS_MEDIA_ROOT=str(settings.MEDIA_ROOT)),
+        env=child_env(DATABASE_URL=current_database_url(), NARCIS_MEDIA_ROOT=str(settings.MEDIA_ROOT), **env),
         cwd=PROJECT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
 
 
-def test_sigterm_finishes_the_job_in_hand_and_claims_no_more(guest, settings):
-    first, second = (
+def two_jobs(guest) -> list[GenerationJob]:
+    return [
         services.job_submit(owner=guest, idea="calm", face=astronaut(), params=SLOW, role=Role.OPERATOR)
         for _ in range(2)
-    )
-    worker = start_worker(settings)
+    ]
+
+
+def terminate_while_painting(worker: subprocess.Popen, job: GenerationJob) -> float:
+    """SIGTERM once the job has painted two steps; returns the seconds the worker took to exit (0)."""
+    deadline = time.monotonic() + 120
+    while not GenerationJob.objects.filter(id=job.id, progress_step__gte=2).exists():
+        assert time.monotonic() < deadline and worker.poll() is None, "the worker never started painting"
+        time.sleep(0.05)
+    worker.send_signal(signal.SIGTERM)
+    sent = time.monotonic()
+    assert worker.wait(120) == 0
+    return time.monotonic() - sent
+
+
+def test_sigterm_finishes_the_job_in_hand_and_claims_no_more(guest, settings):
+    first, second = two_jobs(guest)
+    worker = start_worker(settings)  # the default deadline, 110 s: plenty for one tiny job
     try:
-        deadline = time.monotonic() + 120
-        while not GenerationJob.objects.filter(id=first.id, progress_step__gte=2).exists():
-            assert time.monotonic() < deadline and worker.poll() is None, "the worker never started painting"
-            time.sleep(0.05)
-        worker.send_signal(signal.SIGTERM)
-        assert worker.wait(120) == 0
+        terminate_while_painting(worker, first)
     finally:
         if worker.poll() is None:
             worker.kill()
@@ -63,6 +75,24 @@ def test_sigterm_finishes_the_job_in_hand_and_claims_no_more(guest, settings):
     assert first.status == JobStatus.SUCCEEDED
     assert first.progress_stage == "detailing" or first.progress_step == 40
     assert second.status == JobStatus.QUEUED and second.attempts == 0
+
+
+def test_sigterm_hands_back_at_once_a_batch_that_cannot_end_before_the_deadline(guest, settings):
+    first, second = two_jobs(guest)
+    worker = start_worker(settings, NARCIS_WORKER_STOP_DEADLINE="2")  # 38 more steps will not fit in 2 s
+    try:
+        took = terminate_while_painting(worker, first)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+    first.refresh_from_db(), second.refresh_from_db()
+    # Back at the head of the queue now, not after the lease's 60 s; nothing counted against the visitor.
+    assert took < 30
+    assert first.status == JobStatus.QUEUED and first.worker_id == "" and first.lease_expires_at is None
+    assert first.attempts == 0 and first.infra_faults == 0 and first.finished_at is None
+    assert 2 <= first.progress_step < 40 and first.progress_stage == "base"  # its progress kept for the page
+    assert second.status == JobStatus.QUEUED and second.attempts == 0
+    assert guest.wallet.ledger.filter(reason="refund").count() == 0  # still paid for: it will be painted
 
 
 @pytest.mark.redis

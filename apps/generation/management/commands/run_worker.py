@@ -29,9 +29,10 @@ class Command(BaseCommand):
 
     def handle(self, *args, batch, lease, **options):
         worker = worker_from_settings(batch_size=batch, lease_seconds=lease)
-        # SIGTERM (ECS stopping the task, a spot notice): finish the batch in hand, claim nothing more.
-        signal.signal(signal.SIGTERM, lambda *_: worker.stopping.set())
-        signal.signal(signal.SIGINT, lambda *_: worker.stopping.set())
+        # SIGTERM (ECS stopping the task, a spot notice): claim nothing more; finish the batch in hand, or
+        # hand it back when it cannot end before NARCIS_WORKER_STOP_DEADLINE.
+        signal.signal(signal.SIGTERM, lambda *_: worker.stop())
+        signal.signal(signal.SIGINT, lambda *_: worker.stop())
         models = worker.pipeline.models
         self.stdout.write(
             f"worker {worker.worker_id} on {models.name} ({models.device}), batches of {worker.batch_size}",
