@@ -102,6 +102,8 @@ GENERATIONS_MAX_QUEUED = config.env_int(ENV, "GENERATIONS_MAX_QUEUED", 2, minimu
 FACE_RETENTION_DAYS = config.env_int(ENV, "FACE_RETENTION_DAYS", 30, minimum=1)
 # Jobs per GPU batch; 0 (the default): what the device's memory holds (inference.models.devices).
 NARCIS_WORKER_BATCH = config.env_int(ENV, "NARCIS_WORKER_BATCH", 0, minimum=0)
+# The environment's name on its CloudWatch queue metrics (manage.py publish_queue_metrics).
+NARCIS_ENVIRONMENT = ENV.get("NARCIS_ENVIRONMENT", "").strip() or "local"
 # Seconds between SIGTERM and the kill (ECS stopTimeout 120 s, less a margin to hand the batch back).
 NARCIS_WORKER_STOP_DEADLINE = config.env_int(ENV, "NARCIS_WORKER_STOP_DEADLINE", 110, minimum=1)
 # The operators' Discord bot (manage.py run_discord_bot); the token is a secret: never logged.
