@@ -24,6 +24,9 @@ class AccessLogMiddleware:
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:
             fields["user_id"] = user.pk
+        key = getattr(request, "api_key", None)
+        if key is not None:
+            fields["api_key"] = key.prefix  # the public part: names the key, cannot be used as one
         guest = getattr(request, "guest_session_id", None)
         if guest:
             # A short prefix identifies the session in logs without being usable as a credential.

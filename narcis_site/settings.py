@@ -45,6 +45,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "apps.sessions_tokens.middleware.ApiKeyMiddleware",
     "apps.sessions_tokens.middleware.GuestSessionMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -99,6 +100,8 @@ GUEST_ALLOWANCES_PER_ADDRESS = config.env_int(ENV, "GUEST_ALLOWANCES_PER_ADDRESS
 GUEST_COOKIE_NAME = "narcis_guest"
 GENERATIONS_PER_MINUTE = config.env_int(ENV, "GENERATIONS_PER_MINUTE", 5, minimum=1)
 GENERATIONS_MAX_QUEUED = config.env_int(ENV, "GENERATIONS_MAX_QUEUED", 2, minimum=1)
+# Requests one API key may make per minute, on every /api/ operation together (apps.sessions_tokens.api_keys).
+API_KEY_REQUESTS_PER_MINUTE = config.env_int(ENV, "API_KEY_REQUESTS_PER_MINUTE", 120, minimum=1)
 FACE_RETENTION_DAYS = config.env_int(ENV, "FACE_RETENTION_DAYS", 30, minimum=1)
 # Jobs per GPU batch; 0 (the default): what the device's memory holds (inference.models.devices).
 NARCIS_WORKER_BATCH = config.env_int(ENV, "NARCIS_WORKER_BATCH", 0, minimum=0)

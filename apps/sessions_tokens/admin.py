@@ -1,4 +1,4 @@
-"""Staff-only admin: users with balances, guest sessions, the read-only ledger, and granting tokens."""
+"""Staff-only admin: users with balances, guest sessions, the read-only ledger, granting tokens, API keys."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
 
-from apps.sessions_tokens import services
+from apps.sessions_tokens import api_keys, services
 from apps.sessions_tokens.errors import TokenError
-from apps.sessions_tokens.models import GuestSession, LedgerEntry, User
+from apps.sessions_tokens.models import ApiKey, GuestSession, LedgerEntry, User
 
 
 class GrantTokensForm(forms.Form):
@@ -153,3 +153,25 @@ class LedgerEntryAdmin(admin.ModelAdmin):
     @admin.display(description="Owner")
     def owner(self, entry: LedgerEntry) -> str:
         return str(entry.wallet.owner)
+
+
+@admin.action(description="Revoke the selected keys (they stop working at once)", permissions=["change"])
+def revoke_keys(modeladmin, request, queryset):
+    for key in queryset.filter(revoked_at__isnull=True):
+        api_keys.api_key_revoke(key=key)
+    messages.success(request, "Revoked.")
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(admin.ModelAdmin):
+    """Every user's keys, by prefix (the key itself was never stored); staff revoke, never create."""
+
+    list_display = ("name", "prefix", "user", "scopes", "created_at", "expires_at", "last_used_at", "state")
+    list_filter = ("revoked_at",)
+    search_fields = ("prefix", "name", "user__email")
+    fields = ("name", "prefix", "user", "scopes", "created_at", "expires_at", "revoked_at", "last_used_at")
+    readonly_fields = fields
+    actions = [revoke_keys]
+
+    def has_add_permission(self, request):
+        return False

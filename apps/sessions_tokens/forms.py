@@ -1,7 +1,7 @@
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm, BaseUserCreationForm
 
-from apps.sessions_tokens.models import User
+from apps.sessions_tokens.models import ApiKeyScope, User
 
 
 class SignupForm(BaseUserCreationForm):
@@ -33,4 +33,19 @@ class AccountEraseForm(forms.Form):
         label="Your password, to confirm",
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+
+
+class ApiKeyForm(forms.Form):
+    EXPIRY_CHOICES = [("", "Never"), ("30", "In 30 days"), ("90", "In 90 days"), ("365", "In a year")]
+
+    name = forms.CharField(label="Name", max_length=60, help_text="What uses it, e.g. 'studio importer'.")
+    scopes = forms.MultipleChoiceField(
+        label="Allowed to",
+        choices=ApiKeyScope.choices,
+        initial=ApiKeyScope.values,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    expires_in_days = forms.TypedChoiceField(
+        label="Expires", choices=EXPIRY_CHOICES, coerce=int, empty_value=None, required=False
     )

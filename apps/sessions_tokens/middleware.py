@@ -7,9 +7,10 @@ that needs a balance must not create sessions. Views call ``request.guest.get()`
 from __future__ import annotations
 
 from django.conf import settings
+from django.http import JsonResponse
 from django.utils import timezone
 
-from apps.sessions_tokens import allowances, selectors, services
+from apps.sessions_tokens import allowances, api_keys, selectors, services
 from apps.sessions_tokens.models import GuestSession
 
 COOKIE_SALT = selectors.GUEST_COOKIE_SALT
@@ -73,3 +74,29 @@ class GuestSessionMiddleware:
         response = self.get_response(request)
         request.guest.write_cookie(response)
         return response
+
+
+class ApiKeyMiddleware:
+    """`Authorization: Bearer <key>` on /api/: the request is the key's user's (no cookie session, no
+    guest, no CSRF: a program holds no cookies to forge), or it is refused here with a JSON code."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        header = request.headers.get("Authorization")
+        if header is None or not request.path.startswith("/api/"):
+            return self.get_response(request)
+        try:
+            key = api_keys.authenticate(header, request.method)
+        except api_keys.ApiKeyRefused as refused:
+            response = JsonResponse({"code": refused.code, "message": refused.message}, status=refused.status)
+            if refused.status == 401:
+                response["WWW-Authenticate"] = 'Bearer realm="narcis"'
+            if refused.retry_after is not None:
+                response["Retry-After"] = str(refused.retry_after)
+            return response
+        request.user = key.user
+        request.api_key = key
+        request._dont_enforce_csrf_checks = True  # read by Django's CSRF check, which ninja's calls too
+        return self.get_response(request)

@@ -178,3 +178,40 @@ class LedgerEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.reason} {self.delta:+d} -> {self.balance_after}"
+
+
+class ApiKeyScope(models.TextChoices):
+    READ = "generations:read", "Read portraits (GET)"
+    WRITE = "generations:write", "Create, cancel and delete portraits"
+
+
+class ApiKey(models.Model):
+    """A user's key for programs: `Authorization: Bearer <key>` on /api/. Only a SHA-256 of the key is kept
+    (the key is 256 random bits, so a slow hash adds nothing); `prefix` finds the row and is what people
+    and logs see."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_keys")
+    name = models.CharField(max_length=60)
+    prefix = models.CharField(max_length=16, unique=True)
+    key_hash = models.CharField(max_length=64)
+    scopes = models.JSONField(default=list)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "API key"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    def state(self, now=None) -> str:
+        now = now or timezone.now()
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.expires_at is not None and self.expires_at <= now:
+            return "expired"
+        return "active"

@@ -10,5 +10,7 @@ urlpatterns = [
     path("logout/", views.LogoutView.as_view(), name="logout"),
     path("", views.profile, name="profile"),
     path("delete/", views.account_erase, name="erase"),
+    path("keys/", views.api_key_create, name="api_key_create"),
+    path("keys/<uuid:key_id>/revoke/", views.api_key_revoke, name="api_key_revoke"),
     path("forget/", views.guest_forget, name="forget"),
 ]
