@@ -26,7 +26,7 @@ class AccessLogMiddleware:
             fields["user_id"] = user.pk
         key = getattr(request, "api_key", None)
         if key is not None:
-            fields["api_key"] = key.prefix  # the public part: names the key, cannot be used as one
+            fields["key_prefix"] = key.prefix  # the public part: names the key, cannot be used as one
         guest = getattr(request, "guest_session_id", None)
         if guest:
             # A short prefix identifies the session in logs without being usable as a credential.

@@ -102,6 +102,9 @@ GENERATIONS_PER_MINUTE = config.env_int(ENV, "GENERATIONS_PER_MINUTE", 5, minimu
 GENERATIONS_MAX_QUEUED = config.env_int(ENV, "GENERATIONS_MAX_QUEUED", 2, minimum=1)
 # Requests one API key may make per minute, on every /api/ operation together (apps.sessions_tokens.api_keys).
 API_KEY_REQUESTS_PER_MINUTE = config.env_int(ENV, "API_KEY_REQUESTS_PER_MINUTE", 120, minimum=1)
+# Webhooks (apps.generation.webhooks): https only, public addresses only, unless these allow local tests.
+WEBHOOKS_ALLOW_HTTP = config.env_bool(ENV, "WEBHOOKS_ALLOW_HTTP", False)
+WEBHOOKS_ALLOW_PRIVATE_ADDRESSES = config.env_bool(ENV, "WEBHOOKS_ALLOW_PRIVATE_ADDRESSES", False)
 FACE_RETENTION_DAYS = config.env_int(ENV, "FACE_RETENTION_DAYS", 30, minimum=1)
 # Jobs per GPU batch; 0 (the default): what the device's memory holds (inference.models.devices).
 NARCIS_WORKER_BATCH = config.env_int(ENV, "NARCIS_WORKER_BATCH", 0, minimum=0)

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from django.contrib import admin
 from django.utils.html import format_html
 
-from apps.generation.models import GenerationJob
+from apps.generation.models import GenerationJob, WebhookDelivery
 
 _added_actions: list[tuple[Callable, str]] = []
 
@@ -90,3 +90,28 @@ class GenerationJobAdmin(admin.ModelAdmin):
     @admin.display(description="Metadata")
     def metadata_pretty(self, job):
         return format_html("<pre style='white-space:pre-wrap'>{}</pre>", json.dumps(job.metadata, indent=2))
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(admin.ModelAdmin):
+    """Read-only: what was sent where, how often, and the last answer (the signing secret never shows)."""
+
+    list_display = (
+        "created_at",
+        "event",
+        "job",
+        "url",
+        "state",
+        "attempts",
+        "last_status",
+        "next_attempt_at",
+    )
+    list_filter = ("state", "event")
+    search_fields = ("job__id", "url")
+    readonly_fields = [field.name for field in WebhookDelivery._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -17,9 +17,9 @@ from ninja.files import UploadedFile
 from ninja.utils import check_csrf
 from pydantic import WithJsonSchema
 
-from apps.generation import portraits, progress, selectors, services
+from apps.generation import portraits, progress, selectors, services, webhook_http, webhooks
 from apps.generation.errors import errors
-from apps.generation.models import MAX_EXTRA_FACES, GenerationJob, JobStatus
+from apps.generation.models import MAX_EXTRA_FACES, JobStatus
 from apps.generation.uploads import (
     IDEA_IN_OPENAPI,
     MAX_BYTES,
@@ -74,31 +74,6 @@ def _owner(request):
     return request.user if request.user.is_authenticated else request.guest.get()
 
 
-def _job_out(job: GenerationJob) -> dict:
-    position = selectors.queue_position(job) if job.status == JobStatus.QUEUED else None
-    return {
-        "id": str(job.id),
-        "status": job.status,
-        "idea": job.idea,
-        "created_at": job.created_at,
-        "progress": {
-            "stage": job.progress_stage,
-            "step": job.progress_step,
-            "total": job.progress_total,
-            "percent": job.progress_percent,
-        },
-        "queue_position": position,
-        "eta_seconds": selectors.eta_seconds(position) if position is not None else None,
-        "result_url": job.result_image.url if job.result_image else None,  # presigned on S3
-        "error": job.error_message or None,
-        "prompt": job.prompt or None,
-        "keywords": selectors.job_keywords(job),
-        "photos": selectors.photo_count(job),
-        "wall_consent": job.wall_consent,
-        "finished_at": job.finished_at,
-    }
-
-
 def _read_upload(upload: UploadedFile) -> bytes:
     return upload.read(MAX_BYTES + 1)  # one byte past the limit is enough to refuse it
 
@@ -124,7 +99,7 @@ def _check_csrf(request) -> None:
 
 def _refuse_repeated_fields(request) -> None:
     """Two `face` or two `idea` parts: refused, never silently the last one."""
-    for name in ("face", "idea", "params", "concept_seed", "wall_consent"):
+    for name in ("face", "idea", "params", "concept_seed", "wall_consent", "webhook_url"):
         if len(request.FILES.getlist(name)) + len(request.POST.getlist(name)) > 1:
             raise ApiError(400, "repeated_field", f"Send one {name}, not several.")
 
@@ -135,6 +110,23 @@ def _idempotency_key(request) -> str | None:
         message = f"Idempotency-Key must be at most {MAX_IDEMPOTENCY_KEY} printable ASCII characters."
         raise ApiError(400, "invalid_idempotency_key", message)
     return key
+
+
+def _webhook_url(request, url: str | None) -> str:
+    """A webhook needs a program's API key (a page has its websocket) and a secret to sign with."""
+    if not url:
+        return ""
+    if getattr(request, "api_key", None) is None:
+        message = "webhook_url is for calls made with an API key (Authorization: Bearer)."
+        raise ApiError(400, "webhook_needs_api_key", message)
+    try:
+        url = webhook_http.check_url(url.strip())
+    except webhook_http.WebhookUrlError as error:
+        raise ApiError(400, "invalid_webhook_url", str(error)) from None
+    if not webhooks.has_secret(request.user):
+        message = "Create your webhook signing secret on the account page (Webhooks) first."
+        raise ApiError(400, "webhook_secret_missing", message)
+    return url
 
 
 def _role(request) -> Role:
@@ -154,6 +146,18 @@ ParamsField = Annotated[
             "anyOf": [GenerationParams.model_json_schema()],
             "description": "Staff and operators only: generation parameters, as a JSON object. Omitted "
             "fields take the workers' defaults; the job stores them all, resolved.",
+        }
+    ),
+]
+WebhookUrlField = Annotated[
+    str | None,
+    WithJsonSchema(
+        {
+            "type": "string",
+            "format": "uri",
+            "maxLength": webhook_http.MAX_URL,
+            "description": "API keys only: an https URL that receives the job's events, signed per the "
+            "Standard Webhooks spec with the signing secret from the Webhooks page.",
         }
     ),
 ]
@@ -192,6 +196,7 @@ def generation_create(
     wall_consent: Form[bool] = False,
     params: ParamsField = Form(None),
     concept_seed: SeedField = Form(None),
+    webhook_url: WebhookUrlField = Form(None),
 ):
     """multipart: `face` (JPEG, PNG or WebP, ≤ 10 MB, ≤ 4096 px a side) and `idea` (1 to 4 words);
     optionally up to three `extra_faces` (more photos of the same person, each checked like `face`:
@@ -199,6 +204,9 @@ def generation_create(
     false by default), and `concept_seed`, the `seed` of a concept previewed with GET /api/mecene.
 
     Send the CSRF token (cookie `csrftoken`) in `X-CSRFToken`; an `Idempotency-Key` header makes retries safe.
+
+    With an API key: `webhook_url` (https) receives the job's events (`generation.started`, `.succeeded`,
+    `.failed`, `.canceled`), signed per the Standard Webhooks spec with the secret from the account page.
     """
     _check_csrf(request)
     _refuse_repeated_fields(request)
@@ -206,6 +214,7 @@ def generation_create(
     owner = _owner(request)
     clean = clean_idea(idea)
     check_concept_seed(concept_seed)
+    hook = _webhook_url(request, webhook_url)
     more = request.FILES.getlist("extra_faces")
     check_extra_count(len(more))
     photos = clean_faces(_read_upload(face), [_read_upload(upload) for upload in more])
@@ -219,8 +228,9 @@ def generation_create(
         idempotency_key=key,
         concept_seed=concept_seed,
         wall_consent=wall_consent,
+        webhook_url=hook,
     )
-    return Status(201, _job_out(job))
+    return Status(201, selectors.job_public(job))
 
 
 @router.get(
@@ -229,7 +239,7 @@ def generation_create(
     summary="A job's status, progress and result",
 )
 def generation_detail(request, job_id: str):
-    return _job_out(selectors.job_for_viewer(job_id, request))
+    return selectors.job_public(selectors.job_for_viewer(job_id, request))
 
 
 @router.get(
@@ -241,7 +251,7 @@ def generation_list(
     page_size: int = Query(20, ge=1, le=100),
 ):
     jobs = selectors.jobs_of(_owner(request))[(page - 1) * page_size :][:page_size]
-    return [_job_out(job) for job in jobs]
+    return [selectors.job_public(job) for job in jobs]
 
 
 @router.post(
@@ -253,7 +263,7 @@ def generation_cancel(request, job_id: str):
     if services.job_cancel(job=job) == JobStatus.CANCELED:
         progress.publish_final(job)  # a queued job ends here; a running one ends in its worker
     job.refresh_from_db()
-    return _job_out(job)
+    return selectors.job_public(job)
 
 
 @router.post(
@@ -265,7 +275,7 @@ def generation_consent(request, job_id: str, body: ConsentIn):
     """`{"consent": false}` takes the portrait off the public PhotoWall at once, if staff had put it there."""
     _check_csrf(request)
     job = selectors.job_for_viewer(job_id, request, owner_only=True)
-    return _job_out(portraits.job_consent_set(job=job, consent=body.consent))
+    return selectors.job_public(portraits.job_consent_set(job=job, consent=body.consent))
 
 
 @router.post(
@@ -278,7 +288,7 @@ def generation_again(request, job_id: str):
     key = _idempotency_key(request)
     job = selectors.job_for_viewer(job_id, request, owner_only=True)
     again = portraits.job_paint_again(job=job, role=_role(request), idempotency_key=key)
-    return Status(201, _job_out(again))
+    return Status(201, selectors.job_public(again))
 
 
 @router.delete(

@@ -1,4 +1,5 @@
-"""`make run`'s worker: one Worker thread inside the web server process (NARCIS_EMBEDDED_WORKER=true).
+"""`make run`'s worker: one Worker thread inside the web server process (NARCIS_EMBEDDED_WORKER=true),
+and beside it the webhook delivery loop (production runs `manage.py run_webhooks`).
 
 With the in-process channel layer, events reach websockets only from inside the server's process, and
 only through the server's event loop: the layer's asyncio queues are not thread-safe. So the first
@@ -26,6 +27,12 @@ def _work() -> None:
         logger.exception("the embedded worker stopped")
 
 
+def _deliver_webhooks() -> None:
+    from apps.generation import webhooks
+
+    webhooks.run_forever(threading.Event())
+
+
 class WithEmbeddedWorker:
     """ASGI wrapper: starts the worker thread with the app, binds the event loop at the first call."""
 
@@ -34,6 +41,8 @@ class WithEmbeddedWorker:
         self.loop_bound = False
         self.thread = threading.Thread(target=_work, name="embedded-worker", daemon=True)
         self.thread.start()
+        self.webhooks = threading.Thread(target=_deliver_webhooks, name="embedded-webhooks", daemon=True)
+        self.webhooks.start()
 
     async def __call__(self, scope, receive, send):
         if not self.loop_bound:

@@ -1,10 +1,12 @@
-"""GenerationJob: the queue. One row per portrait, from submit to result."""
+"""GenerationJob: the queue. One row per portrait, from submit to result. Its webhook deliveries, and the
+per-user secret that signs them."""
 
 from __future__ import annotations
 
 import uuid
 
 from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import Q
 
@@ -87,6 +89,9 @@ class GenerationJob(models.Model):
         default=False,
         help_text="The owner agreed that Narcis may show this portrait on the public PhotoWall.",
     )
+    webhook_url = models.URLField(
+        max_length=500, blank=True, help_text="Where its events are sent (API-key jobs only): webhooks.py."
+    )
     erased_at = models.DateTimeField(
         null=True,
         blank=True,
@@ -135,3 +140,62 @@ class ExtraFace(models.Model):
 
     def __str__(self) -> str:
         return f"photo {self.position + 2} of job {str(self.job_id)[:8]}"
+
+
+class WebhookSecret(models.Model):
+    """The key a user's webhook deliveries are signed with (Standard Webhooks: `whsec_` + base64). Kept as
+    is, since signing needs it; shown to its owner once, when made or rotated."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="webhook_secret"
+    )
+    secret = models.CharField(max_length=80)
+    created_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"webhook secret of {self.user}"
+
+
+class WebhookEvent(models.TextChoices):
+    STARTED = "generation.started"
+    SUCCEEDED = "generation.succeeded"
+    FAILED = "generation.failed"
+    CANCELED = "generation.canceled"
+
+
+class DeliveryState(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SUCCEEDED = "succeeded", "Delivered"
+    FAILED = "failed", "Given up"
+
+
+class WebhookDelivery(models.Model):
+    """One event of one job for its webhook URL. Its id is the `webhook-id` every attempt carries, so a
+    receiver can drop repeats; `payload` is fixed when the event happens, so every attempt sends the same
+    body."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    job = models.ForeignKey(GenerationJob, on_delete=models.CASCADE, related_name="webhook_deliveries")
+    event = models.CharField(max_length=32, choices=WebhookEvent.choices)
+    url = models.URLField(max_length=500)
+    payload = models.JSONField(encoder=DjangoJSONEncoder)
+    created_at = models.DateTimeField(auto_now_add=True)
+    state = models.CharField(max_length=16, choices=DeliveryState.choices, default=DeliveryState.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_status = models.PositiveSmallIntegerField(null=True, blank=True, help_text="HTTP status, if any.")
+    last_error = models.CharField(max_length=300, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name_plural = "webhook deliveries"
+        indexes = [models.Index(fields=["state", "next_attempt_at"], name="webhook_due")]
+        constraints = [models.UniqueConstraint(fields=["job", "event"], name="one_delivery_per_job_event")]
+
+    def __str__(self) -> str:
+        return f"{self.event} of job {str(self.job_id)[:8]} ({self.state})"
+
+    @property
+    def webhook_id(self) -> str:
+        return f"msg_{self.id.hex}"

@@ -37,6 +37,7 @@ ERASED_FIELDS = {
     "metadata": {},
     "params": {},
     "concept_seed": None,
+    "webhook_url": "",
     "error_message": "",
     "error_detail": "",
     "idempotency_key": None,
@@ -69,6 +70,7 @@ def job_erase(*, job: GenerationJob) -> GenerationJob:
         portrait_withdrawn.send(sender=GenerationJob, job=locked)
         _delete_files(locked)
         locked.extra_faces.all().delete()
+        locked.webhook_deliveries.all().delete()  # their payloads hold the words and the result's URL
         GenerationJob.objects.filter(pk=locked.pk).update(erased_at=timezone.now(), **ERASED_FIELDS)
     logger.info("portrait erased", extra={"job_id": str(job.id)})
     locked.refresh_from_db()

@@ -95,3 +95,29 @@ def eta_seconds(position: int) -> float | None:
     if not durations:
         return None
     return round(sum(durations) / len(durations) * (position + 1), 1)
+
+
+def job_public(job: GenerationJob) -> dict:
+    """What the job's owner may know of it: the API's JobOut and the webhooks' `data`."""
+    position = queue_position(job) if job.status == JobStatus.QUEUED else None
+    return {
+        "id": str(job.id),
+        "status": job.status,
+        "idea": job.idea,
+        "created_at": job.created_at,
+        "progress": {
+            "stage": job.progress_stage,
+            "step": job.progress_step,
+            "total": job.progress_total,
+            "percent": job.progress_percent,
+        },
+        "queue_position": position,
+        "eta_seconds": eta_seconds(position) if position is not None else None,
+        "result_url": job.result_image.url if job.result_image else None,  # presigned on S3
+        "error": job.error_message or None,
+        "prompt": job.prompt or None,
+        "keywords": job_keywords(job),
+        "photos": photo_count(job),
+        "wall_consent": job.wall_consent,
+        "finished_at": job.finished_at,
+    }

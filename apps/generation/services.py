@@ -27,7 +27,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from apps.generation import job_params, selectors
+from apps.generation import job_params, selectors, webhooks
 from apps.generation.errors import Refused
 from apps.generation.models import (
     LIVE_STATUSES,
@@ -35,6 +35,7 @@ from apps.generation.models import (
     GenerationJob,
     JobStatus,
     Priority,
+    WebhookEvent,
 )
 from apps.generation.selectors import owner_fields
 from apps.sessions_tokens import services as tokens
@@ -57,6 +58,7 @@ def job_submit(
     idempotency_key: str | None = None,
     concept_seed: int | None = None,
     wall_consent: bool = False,
+    webhook_url: str = "",
 ) -> GenerationJob:
     """Check, spend one token and queue the job, in one transaction: no token, no row; no row, no token.
 
@@ -65,6 +67,7 @@ def job_submit(
     workers' defaults and are stored fully resolved, seed included. Visitors are held
     to GENERATIONS_PER_MINUTE and GENERATIONS_MAX_QUEUED. A repeated idempotency key returns the job it
     created the first time, spending nothing. Refusals raise Refused (or TokenError: no token).
+    `webhook_url` (checked by the caller: webhook_http.check_url) receives the job's events.
     """
     if idempotency_key:
         existing = GenerationJob.objects.filter(
@@ -85,6 +88,7 @@ def job_submit(
         priority=Priority.OPERATOR if role in TRUSTED else Priority.VISITOR,
         idempotency_key=idempotency_key or None,
         wall_consent=wall_consent,
+        webhook_url=webhook_url,
         **owner_fields(owner),
     )
     # The photos go to storage first and are deleted again if the row is not committed: a personal
@@ -150,6 +154,9 @@ def jobs_claim(
             **FRESH_PROGRESS,  # this attempt's own: the reaper reads whether it painted a step
         )
         jobs = list(GenerationJob.objects.filter(id__in=ids, worker_id=worker_id, status=JobStatus.RUNNING))
+        for job in jobs:
+            if job.webhook_url:
+                webhooks.enqueue(job.id, WebhookEvent.STARTED)
     for job in jobs:
         logger.info(
             "job claimed", extra={"job_id": str(job.id), "worker": worker_id, "attempt": job.attempts}
@@ -191,6 +198,7 @@ def job_succeed(
         locked.prompt, locked.negative_prompt, locked.metadata = prompt, negative_prompt, metadata
         locked.lease_expires_at = None
         locked.save()
+        webhooks.enqueue(locked.id, WebhookEvent.SUCCEEDED)
     logger.info("job succeeded", extra={"job_id": str(job.id), "worker": worker_id})
     return True
 
@@ -205,6 +213,7 @@ def _end_with_refund(rows, status: str, **fields) -> bool:
             status=status, finished_at=timezone.now(), lease_expires_at=None, **fields
         )
         tokens.refund(reference=job.token_reference)
+        webhooks.enqueue_final(job.id, status)
     return True
 
 

@@ -147,11 +147,12 @@ def test_a_portrait_through_the_stack_lands_in_the_private_bucket(stack):
     assert all("URI" not in grant["Grantee"] for grant in grants)  # no AllUsers / AuthenticatedUsers grant
     block = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
     assert all(block.values())
-    # One web and two workers were serving.
+    # One web, two workers and the webhook delivery loop were serving.
     started = [line for line in Path(log).read_text().splitlines() if " started (pid=" in line]
     assert sorted(line.split("|")[1].split()[0] for line in started) == [
         "s3.1",
         "web.1",
+        "webhooks.1",
         "worker.1",
         "worker.2",
     ]

@@ -235,7 +235,7 @@ def test_the_openapi_document_describes_params_as_the_catalogue_object(client):
         params["properties"]["steps"]["maximum"] == 150 and params["properties"]["width"]["multipleOf"] == 8
     )
     assert body["encoding"]["params"]["contentType"] == "application/json"
-    fields = {"idea", "face", "extra_faces", "wall_consent", "params", "concept_seed"}
+    fields = {"idea", "face", "extra_faces", "wall_consent", "params", "concept_seed", "webhook_url"}
     assert set(body["schema"]["properties"]) == fields
     extra = body["schema"]["properties"]["extra_faces"]
     assert extra["type"] == "array" and extra["maxItems"] == 3 and extra["items"]["format"] == "binary"

@@ -155,7 +155,7 @@ def test_the_key_never_reaches_a_log(caplog, make_user):
         Client().post("/api/generations", {}, headers=bearer(issued.key))  # 403: no write scope
         Client().get("/api/me", headers=bearer(issued.key[:-1]))  # 401
     logged = [(record.getMessage(), vars(record)) for record in caplog.records]
-    assert any(fields.get("api_key") == issued.record.prefix for _, fields in logged)
+    assert any(fields.get("key_prefix") == issued.record.prefix for _, fields in logged)
     assert secret not in repr(logged)
 
 
