@@ -72,6 +72,8 @@ def fakes(tmp_path):
 @pytest.fixture
 def make(tmp_path, fakes):
     bin_dir, log = fakes
+    for tool in ("make", "jq", "git"):
+        assert shutil.which(tool), f"{tool} is missing (apt-get install {tool}): deploy/ needs it"
 
     def run(*args, names=True, cwd=DEPLOY, dry=True, tag=TAG, extra_env=None) -> Run:
         env = {
