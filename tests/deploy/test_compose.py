@@ -17,7 +17,7 @@ PROJECT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = PROJECT / "deploy" / "compose.yaml"
 COMPOSE = yaml.safe_load(COMPOSE_FILE.read_text())
 SERVICES = COMPOSE["services"]
-APP_SERVICES = ["migrate", "web", "worker", "bot"]
+APP_SERVICES = ["migrate", "web", "worker", "webhooks", "bot"]
 INFRASTRUCTURE = ["postgres", "redis", "minio", "minio-setup"]
 # Variables that are not Narcis settings: the infrastructure images' own, and where the models folder is
 # on the host. Anything else the file names must be in the README's table.
@@ -71,7 +71,7 @@ def test_every_image_is_built_here_or_pinned_to_a_version(name):
 
 
 def test_the_web_image_is_one_build_shared_by_migrate_and_bot():
-    images = {SERVICES[name]["image"] for name in ("migrate", "web", "bot")}
+    images = {SERVICES[name]["image"] for name in ("migrate", "web", "webhooks", "bot")}
     assert images == {"narcis-web:local"}
     assert SERVICES["worker"]["build"]["dockerfile"] == "deploy/docker/worker.Dockerfile"
 
