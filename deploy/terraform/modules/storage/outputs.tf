@@ -1,0 +1,31 @@
+output "media_bucket_name" {
+  value = aws_s3_bucket.this["media"].id
+}
+
+output "media_bucket_arn" {
+  value = aws_s3_bucket.this["media"].arn
+}
+
+output "models_bucket_name" {
+  value = aws_s3_bucket.this["models"].id
+}
+
+output "models_bucket_arn" {
+  value = aws_s3_bucket.this["models"].arn
+}
+
+output "logs_bucket_name" {
+  value = aws_s3_bucket.logs.id
+}
+
+output "logs_bucket_arn" {
+  value = aws_s3_bucket.logs.arn
+}
+
+output "public_access_blocks" {
+  description = "Every bucket's public access block (tests assert all four flags)."
+  value = merge(
+    { for k, v in aws_s3_bucket_public_access_block.this : k => v },
+    { logs = aws_s3_bucket_public_access_block.logs },
+  )
+}
