@@ -72,16 +72,3 @@ variable "waf_rate_limit" {
   type        = number
   default     = 2000
 }
-
-variable "waf_managed_rule_groups" {
-  description = "AWS managed rule groups, in priority order; count_rules are switched to count (selfie uploads trip the body size rule)."
-  type = list(object({
-    name        = string
-    count_rules = list(string)
-  }))
-  default = [
-    { name = "AWSManagedRulesAmazonIpReputationList", count_rules = [] },
-    { name = "AWSManagedRulesCommonRuleSet", count_rules = ["SizeRestrictions_BODY"] },
-    { name = "AWSManagedRulesKnownBadInputsRuleSet", count_rules = [] },
-  ]
-}

@@ -103,42 +103,38 @@ resource "aws_s3_bucket_policy" "logs" {
 }
 
 # ------------------------------------------------------ media + models buckets
-resource "aws_s3_bucket" "this" {
+# Written out per bucket (not for_each) so static scanners can follow each one.
+resource "aws_s3_bucket" "media" {
   #checkov:skip=CKV_AWS_144:single-region product; versioning protects against mistakes, cross-region replication is not required
   #checkov:skip=CKV2_AWS_62:the app tracks objects in PostgreSQL; no event notifications are consumed
-  for_each      = local.kms_buckets
-  bucket        = each.value
+  bucket        = local.kms_buckets["media"]
   force_destroy = false
 }
 
-resource "aws_s3_bucket_public_access_block" "this" {
-  for_each                = aws_s3_bucket.this
-  bucket                  = each.value.id
+resource "aws_s3_bucket_public_access_block" "media" {
+  bucket                  = aws_s3_bucket.media.id
   block_public_acls       = true
   block_public_policy     = true
   ignore_public_acls      = true
   restrict_public_buckets = true
 }
 
-resource "aws_s3_bucket_ownership_controls" "this" {
-  for_each = aws_s3_bucket.this
-  bucket   = each.value.id
+resource "aws_s3_bucket_ownership_controls" "media" {
+  bucket = aws_s3_bucket.media.id
   rule {
     object_ownership = "BucketOwnerEnforced"
   }
 }
 
-resource "aws_s3_bucket_versioning" "this" {
-  for_each = aws_s3_bucket.this
-  bucket   = each.value.id
+resource "aws_s3_bucket_versioning" "media" {
+  bucket = aws_s3_bucket.media.id
   versioning_configuration {
     status = "Enabled"
   }
 }
 
-resource "aws_s3_bucket_server_side_encryption_configuration" "this" {
-  for_each = aws_s3_bucket.this
-  bucket   = each.value.id
+resource "aws_s3_bucket_server_side_encryption_configuration" "media" {
+  bucket = aws_s3_bucket.media.id
   rule {
     apply_server_side_encryption_by_default {
       sse_algorithm     = "aws:kms"
@@ -148,16 +144,14 @@ resource "aws_s3_bucket_server_side_encryption_configuration" "this" {
   }
 }
 
-resource "aws_s3_bucket_logging" "this" {
-  for_each      = aws_s3_bucket.this
-  bucket        = each.value.id
+resource "aws_s3_bucket_logging" "media" {
+  bucket        = aws_s3_bucket.media.id
   target_bucket = aws_s3_bucket.logs.id
-  target_prefix = "s3/${each.key}/"
+  target_prefix = "s3/media/"
 }
 
-resource "aws_s3_bucket_policy" "this" {
-  for_each = aws_s3_bucket.this
-  bucket   = each.value.id
+resource "aws_s3_bucket_policy" "media" {
+  bucket = aws_s3_bucket.media.id
   policy = jsonencode({
     Version = "2012-10-17"
     Statement = [{
@@ -165,17 +159,79 @@ resource "aws_s3_bucket_policy" "this" {
       Effect    = "Deny"
       Principal = "*"
       Action    = "s3:*"
-      Resource  = [each.value.arn, "${each.value.arn}/*"]
+      Resource  = [aws_s3_bucket.media.arn, "${aws_s3_bucket.media.arn}/*"]
       Condition = { Bool = { "aws:SecureTransport" = "false" } }
     }]
   })
-  depends_on = [aws_s3_bucket_public_access_block.this]
+  depends_on = [aws_s3_bucket_public_access_block.media]
+}
+
+resource "aws_s3_bucket" "models" {
+  #checkov:skip=CKV_AWS_144:single-region product; versioning protects against mistakes, cross-region replication is not required
+  #checkov:skip=CKV2_AWS_62:the app tracks objects in PostgreSQL; no event notifications are consumed
+  bucket        = local.kms_buckets["models"]
+  force_destroy = false
+}
+
+resource "aws_s3_bucket_public_access_block" "models" {
+  bucket                  = aws_s3_bucket.models.id
+  block_public_acls       = true
+  block_public_policy     = true
+  ignore_public_acls      = true
+  restrict_public_buckets = true
+}
+
+resource "aws_s3_bucket_ownership_controls" "models" {
+  bucket = aws_s3_bucket.models.id
+  rule {
+    object_ownership = "BucketOwnerEnforced"
+  }
+}
+
+resource "aws_s3_bucket_versioning" "models" {
+  bucket = aws_s3_bucket.models.id
+  versioning_configuration {
+    status = "Enabled"
+  }
+}
+
+resource "aws_s3_bucket_server_side_encryption_configuration" "models" {
+  bucket = aws_s3_bucket.models.id
+  rule {
+    apply_server_side_encryption_by_default {
+      sse_algorithm     = "aws:kms"
+      kms_master_key_id = var.kms_key_arn
+    }
+    bucket_key_enabled = true
+  }
+}
+
+resource "aws_s3_bucket_logging" "models" {
+  bucket        = aws_s3_bucket.models.id
+  target_bucket = aws_s3_bucket.logs.id
+  target_prefix = "s3/models/"
+}
+
+resource "aws_s3_bucket_policy" "models" {
+  bucket = aws_s3_bucket.models.id
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Sid       = "DenyInsecureTransport"
+      Effect    = "Deny"
+      Principal = "*"
+      Action    = "s3:*"
+      Resource  = [aws_s3_bucket.models.arn, "${aws_s3_bucket.models.arn}/*"]
+      Condition = { Bool = { "aws:SecureTransport" = "false" } }
+    }]
+  })
+  depends_on = [aws_s3_bucket_public_access_block.models]
 }
 
 # Media: a deleted selfie must really be gone, so noncurrent versions under faces/
 # live one day; productions/ keep noncurrent versions for 30 days to undo mistakes.
 resource "aws_s3_bucket_lifecycle_configuration" "media" {
-  bucket = aws_s3_bucket.this["media"].id
+  bucket = aws_s3_bucket.media.id
 
   rule {
     id     = "abort-incomplete-multipart"
@@ -211,11 +267,11 @@ resource "aws_s3_bucket_lifecycle_configuration" "media" {
     }
   }
 
-  depends_on = [aws_s3_bucket_versioning.this]
+  depends_on = [aws_s3_bucket_versioning.media]
 }
 
 resource "aws_s3_bucket_lifecycle_configuration" "models" {
-  bucket = aws_s3_bucket.this["models"].id
+  bucket = aws_s3_bucket.models.id
 
   rule {
     id     = "abort-incomplete-multipart"
@@ -235,5 +291,5 @@ resource "aws_s3_bucket_lifecycle_configuration" "models" {
     }
   }
 
-  depends_on = [aws_s3_bucket_versioning.this]
+  depends_on = [aws_s3_bucket_versioning.models]
 }

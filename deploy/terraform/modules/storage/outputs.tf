@@ -1,17 +1,17 @@
 output "media_bucket_name" {
-  value = aws_s3_bucket.this["media"].id
+  value = aws_s3_bucket.media.id
 }
 
 output "media_bucket_arn" {
-  value = aws_s3_bucket.this["media"].arn
+  value = aws_s3_bucket.media.arn
 }
 
 output "models_bucket_name" {
-  value = aws_s3_bucket.this["models"].id
+  value = aws_s3_bucket.models.id
 }
 
 output "models_bucket_arn" {
-  value = aws_s3_bucket.this["models"].arn
+  value = aws_s3_bucket.models.arn
 }
 
 output "logs_bucket_name" {
@@ -24,8 +24,9 @@ output "logs_bucket_arn" {
 
 output "public_access_blocks" {
   description = "Every bucket's public access block (tests assert all four flags)."
-  value = merge(
-    { for k, v in aws_s3_bucket_public_access_block.this : k => v },
-    { logs = aws_s3_bucket_public_access_block.logs },
-  )
+  value = {
+    media  = aws_s3_bucket_public_access_block.media
+    models = aws_s3_bucket_public_access_block.models
+    logs   = aws_s3_bucket_public_access_block.logs
+  }
 }
