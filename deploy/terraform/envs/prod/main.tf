@@ -187,7 +187,8 @@ module "cache" {
 }
 
 # ------------------------------------------------------------ app secrets
-ephemeral "aws_secretsmanager_random_password" "secret_key" {
+# A new value per plan; only sent (write-only) when secret_key_version changes.
+data "aws_secretsmanager_random_password" "secret_key" {
   password_length     = 64
   exclude_punctuation = true
 }
@@ -200,10 +201,10 @@ resource "aws_secretsmanager_secret" "app" {
   recovery_window_in_days = 7
 }
 
-# SECRET_KEY is generated here (write-only: never in state). DISCORD_BOT_TOKEN and
+# SECRET_KEY is generated here and written write-only. DISCORD_BOT_TOKEN and
 # MECENE_LLM_API_KEY are filled in by an operator (README) before the first deploy.
 resource "aws_secretsmanager_secret_version" "secret_key" {
   secret_id                = aws_secretsmanager_secret.app["SECRET_KEY"].id
-  secret_string_wo         = ephemeral.aws_secretsmanager_random_password.secret_key.random_password
+  secret_string_wo         = data.aws_secretsmanager_random_password.secret_key.random_password
   secret_string_wo_version = var.secret_key_version
 }

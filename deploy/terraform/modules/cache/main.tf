@@ -1,8 +1,9 @@
 # ElastiCache Redis: 2 nodes, automatic failover, Multi-AZ, TLS + AUTH, encrypted
 # at rest. The AUTH token comes from Secrets Manager's password generator (a data
 # source, so it does live in the state: keep the state bucket encrypted and
-# private). It is generated afresh on every plan, so both consumers ignore later
-# changes; to rotate, see README (replace the group and the secret version together).
+# private). It is generated afresh on every plan, so the group ignores later
+# changes and the REDIS_URL secret is written (write-only) only when
+# var.auth_token_version changes; to rotate, see README.
 
 terraform {
   required_providers {
@@ -75,13 +76,11 @@ resource "aws_secretsmanager_secret" "redis_url" {
 
 resource "aws_secretsmanager_secret_version" "redis_url" {
   secret_id = aws_secretsmanager_secret.redis_url.id
-  secret_string = format(
+  # Write-only: written once (version 1) together with the group's token; see README to rotate.
+  secret_string_wo = format(
     "rediss://:%s@%s:6379/0",
     data.aws_secretsmanager_random_password.auth.random_password,
     aws_elasticache_replication_group.this.primary_endpoint_address,
   )
-
-  lifecycle {
-    ignore_changes = [secret_string]
-  }
+  secret_string_wo_version = var.auth_token_version
 }

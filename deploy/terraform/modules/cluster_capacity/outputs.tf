@@ -24,8 +24,9 @@ output "launch_template_user_data" {
   value       = { for k, lt in aws_launch_template.gpu : k => base64decode(lt.user_data) }
 }
 
-output "launch_templates" {
-  value = aws_launch_template.gpu
+output "launch_template_metadata_options" {
+  description = "tier => metadata options (IMDSv2)"
+  value       = { for k, lt in aws_launch_template.gpu : k => one(lt.metadata_options) }
 }
 
 output "cluster_capacity_providers" {

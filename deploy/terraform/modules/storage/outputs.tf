@@ -1,5 +1,5 @@
 output "media_bucket_name" {
-  value = aws_s3_bucket.media.id
+  value = aws_s3_bucket.media.bucket
 }
 
 output "media_bucket_arn" {
@@ -7,7 +7,7 @@ output "media_bucket_arn" {
 }
 
 output "models_bucket_name" {
-  value = aws_s3_bucket.models.id
+  value = aws_s3_bucket.models.bucket
 }
 
 output "models_bucket_arn" {
@@ -15,7 +15,7 @@ output "models_bucket_arn" {
 }
 
 output "logs_bucket_name" {
-  value = aws_s3_bucket.logs.id
+  value = aws_s3_bucket.logs.bucket
 }
 
 output "logs_bucket_arn" {
@@ -29,4 +29,8 @@ output "public_access_blocks" {
     models = aws_s3_bucket_public_access_block.models
     logs   = aws_s3_bucket_public_access_block.logs
   }
+}
+
+output "media_lifecycle_rules" {
+  value = aws_s3_bucket_lifecycle_configuration.media.rule
 }
