@@ -2,8 +2,7 @@
 # at rest. The AUTH token comes from Secrets Manager's password generator (a data
 # source, so it does live in the state: keep the state bucket encrypted and
 # private). It is generated afresh on every plan, so the group ignores later
-# changes and the REDIS_URL secret is written (write-only) only when
-# var.auth_token_version changes; to rotate, see README.
+# changes and the REDIS_URL secret is written (write-only) once; to rotate, see README.
 
 terraform {
   required_providers {
@@ -76,11 +75,13 @@ resource "aws_secretsmanager_secret" "redis_url" {
 
 resource "aws_secretsmanager_secret_version" "redis_url" {
   secret_id = aws_secretsmanager_secret.redis_url.id
-  # Write-only: written once (version 1) together with the group's token; see README to rotate.
+  # Write-only and written once, with the token the group was created with. Never
+  # bump the version: the generator's next value would not match the group's token.
+  # Rotation is done outside Terraform (README).
   secret_string_wo = format(
     "rediss://:%s@%s:6379/0",
     data.aws_secretsmanager_random_password.auth.random_password,
     aws_elasticache_replication_group.this.primary_endpoint_address,
   )
-  secret_string_wo_version = var.auth_token_version
+  secret_string_wo_version = 1
 }

@@ -28,9 +28,3 @@ variable "node_type" {
   type    = string
   default = "cache.m7g.large"
 }
-
-variable "auth_token_version" {
-  description = "Version of the REDIS_URL secret value; bump only together with replacing the group's AUTH token (README)."
-  type        = number
-  default     = 1
-}
