@@ -7,8 +7,9 @@ output "cluster_arn" {
 }
 
 output "capacity_provider_names" {
-  description = "tier => capacity provider name"
+  description = "tier => capacity provider name (available once attached to the cluster, so services can use them)"
   value       = { for k, cp in aws_ecs_capacity_provider.gpu : k => cp.name }
+  depends_on  = [aws_ecs_cluster_capacity_providers.this]
 }
 
 output "capacity_providers" {
