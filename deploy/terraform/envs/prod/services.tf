@@ -1,0 +1,155 @@
+# The four ECS services. web, bot and metrics run the web image on Fargate; the
+# worker runs the worker image on the GPU capacity providers.
+
+locals {
+  web_image    = "${aws_ecr_repository.this["web"].repository_url}:${var.web_image_tag}"
+  worker_image = "${aws_ecr_repository.this["worker"].repository_url}:${var.worker_image_tag}"
+
+  # Plain, non-secret settings shared by every app container.
+  app_environment = {
+    NARCIS_S3_BUCKET     = module.storage.media_bucket_name
+    AWS_S3_REGION_NAME   = local.region
+    ALLOWED_HOSTS        = var.domain_name
+    CSRF_TRUSTED_ORIGINS = "https://${var.domain_name}"
+    TRUSTED_PROXIES      = "1"
+    NARCIS_ENVIRONMENT   = var.environment
+    # The web only checks that it is set (full-size defaults); the workers read the files.
+    NARCIS_MODELS_DIR = "/models"
+    LOG_LEVEL         = "INFO"
+  }
+
+  # Secrets: injected by ECS from Secrets Manager (valueFrom), never as plain values.
+  app_secrets = merge(
+    {
+      SECRET_KEY   = aws_secretsmanager_secret.app["SECRET_KEY"].arn
+      DATABASE_URL = module.database.database_url_secret_arn
+      REDIS_URL    = module.cache.redis_url_secret_arn
+    },
+    var.enable_mecene_llm ? { MECENE_LLM_API_KEY = aws_secretsmanager_secret.app["MECENE_LLM_API_KEY"].arn } : {},
+  )
+
+  common_service = {
+    cluster_arn         = module.cluster.cluster_arn
+    subnet_ids          = module.network.private_subnet_ids
+    secrets_kms_key_arn = aws_kms_key.main.arn
+    logs_kms_key_arn    = aws_kms_key.main.arn
+    log_retention_days  = var.log_retention_days
+  }
+
+  worker_capacity_provider_strategy = [
+    { capacity_provider = module.cluster.capacity_provider_names["g6"], base = 1, weight = 3 },
+    { capacity_provider = module.cluster.capacity_provider_names["g5"], base = 0, weight = 2 },
+    { capacity_provider = module.cluster.capacity_provider_names["g4dn"], base = 0, weight = 1 },
+  ]
+}
+
+module "web" {
+  source              = "../../modules/service"
+  name                = local.service_names.web
+  cluster_arn         = local.common_service.cluster_arn
+  subnet_ids          = local.common_service.subnet_ids
+  secrets_kms_key_arn = local.common_service.secrets_kms_key_arn
+  logs_kms_key_arn    = local.common_service.logs_kms_key_arn
+  log_retention_days  = local.common_service.log_retention_days
+
+  container_name      = "web"
+  image               = local.web_image
+  command             = ["daphne", "-b", "0.0.0.0", "-p", "8000", "narcis_site.asgi:application"]
+  cpu                 = 1024
+  memory              = 2048
+  launch_type         = "FARGATE"
+  desired_count       = var.web_desired_count
+  container_port      = 8000
+  target_group_arn    = module.load_balancer.target_group_arn
+  security_group_ids  = [aws_security_group.web.id]
+  task_role_arn       = aws_iam_role.task["web"].arn
+  ecr_repository_arns = [aws_ecr_repository.this["web"].arn]
+  environment         = local.app_environment
+  secrets             = local.app_secrets
+  stop_timeout        = 30
+
+  service_connect_namespace_arn = aws_service_discovery_http_namespace.this.arn
+}
+
+module "worker" {
+  source              = "../../modules/service"
+  name                = local.service_names.worker
+  cluster_arn         = local.common_service.cluster_arn
+  subnet_ids          = local.common_service.subnet_ids
+  secrets_kms_key_arn = local.common_service.secrets_kms_key_arn
+  logs_kms_key_arn    = local.common_service.logs_kms_key_arn
+  log_retention_days  = local.common_service.log_retention_days
+
+  container_name             = "worker"
+  image                      = local.worker_image
+  command                    = ["python", "manage.py", "run_worker"]
+  cpu                        = 3584
+  memory                     = 14336
+  launch_type                = "EC2"
+  capacity_provider_strategy = local.worker_capacity_provider_strategy
+  desired_count              = var.worker_min_count
+  security_group_ids         = [aws_security_group.worker.id]
+  task_role_arn              = aws_iam_role.task["worker"].arn
+  ecr_repository_arns        = [aws_ecr_repository.this["worker"].arn]
+  environment = merge(local.app_environment, {
+    NARCIS_WORKER_BATCH         = "0" # 0 = the worker sizes its batch from its GPU's memory
+    NARCIS_WORKER_STOP_DEADLINE = "110"
+  })
+  secrets = local.app_secrets
+  # SIGTERM -> SIGKILL: the worker hands back a batch it cannot finish in 110 s; 120 is the ECS maximum on EC2.
+  stop_timeout = 120
+  gpu_count    = 1
+  host_volumes = [{ name = "models", host_path = "/models", container_path = "/models", read_only = true }]
+}
+
+module "bot" {
+  source              = "../../modules/service"
+  name                = local.service_names.bot
+  cluster_arn         = local.common_service.cluster_arn
+  subnet_ids          = local.common_service.subnet_ids
+  secrets_kms_key_arn = local.common_service.secrets_kms_key_arn
+  logs_kms_key_arn    = local.common_service.logs_kms_key_arn
+  log_retention_days  = local.common_service.log_retention_days
+
+  container_name      = "bot"
+  image               = local.web_image
+  command             = ["python", "manage.py", "run_discord_bot"]
+  cpu                 = 256
+  memory              = 512
+  launch_type         = "FARGATE"
+  desired_count       = 1
+  security_group_ids  = [aws_security_group.background.id]
+  task_role_arn       = aws_iam_role.task["bot"].arn
+  ecr_repository_arns = [aws_ecr_repository.this["web"].arn]
+  environment         = local.app_environment
+  secrets             = merge(local.app_secrets, { DISCORD_BOT_TOKEN = aws_secretsmanager_secret.app["DISCORD_BOT_TOKEN"].arn })
+  # Never two bots connected at once: stop the old one before starting the new.
+  deployment_minimum_healthy_percent = 0
+  deployment_maximum_percent         = 100
+}
+
+module "metrics" {
+  source              = "../../modules/service"
+  name                = local.service_names.metrics
+  cluster_arn         = local.common_service.cluster_arn
+  subnet_ids          = local.common_service.subnet_ids
+  secrets_kms_key_arn = local.common_service.secrets_kms_key_arn
+  logs_kms_key_arn    = local.common_service.logs_kms_key_arn
+  log_retention_days  = local.common_service.log_retention_days
+
+  container_name      = "metrics"
+  image               = local.web_image
+  command             = ["python", "manage.py", "publish_queue_metrics", "--interval", "60"]
+  cpu                 = 256
+  memory              = 512
+  launch_type         = "FARGATE"
+  desired_count       = 1
+  security_group_ids  = [aws_security_group.background.id]
+  task_role_arn       = aws_iam_role.task["metrics"].arn
+  ecr_repository_arns = [aws_ecr_repository.this["web"].arn]
+  environment         = local.app_environment
+  secrets             = local.app_secrets
+  # One publisher is enough; a short gap during deploys is harmless.
+  deployment_minimum_healthy_percent = 0
+  deployment_maximum_percent         = 100
+}

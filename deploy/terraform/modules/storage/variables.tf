@@ -1,0 +1,14 @@
+variable "name" {
+  description = "Name prefix; buckets are <name>-media, <name>-models, <name>-logs (S3 names are global: pick a unique prefix)."
+  type        = string
+}
+
+variable "kms_key_arn" {
+  description = "KMS key for SSE-KMS on the media and models buckets."
+  type        = string
+}
+
+variable "access_log_retention_days" {
+  type    = number
+  default = 90
+}
