@@ -4,7 +4,7 @@
 #
 #   ecs-deploy.sh build | push | migrate | deploy SERVICE | deploy-all | rollback SERVICE [REVISION] | release
 #
-# SERVICE is one of web, worker, bot, metrics. bot and metrics run the web image, worker the worker image.
+# SERVICE is one of web, worker, bot, metrics, webhooks. All but worker run the web image.
 #
 # Environment:
 #   TAG          the image tag (the Makefile passes the git short SHA, "-dirty" appended on a dirty tree)
@@ -28,8 +28,8 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 
-SERVICES=(web worker bot metrics)
-DEPLOY_ORDER=(web metrics bot worker) # deploy-all, after migrate: the web first, the GPU workers last
+SERVICES=(web worker bot metrics webhooks)
+DEPLOY_ORDER=(web metrics webhooks bot worker) # deploy-all, after migrate: the web first, the GPU workers last
 TF_DIR=${TF_DIR:-deploy/terraform/envs/prod}
 PLATFORM=${PLATFORM:-linux/amd64}
 WAIT_ROUNDS=${WAIT_ROUNDS:-3}

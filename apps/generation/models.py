@@ -100,7 +100,10 @@ class GenerationJob(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["status", "-priority", "created_at"], name="job_queue_order")]
+        indexes = [
+            models.Index(fields=["status", "-priority", "created_at"], name="job_queue_order"),
+            models.Index(fields=["status", "-finished_at"], name="job_recent_successes"),  # the ETA
+        ]
         constraints = [
             exactly_one_owner("job_has_exactly_one_owner"),
             models.UniqueConstraint(

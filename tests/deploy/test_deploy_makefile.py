@@ -133,7 +133,12 @@ def test_deploy_web_describes_registers_updates_and_waits_in_that_order(make, tm
 
 @pytest.mark.parametrize(
     "service, repository",
-    [("worker", NAMES["ECR_WORKER"]), ("bot", NAMES["ECR_WEB"]), ("metrics", NAMES["ECR_WEB"])],
+    [
+        ("worker", NAMES["ECR_WORKER"]),
+        ("bot", NAMES["ECR_WEB"]),
+        ("metrics", NAMES["ECR_WEB"]),
+        ("webhooks", NAMES["ECR_WEB"]),
+    ],
 )
 def test_each_service_gets_its_image(make, service, repository):
     run = make("deploy", f"SERVICE={service}")
@@ -151,7 +156,7 @@ def test_an_unknown_service_is_refused_naming_the_valid_ones(make, service):
     run = make("deploy", f"SERVICE={service}")
     assert run.rc != 0
     assert f"unknown SERVICE '{service}'" in run.err
-    assert "web worker bot metrics" in run.err
+    assert "web worker bot metrics webhooks" in run.err
     assert run.commands == []
     assert make("rollback", f"SERVICE={service}").rc != 0
 
@@ -175,14 +180,14 @@ def test_rollback_to_a_given_revision(make):
     assert make("rollback", "SERVICE=worker", "REVISION=latest").rc != 0
 
 
-def test_deploy_all_migrates_first_then_web_metrics_bot_worker(make):
+def test_deploy_all_migrates_first_then_web_metrics_webhooks_bot_worker(make):
     run = make("deploy-all")
     assert run.rc == 0, run.err
     ecs = run.aws("ecs")
     steps = [c[0] for c in ecs]
     assert steps.index("run-task") < steps.index("describe-tasks") < steps.index("update-service")
     updated = [option(c, "--service") for c in ecs if c[0] == "update-service"]
-    assert updated == [f"narcis-test-{s}" for s in ("web", "metrics", "bot", "worker")]
+    assert updated == [f"narcis-test-{s}" for s in ("web", "metrics", "webhooks", "bot", "worker")]
     # each service is stable before the next one starts
     waited = [option(c, "--services") for c in ecs if c[:2] == ["wait", "services-stable"]]
     assert waited == updated
@@ -375,9 +380,11 @@ def test_names_come_from_the_terraform_outputs(make, fakes, tmp_path):
     outputs = {
         "cluster_name": {"value": "tf-cluster"},
         "region": {"value": "us-east-2"},
-        "service_names": {"value": {s: f"tf-{s}-svc" for s in ("web", "worker", "bot", "metrics")}},
+        "service_names": {
+            "value": {s: f"tf-{s}-svc" for s in ("web", "worker", "bot", "metrics", "webhooks")}
+        },
         "task_definition_families": {
-            "value": {s: f"tf-{s}-family" for s in ("web", "worker", "bot", "metrics")}
+            "value": {s: f"tf-{s}-family" for s in ("web", "worker", "bot", "metrics", "webhooks")}
         },
         "ecr_repository_urls": {
             "value": {s: f"999.dkr.ecr.us-east-2.amazonaws.com/tf-{s}" for s in ("web", "worker")}

@@ -53,6 +53,8 @@ locals {
     worker  = concat(local.media_rw, local.models_read)
     bot     = local.media_rw
     metrics = local.put_queue_metrics
+    # Deliveries need only the database (their payloads are written by web and workers) and HTTPS out.
+    webhooks = []
   }
 }
 

@@ -11,10 +11,11 @@ locals {
   region     = data.aws_region.current.name
 
   service_names = {
-    web     = "${local.name}-web"
-    worker  = "${local.name}-worker"
-    bot     = "${local.name}-bot"
-    metrics = "${local.name}-metrics"
+    web      = "${local.name}-web"
+    worker   = "${local.name}-worker"
+    bot      = "${local.name}-bot"
+    metrics  = "${local.name}-metrics"
+    webhooks = "${local.name}-webhooks"
   }
 
   # GPU tier -> the instance type the tier starts with and the NARCIS_WORKER_BATCH the

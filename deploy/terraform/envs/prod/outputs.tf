@@ -5,22 +5,24 @@ output "cluster_name" {
 }
 
 output "service_names" {
-  description = "web/worker/bot/metrics => ECS service name"
+  description = "web/worker/bot/metrics/webhooks => ECS service name"
   value = {
-    web     = module.web.service_name
-    worker  = module.worker.service_name
-    bot     = module.bot.service_name
-    metrics = module.metrics.service_name
+    web      = module.web.service_name
+    worker   = module.worker.service_name
+    bot      = module.bot.service_name
+    metrics  = module.metrics.service_name
+    webhooks = module.webhooks.service_name
   }
 }
 
 output "task_definition_families" {
-  description = "web/worker/bot/metrics => task definition family"
+  description = "web/worker/bot/metrics/webhooks => task definition family"
   value = {
-    web     = module.web.family
-    worker  = module.worker.family
-    bot     = module.bot.family
-    metrics = module.metrics.family
+    web      = module.web.family
+    worker   = module.worker.family
+    bot      = module.bot.family
+    metrics  = module.metrics.family
+    webhooks = module.webhooks.family
   }
 }
 

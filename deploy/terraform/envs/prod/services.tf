@@ -1,4 +1,4 @@
-# The four ECS services. web, bot and metrics run the web image on Fargate; the
+# The five ECS services. web, bot, metrics and webhooks run the web image on Fargate; the
 # worker runs the worker image on the GPU capacity providers.
 
 locals {
@@ -152,4 +152,28 @@ module "metrics" {
   # One publisher is enough; a short gap during deploys is harmless.
   deployment_minimum_healthy_percent = 0
   deployment_maximum_percent         = 100
+}
+
+module "webhooks" {
+  source              = "../../modules/service"
+  name                = local.service_names.webhooks
+  cluster_arn         = local.common_service.cluster_arn
+  subnet_ids          = local.common_service.subnet_ids
+  secrets_kms_key_arn = local.common_service.secrets_kms_key_arn
+  logs_kms_key_arn    = local.common_service.logs_kms_key_arn
+  log_retention_days  = local.common_service.log_retention_days
+
+  container_name      = "webhooks"
+  image               = local.web_image
+  command             = ["python", "manage.py", "run_webhooks"]
+  cpu                 = 256
+  memory              = 512
+  launch_type         = "FARGATE"
+  desired_count       = 1
+  security_group_ids  = [aws_security_group.background.id]
+  task_role_arn       = aws_iam_role.task["webhooks"].arn
+  ecr_repository_arns = [aws_ecr_repository.this["web"].arn]
+  environment         = local.app_environment
+  secrets             = local.app_secrets
+  # Loops claim disjoint deliveries, so old and new may overlap during a deploy.
 }

@@ -297,7 +297,7 @@ run "secrets_never_plain" {
 
   assert {
     condition = alltrue(flatten([
-      for svc in [module.web, module.worker, module.bot, module.metrics] : [
+      for svc in [module.web, module.worker, module.bot, module.metrics, module.webhooks] : [
         for c in svc.container_definitions : [
           for e in c.environment : length(regexall("(SECRET|PASSWORD|TOKEN|DATABASE_URL|REDIS_URL|API_KEY)", upper(e.name))) == 0
         ]
@@ -307,7 +307,7 @@ run "secrets_never_plain" {
   }
   assert {
     condition = alltrue(flatten([
-      for svc in [module.web, module.worker, module.bot, module.metrics] : [
+      for svc in [module.web, module.worker, module.bot, module.metrics, module.webhooks] : [
         for c in svc.container_definitions :
         length(setsubtract(["DATABASE_URL", "REDIS_URL", "SECRET_KEY"], [for s in c.secrets : s.name])) == 0 &&
         alltrue([for s in c.secrets : startswith(s.valueFrom, "arn:aws:secretsmanager:")])
@@ -346,11 +346,11 @@ run "logs_and_outputs" {
   command = plan
 
   assert {
-    condition     = alltrue([for svc in [module.web, module.worker, module.bot, module.metrics] : svc.log_retention_days == 30])
+    condition     = alltrue([for svc in [module.web, module.worker, module.bot, module.metrics, module.webhooks] : svc.log_retention_days == 30])
     error_message = "app log groups keep 30 days"
   }
   assert {
-    condition     = output.service_names == { web = "narcis-prod-web", worker = "narcis-prod-worker", bot = "narcis-prod-bot", metrics = "narcis-prod-metrics" }
+    condition     = output.service_names == { web = "narcis-prod-web", worker = "narcis-prod-worker", bot = "narcis-prod-bot", metrics = "narcis-prod-metrics", webhooks = "narcis-prod-webhooks" }
     error_message = "service names"
   }
   assert {
