@@ -16,9 +16,9 @@ API_KEY_SCHEME = {
 }
 # What ApiKeyMiddleware answers before any operation runs, on every operation.
 KEY_REFUSALS = {
-    "401": "The API key is not valid, revoked (`api_key_revoked`) or expired (`api_key_expired`).",
-    "403": "The API key lacks the scope this operation needs (`insufficient_scope`).",
-    "429": "Too many requests with this API key (`rate_limited`, with Retry-After).",
+    401: "The API key is not valid, revoked (`api_key_revoked`) or expired (`api_key_expired`).",
+    403: "The API key lacks the scope this operation needs (`insufficient_scope`).",
+    429: "Too many requests with this API key (`rate_limited`, with Retry-After).",
 }
 
 
@@ -31,8 +31,11 @@ class NarcisAPI(NinjaAPI):
         for operations in schema["paths"].values():
             for operation in operations.values():
                 operation["security"] = [{}, {"ApiKey": []}]
+                responses = operation["responses"]
                 for status, meaning in KEY_REFUSALS.items():
-                    operation["responses"].setdefault(status, {"description": meaning, "content": error})
+                    # ninja keys responses by int; a str key would print the status twice in the JSON
+                    if status not in responses and str(status) not in responses:
+                        responses[status] = {"description": meaning, "content": error}
         return schema
 
 

@@ -72,7 +72,8 @@ def _seed(jobs: int):
     poster = tokens.guest_session_create()
     for _ in range(20):
         tokens.grant(owner=poster, amount=tokens.MAX_GRANT, actor=staff, reason="load campaign")
-    return cookie(poster), watched[0][0], watched
+    polled = services.job_submit(owner=poster, idea="calm", face=face())
+    return cookie(poster), str(polled.id), watched
 
 
 def _wrk(url: str, *, duration: int, connections: int, headers: list[str], script: str | None = None) -> dict:
@@ -130,6 +131,7 @@ async def _sockets(base: str, watched, *, tabs: int, steps: int, interval: float
         async with connect(
             f"{base}/ws/generations/{job_id}/",
             additional_headers={"Cookie": cookie},
+            origin=base.replace("ws://", "http://"),
             max_queue=None,
             open_timeout=60,
             ping_interval=None,
@@ -166,11 +168,18 @@ async def _sockets(base: str, watched, *, tabs: int, steps: int, interval: float
         for t in range(tabs)
     ]
     started = time.perf_counter()
-    await asyncio.wait_for(ready.wait(), timeout=300)
+    try:
+        await asyncio.wait_for(ready.wait(), timeout=300)
+    except TimeoutError:
+        failed = [repr(task.exception()) for task in tasks if task.done() and task.exception()]
+        raise RuntimeError(
+            f"{connected} of {len(tasks)} sockets connected; first errors: {failed[:3]}"
+        ) from None
     connect_s = time.perf_counter() - started
     started = time.perf_counter()
     await asyncio.gather(*(worker(job_id) for job_id, _ in watched))
     done, pending = await asyncio.wait(tasks, timeout=60)
+    errors = [repr(task.exception()) for task in done if task.exception()]
     for task in pending:
         task.cancel()
     expected = len(tasks) * (steps + 1)
@@ -184,7 +193,8 @@ async def _sockets(base: str, watched, *, tabs: int, steps: int, interval: float
         "delivered": delivered,
         "delivered_pct": round(100 * delivered / expected, 2),
         "ended_with_terminal_event": ended,
-        "failed_sockets": sum(1 for t in done if t.exception()),
+        "failed_sockets": len(errors),
+        "first_errors": errors[:3],
     }
 
 
@@ -226,7 +236,7 @@ def run(args) -> dict:
                 break
             except subprocess.CalledProcessError:
                 time.sleep(0.1)
-        csrf = "loadcampaigncsrftoken0123456789ab"
+        csrf = "loadcampaigncsrftoken0123456789a"  # 32 characters, as Django makes them
         headers = ["-H", f"Cookie: {cookie}; csrftoken={csrf}"]
         report = {"server": "daphne x1", "database": os.environ.get("DATABASE_URL", "sqlite").split(":")[0]}
         wrk = {"duration": args.duration, "connections": args.connections, "headers": headers}

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import logging
 import re
 
@@ -159,8 +160,15 @@ def test_the_key_never_reaches_a_log(caplog, make_user):
     assert secret not in repr(logged)
 
 
+def no_duplicate_keys(pairs):
+    keys = [key for key, _ in pairs]
+    assert len(keys) == len(set(keys)), f"duplicate keys in the OpenAPI JSON: {keys}"
+    return dict(pairs)
+
+
 def test_the_openapi_document_declares_the_key_scheme(client):
-    schema = client.get("/api/openapi.json").json()
+    raw = client.get("/api/openapi.json").content.decode()
+    schema = json.loads(raw, object_pairs_hook=no_duplicate_keys)
     assert schema["components"]["securitySchemes"]["ApiKey"]["scheme"] == "bearer"
     create = schema["paths"]["/api/generations"]["post"]
     assert {"ApiKey": []} in create["security"] and {} in create["security"]
