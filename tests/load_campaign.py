@@ -115,9 +115,12 @@ def _post_script(folder: Path, cookie: str, csrf: str) -> str:
     return str(script)
 
 
-async def _sockets(base: str, watched, *, tabs: int, steps: int, interval: float) -> dict:
+async def _sockets(
+    base: str, watched, *, tabs: int, steps: int, interval: float, opening_at_once: int
+) -> dict:
     from channels.layers import get_channel_layer
     from websockets.asyncio.client import connect
+    from websockets.exceptions import InvalidHandshake
 
     from apps.generation.progress import group_name
 
@@ -125,18 +128,37 @@ async def _sockets(base: str, watched, *, tabs: int, steps: int, interval: float
     ready = asyncio.Event()
     connected = 0
 
+    opening = asyncio.Semaphore(opening_at_once)
+    retried = 0
+
+    async def open_socket(job_id: str, cookie: str):
+        """Opens like a page does: a failed handshake is tried again after a pause (portraits.js
+        reconnects too); at most `opening_at_once` handshakes in flight."""
+        nonlocal retried
+        for attempt in range(5):
+            try:
+                async with opening:
+                    socket = await connect(
+                        f"{base}/ws/generations/{job_id}/",
+                        additional_headers={"Cookie": cookie},
+                        origin=base.replace("ws://", "http://"),
+                        max_queue=None,
+                        open_timeout=60,
+                        ping_interval=None,
+                    )
+                    return socket, json.loads(await socket.recv())  # the snapshot
+            except (OSError, InvalidHandshake, TimeoutError):
+                if attempt == 4:
+                    raise
+                retried += 1
+                await asyncio.sleep(0.5 * (attempt + 1))
+
     async def subscriber(index: int, job_id: str, cookie: str):
         nonlocal connected
         received[index] = []
-        async with connect(
-            f"{base}/ws/generations/{job_id}/",
-            additional_headers={"Cookie": cookie},
-            origin=base.replace("ws://", "http://"),
-            max_queue=None,
-            open_timeout=60,
-            ping_interval=None,
-        ) as socket:
-            received[index].append(json.loads(await socket.recv()))  # the snapshot
+        socket, snapshot = await open_socket(job_id, cookie)
+        async with socket:
+            received[index].append(snapshot)
             connected += 1
             if connected == len(watched) * tabs:
                 ready.set()
@@ -147,6 +169,11 @@ async def _sockets(base: str, watched, *, tabs: int, steps: int, interval: float
                     return
 
     layer = get_channel_layer()
+    sending = asyncio.Semaphore(32)  # the layer's Redis pool is bounded; a worker sends one at a time
+
+    async def send(job_id: str, event: dict):
+        async with sending:
+            await layer.group_send(group_name(job_id), {"type": "job.event", "event": event})
 
     async def worker(job_id: str):
         for step in range(1, steps + 1):
@@ -157,10 +184,10 @@ async def _sockets(base: str, watched, *, tabs: int, steps: int, interval: float
                 "total": steps,
                 "percent": round(100 * step / steps, 1),
             }
-            await layer.group_send(group_name(job_id), {"type": "job.event", "event": event})
+            await send(job_id, event)
             await asyncio.sleep(interval)
         final = {"event": "succeeded", "status": "succeeded", "result_url": None}
-        await layer.group_send(group_name(job_id), {"type": "job.event", "event": final})
+        await send(job_id, final)
 
     tasks = [
         asyncio.create_task(subscriber(i * tabs + t, job_id, cookie))
@@ -187,6 +214,7 @@ async def _sockets(base: str, watched, *, tabs: int, steps: int, interval: float
     ended = sum(1 for events in received.values() if events and events[-1].get("event") == "succeeded")
     return {
         "sockets": len(tasks),
+        "handshakes_retried": retried,
         "connect_s": round(connect_s, 1),
         "publish_s": round(time.perf_counter() - started, 1),
         "expected": expected,
@@ -247,9 +275,15 @@ def run(args) -> dict:
         with tempfile.TemporaryDirectory() as folder:
             script = _post_script(Path(folder), cookie, csrf)
             report["submit"] = _wrk(f"{base}/api/generations", **wrk, script=script)
+        print(json.dumps(report), file=sys.stderr, flush=True)  # the HTTP figures, whatever follows
         report["websockets"] = asyncio.run(
             _sockets(
-                f"ws://127.0.0.1:{port}", watched, tabs=args.tabs, steps=args.steps, interval=args.interval
+                f"ws://127.0.0.1:{port}",
+                watched,
+                tabs=args.tabs,
+                steps=args.steps,
+                interval=args.interval,
+                opening_at_once=args.opening,
             )
         )
     finally:
@@ -266,6 +300,7 @@ def main(argv=None) -> int:
     parser.add_argument("--tabs", type=int, default=4)
     parser.add_argument("--steps", type=int, default=50, help="progress events per job")
     parser.add_argument("--interval", type=float, default=0.15, help="seconds between a job's events")
+    parser.add_argument("--opening", type=int, default=50, help="websocket handshakes in flight at once")
     parser.add_argument("--port", type=int, default=8765)
     report = run(parser.parse_args(argv))
     print(json.dumps(report))
