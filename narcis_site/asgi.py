@@ -8,13 +8,6 @@ from django.core.asgi import get_asgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "narcis_site.settings")
 django_http = get_asgi_application()  # sets Django up before anything imports models
 
-# Django runs each ASGI request's sync code on a thread of its own, and a persistent connection stays
-# with its thread: with CONN_MAX_AGE 60 every recent request kept an idle PostgreSQL connection, and one
-# daphne under 16 concurrent clients hit "too many clients" (5xx, /health failing; tests/load_campaign.py).
-# The web closes its connection when each request ends; workers and commands keep theirs (one thread).
-for database in settings.DATABASES.values():
-    database["CONN_MAX_AGE"] = 0
-
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402

@@ -84,8 +84,11 @@ def database_from_url(url: str | None, *, base_dir: Path) -> dict:
             "PORT": str(parts.port or ""),
             # connect_timeout: a black-holed database must fail /health in seconds, not hang it.
             "OPTIONS": {"connect_timeout": "3", **dict(parse_qsl(parts.query))},
-            "CONN_MAX_AGE": 60,
-            "CONN_HEALTH_CHECKS": True,
+            # No persistent connections: Django runs each ASGI request (and each database_sync_to_async
+            # call) on a thread of its own, and a kept connection stays with its thread; with 60 s, one
+            # daphne under 16 concurrent clients drove PostgreSQL to "too many clients" (5xx, /health
+            # failing; tests/load_campaign.py). Workers hold one connection for their life either way.
+            "CONN_MAX_AGE": 0,
         }
     raise ConfigError(f"DATABASE_URL scheme {parts.scheme!r} is not supported; use postgres:// or sqlite:///")
 

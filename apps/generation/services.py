@@ -155,8 +155,7 @@ def jobs_claim(
         )
         jobs = list(GenerationJob.objects.filter(id__in=ids, worker_id=worker_id, status=JobStatus.RUNNING))
         for job in jobs:
-            if job.webhook_url:
-                webhooks.enqueue(job.id, WebhookEvent.STARTED)
+            webhooks.enqueue(job, WebhookEvent.STARTED)
     for job in jobs:
         logger.info(
             "job claimed", extra={"job_id": str(job.id), "worker": worker_id, "attempt": job.attempts}
@@ -198,7 +197,7 @@ def job_succeed(
         locked.prompt, locked.negative_prompt, locked.metadata = prompt, negative_prompt, metadata
         locked.lease_expires_at = None
         locked.save()
-        webhooks.enqueue(locked.id, WebhookEvent.SUCCEEDED)
+        webhooks.enqueue(locked, WebhookEvent.SUCCEEDED)
     logger.info("job succeeded", extra={"job_id": str(job.id), "worker": worker_id})
     return True
 
@@ -213,7 +212,7 @@ def _end_with_refund(rows, status: str, **fields) -> bool:
             status=status, finished_at=timezone.now(), lease_expires_at=None, **fields
         )
         tokens.refund(reference=job.token_reference)
-        webhooks.enqueue_final(job.id, status)
+        webhooks.enqueue_final(job, status)
     return True
 
 

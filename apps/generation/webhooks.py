@@ -54,12 +54,13 @@ def has_secret(user) -> bool:
     return WebhookSecret.objects.filter(user=user).exists()
 
 
-def enqueue(job_id, event: str) -> None:
-    """Records `event` for the job if it has a webhook URL; once per job and event. Call it inside the
-    transaction that changes the job's status."""
-    job = GenerationJob.objects.filter(pk=job_id).exclude(webhook_url="").first()
-    if job is None:
+def enqueue(job: GenerationJob, event: str) -> None:
+    """Records `event` for the job if it has a webhook URL (fixed at submit: no query for jobs without
+    one); once per job and event. Call it inside the transaction that changes the job's status: the
+    payload is read from the row as that transaction left it."""
+    if not job.webhook_url:
         return
+    job = GenerationJob.objects.get(pk=job.pk)
     payload = {"type": event, "timestamp": timezone.now(), "data": selectors.job_public(job)}
     payload = json.loads(json.dumps(payload, cls=DjangoJSONEncoder))  # fixed now: every attempt sends this
     WebhookDelivery.objects.bulk_create(
@@ -72,9 +73,9 @@ def enqueue(job_id, event: str) -> None:
     )
 
 
-def enqueue_final(job_id, status: str) -> None:
+def enqueue_final(job: GenerationJob, status: str) -> None:
     if status in FINAL_EVENTS:
-        enqueue(job_id, FINAL_EVENTS[status])
+        enqueue(job, FINAL_EVENTS[status])
 
 
 def claim_due(*, limit: int = 20, now: dt.datetime | None = None) -> list[WebhookDelivery]:
