@@ -107,13 +107,14 @@ def channel_layers(redis_url: str | None) -> dict:
     if redis_url:
         return {
             "default": {
-                "BACKEND": "channels_redis.core.RedisChannelLayer",
+                # Pub/sub rather than lists: an event is published once per job and each web process
+                # fans it out to its own sockets (the list layer pushed one copy per socket into one
+                # capped list per process, and dropped events past it under load: 52% delivered to
+                # 1,000 sockets, docs/benchmarks.md); groups live in the process, so they outlive a
+                # Redis restart (redis-py subscribes again on reconnect).
+                "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
                 "CONFIG": {
-                    # channels-redis blocks 5 s per receive; redis-py 8 reads with a 5 s socket timeout
-                    # by default, so an idle websocket would die with TimeoutError. Read longer.
                     "hosts": [{"address": redis_url, "socket_timeout": 30, "socket_connect_timeout": 3}],
-                    "capacity": 1500,
-                    "expiry": 60,
                 },
             }
         }

@@ -1,5 +1,10 @@
 """Websocket /ws/generations/<id>/: the job's current snapshot at once, then its live events.
 
+A socket that hears nothing for QUIET_RECHECK_S reads its job's row and, when the job has ended, sends
+the ending it missed (published while Redis was away, or while this process was resubscribing): every
+watcher learns how its job ended. Daphne pings every 20 s, so a quiet socket also stays open behind a
+load balancer's idle timeout.
+
 Only the owner connects: the user from the Django session, or the guest session from its signed
 cookie. Anyone else (and a job that does not exist) is accepted and closed at once with 4403, so every
 client reads the same close code; no event is ever sent to them.
@@ -7,17 +12,19 @@ client reads the same close code; no event is ever sent to them.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from apps.generation import selectors
-from apps.generation.models import GenerationJob, JobStatus
-from apps.generation.progress import group_name
+from apps.generation.models import ENDED_STATUSES, GenerationJob, JobStatus
+from apps.generation.progress import ending_event, group_name
 from apps.sessions_tokens import selectors as token_selectors
 
 FORBIDDEN = 4403
+QUIET_RECHECK_S = 20.0
 
 
 def owned_job(scope, job_id: str) -> GenerationJob | None:
@@ -64,10 +71,34 @@ class GenerationConsumer(AsyncJsonWebsocketConsumer):
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
         await self.send_json(await database_sync_to_async(snapshot)(job))
+        if job.status not in ENDED_STATUSES:
+            self.job_id, self.last_heard = job.id, asyncio.get_running_loop().time()
+            self.recheck = asyncio.create_task(self.recheck_when_quiet())
 
     async def disconnect(self, code):
+        if hasattr(self, "recheck"):
+            self.recheck.cancel()
         if hasattr(self, "group"):
             await self.channel_layer.group_discard(self.group, self.channel_name)
 
     async def job_event(self, message):
+        self.last_heard = asyncio.get_running_loop().time()
         await self.send_json(message["event"])
+        if message["event"]["event"] in ENDED_STATUSES and hasattr(self, "recheck"):
+            self.recheck.cancel()
+
+    async def recheck_when_quiet(self):
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(max(0.0, self.last_heard + QUIET_RECHECK_S - loop.time()))
+            if loop.time() - self.last_heard < QUIET_RECHECK_S:
+                continue  # an event arrived while sleeping
+            self.last_heard = loop.time()
+            job = await database_sync_to_async(ended_job)(self.job_id)
+            if job is not None:
+                await self.send_json(await database_sync_to_async(ending_event)(job))
+                return
+
+
+def ended_job(job_id) -> GenerationJob | None:
+    return GenerationJob.objects.filter(id=job_id, status__in=ENDED_STATUSES).first()

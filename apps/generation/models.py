@@ -22,6 +22,7 @@ class JobStatus(models.TextChoices):
 
 
 LIVE_STATUSES = (JobStatus.QUEUED, JobStatus.RUNNING)
+ENDED_STATUSES = (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELED)
 
 
 class Priority(models.IntegerChoices):

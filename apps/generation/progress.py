@@ -124,9 +124,8 @@ def cancel_requested(job: GenerationJob) -> bool:
     return value
 
 
-def publish_final(job: GenerationJob) -> None:
-    job.refresh_from_db()
-    _last_cancel_check.pop(str(job.id), None)
+def ending_event(job: GenerationJob) -> dict:
+    """The event that tells a watcher its job ended (sent live, or by a socket that missed it)."""
     event = {"event": job.status}
     if job.status == JobStatus.SUCCEEDED:
         event |= {
@@ -135,4 +134,10 @@ def publish_final(job: GenerationJob) -> None:
         }
     elif job.status == JobStatus.FAILED:
         event["message"] = job.error_message
-    publish(job.id, event)
+    return event
+
+
+def publish_final(job: GenerationJob) -> None:
+    job.refresh_from_db()
+    _last_cancel_check.pop(str(job.id), None)
+    publish(job.id, ending_event(job))

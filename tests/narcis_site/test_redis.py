@@ -21,7 +21,7 @@ def test_cache_round_trip_through_redis():
 
 async def test_channel_layer_group_message_through_redis():
     layer = get_channel_layer()
-    assert layer.__class__.__name__ == "RedisChannelLayer"
+    assert layer.__class__.__name__ == "RedisPubSubChannelLayer"
     group = f"test-{uuid.uuid4().hex}"
     channel = await layer.new_channel()
     await layer.group_add(group, channel)

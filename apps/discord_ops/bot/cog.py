@@ -20,13 +20,12 @@ from apps.discord_ops.errors import OpsError
 from apps.discord_ops.models import SessionItem, TestSession
 from apps.discord_ops.progress import ProgressEditor, progress_text
 from apps.discord_ops.services import PRODUCTION_MODE
-from apps.generation.models import JobStatus
+from apps.generation.models import ENDED_STATUSES, JobStatus
 from inference.params import SPECS
 
 logger = logging.getLogger("narcis.ops.bot")
 
 SAVE, HIDE = "💾", "❌"
-ENDED = (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELED)
 PARAMETER_NAMES = [*SPECS, PRODUCTION_MODE]
 
 
@@ -314,7 +313,7 @@ def _option(interaction: Interaction, name: str) -> str | None:
 def _unposted_results(session: TestSession) -> list[SessionItem]:
     return list(
         SessionItem.objects.filter(
-            session=session, result_message_id="", job__status__in=ENDED
+            session=session, result_message_id="", job__status__in=ENDED_STATUSES
         ).select_related("job", "face__folder")
     )
 

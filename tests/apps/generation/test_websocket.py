@@ -133,3 +133,23 @@ async def test_canceling_a_queued_job_is_announced_on_its_socket():
     assert (await database_sync_to_async(cancel)())["status"] == "canceled"
     assert await socket.receive_json_from(timeout=5) == {"event": "canceled"}
     await socket.disconnect()
+
+
+async def test_a_quiet_socket_learns_an_ending_it_missed(monkeypatch):
+    """The ending was published while Redis was away (here: never published): the socket reads the row
+    after QUIET_RECHECK_S of silence and sends it; while the job lives, the recheck sends nothing."""
+    from apps.generation import consumers
+    from apps.generation.models import GenerationJob, JobStatus
+
+    monkeypatch.setattr(consumers, "QUIET_RECHECK_S", 0.3)
+    cookie, job = await database_sync_to_async(visitor_with_job)()
+    socket = connect(job.id, cookie)
+    assert (await socket.connect())[0]
+    assert (await socket.receive_json_from(timeout=5))["status"] == "queued"
+    assert await socket.receive_nothing(timeout=1.0)  # three rechecks of a live job: silence
+
+    ended = GenerationJob.objects.filter(id=job.id)
+    await database_sync_to_async(ended.update)(status=JobStatus.FAILED, error_message="The painter tripped.")
+    assert await socket.receive_json_from(timeout=5) == {"event": "failed", "message": "The painter tripped."}
+    assert await socket.receive_nothing(timeout=1.0)  # told once
+    await socket.disconnect()

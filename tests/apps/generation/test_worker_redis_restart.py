@@ -105,3 +105,34 @@ async def test_a_redis_restart_mid_job_costs_nothing(settings):
     assert await database_sync_to_async(LedgerEntry.objects.filter(reason="refund").count)() == 0
     job = await database_sync_to_async(GenerationJob.objects.get)(id=job.id)
     assert job.attempts == 1 and job.infra_faults == 0
+
+
+async def test_a_socket_keeps_its_group_across_a_redis_restart(settings):
+    """Groups live in the web process (the pub/sub layer) and redis-py subscribes again on reconnect:
+    a socket subscribed before Redis died hears events published after it came back."""
+    import asyncio
+
+    port = free_port()
+    settings.CHANNEL_LAYERS = config.channel_layers(f"redis://127.0.0.1:{port}/0")
+    channel_layers.backends.clear()
+    redis = start_redis(port)
+    try:
+        layer = channel_layers["default"]
+        channel = await layer.new_channel()
+        await layer.group_add("generation-restart", channel)
+        redis.send_signal(signal.SIGKILL)
+        redis.wait(10)
+        redis = start_redis(port)
+        heard, deadline = None, time.monotonic() + 20
+        while heard is None and time.monotonic() < deadline:
+            try:
+                await layer.group_send("generation-restart", {"type": "job.event", "step": 7})
+                heard = await asyncio.wait_for(layer.receive(channel), timeout=0.5)
+            except (TimeoutError, ConnectionError, OSError):  # the publisher reconnects too
+                await asyncio.sleep(0.2)
+        await layer.flush()
+    finally:
+        redis.terminate()
+        redis.wait(10)
+        channel_layers.backends.clear()
+    assert heard == {"type": "job.event", "step": 7}

@@ -25,7 +25,7 @@ from apps.discord_ops import selectors, services
 from apps.discord_ops.errors import OpsError
 from apps.discord_ops.models import SessionItem, TestSession
 from apps.discord_ops.progress import ProgressEditor, progress_text
-from apps.generation.models import GenerationJob, JobStatus
+from apps.generation.models import ENDED_STATUSES, GenerationJob, JobStatus
 
 
 class Command(BaseCommand):
@@ -151,7 +151,7 @@ class Command(BaseCommand):
                 .exclude(pk__in=reported)
                 .select_related("job", "face__folder")
             ):
-                if item.job.status in (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELED):
+                if item.job.status in ENDED_STATUSES:
                     reported.add(item.pk)
                     self._report(item, terminal)
             services.productions_for_finished(session=session)
