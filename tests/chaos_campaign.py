@@ -4,16 +4,20 @@
         [--workers 3] [--kill-every 10] [--timeout 600]
 
 The database named by DATABASE_URL is migrated and filled (use a throwaway one). The campaign starts its
-own Redis on a free port, `--workers` run_worker processes on them, submits `--jobs` portraits spread
-over `--guests` guest sessions (each spends its own tokens), then, until every job has ended: SIGKILLs a
-random worker every `--kill-every` seconds and restarts it, kills and restarts Redis once, and terminates
-every PostgreSQL connection of the database once. It passes (exit 0) when every portrait succeeded, no
-token was refunded and every guest's balance is exactly what it spent. A line of JSON reports it.
+own Redis on a free port, `--workers` run_worker processes and one daphne on them, submits `--jobs`
+portraits spread over `--guests` guest sessions (each spends its own tokens) and watches each on a
+websocket as its page would, then, until every job has ended: SIGKILLs a random worker every
+`--kill-every` seconds and restarts it, kills and restarts Redis once, terminates every PostgreSQL
+connection of the database once, and SIGKILLs and restarts the web server once. It passes (exit 0) when
+every portrait succeeded with exactly one result object, no token was refunded, every guest's balance
+is exactly what it spent, and every watcher saw its job's ending (reconnecting when its socket dropped).
+A line of JSON reports it.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import io
 import json
 import os
@@ -21,8 +25,11 @@ import random
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
+
+from tests.campaign_clients import WebServer, guest_cookie, watch
 
 PROJECT = Path(__file__).resolve().parents[1]
 JOB = {"width": 128, "height": 128, "steps": 12, "start_merge_step": 3, "detailing_steps": 8}
@@ -111,6 +118,24 @@ def _submit(jobs: int, guests: int) -> list:
     return sessions, submitted
 
 
+class Watchers:
+    """One websocket per job, on a thread of its own, each followed to its ending like a page would."""
+
+    def __init__(self, base: str, watched: list[tuple[str, str]], *, give_up_at: float):
+        self.results: list[dict] = []
+        coroutines = [watch(base, job_id, cookie, give_up_at=give_up_at) for job_id, cookie in watched]
+
+        async def follow_all():
+            self.results = await asyncio.gather(*coroutines)
+
+        self.thread = threading.Thread(target=asyncio.run, args=(follow_all(),), daemon=True)
+        self.thread.start()
+
+    def wait(self, timeout: float) -> list[dict]:
+        self.thread.join(timeout)
+        return self.results
+
+
 def terminate_connections() -> int:
     """pg_terminate_backend on every connection to this database but the caller's own."""
     from django.db import connection
@@ -127,10 +152,11 @@ def run(*, jobs: int, guests: int, workers: int, kill_every: float, timeout: flo
     from django.core.management import call_command
     from django.db.models import Count
 
+    from apps.generation.consumers import QUIET_RECHECK_S
     from apps.generation.models import GenerationJob, JobStatus
     from apps.sessions_tokens import selectors as token_selectors
     from apps.sessions_tokens.models import LedgerEntry
-    from tests.apps.generation.processes import child_env
+    from tests.apps.generation.processes import child_env, free_port
 
     call_command("migrate", verbosity=0)
     redis_port = int(os.environ["REDIS_URL"].rsplit(":", 1)[1].split("/")[0])
@@ -138,8 +164,14 @@ def run(*, jobs: int, guests: int, workers: int, kill_every: float, timeout: flo
     redis.start()
     sessions, ids = _submit(jobs, guests)
     allowance = token_selectors.balance_of(sessions[0]) + jobs // guests
-    pool = Workers(workers, child_env())
+    web = WebServer(free_port(), child_env())
+    web.start()
     started = time.monotonic()
+    cookies = [guest_cookie(session) for session in sessions]
+    # A job that ends while Redis is away is told by its socket's recheck (QUIET_RECHECK_S) at the latest.
+    watched = [(str(job_id), cookies[index % guests]) for index, job_id in enumerate(ids)]
+    watchers = Watchers(web.base, watched, give_up_at=started + timeout + QUIET_RECHECK_S + 30)
+    pool = Workers(workers, child_env())
     next_kill, redis_restarted, database_dropped, terminated = started + kill_every, False, False, 0
     live = GenerationJob.objects.filter(id__in=ids).exclude(
         status__in=[JobStatus.SUCCEEDED, JobStatus.FAILED]
@@ -159,9 +191,14 @@ def run(*, jobs: int, guests: int, workers: int, kill_every: float, timeout: flo
             if not database_dropped and done >= jobs // 2:
                 terminated = terminate_connections()
                 database_dropped = True
+            if not web.kills and done >= jobs * 2 // 3:
+                web.kill()
+                web.start()
             time.sleep(0.2)
+        seen = watchers.wait(timeout=QUIET_RECHECK_S + 30)
     finally:
         pool.stop()
+        web.stop()
         redis.kill()
     statuses = dict(
         GenerationJob.objects.filter(id__in=ids).values_list("status").annotate(n=Count("id")).order_by()
@@ -171,6 +208,8 @@ def run(*, jobs: int, guests: int, workers: int, kill_every: float, timeout: flo
     )
     spent = [allowance - token_selectors.balance_of(session) for session in sessions]
     refunds = LedgerEntry.objects.filter(reason="refund").count()
+    results = {job.result_image.name for job in GenerationJob.objects.filter(id__in=ids) if job.result_image}
+    stored = {f"productions/{path.name}" for path in (media / "productions").glob("*")}
     report = {
         "jobs": jobs,
         "succeeded": statuses.get(JobStatus.SUCCEEDED, 0),
@@ -181,9 +220,23 @@ def run(*, jobs: int, guests: int, workers: int, kill_every: float, timeout: flo
         "worker_kills": pool.kills,
         "redis_restarted": redis_restarted,
         "connections_terminated": terminated,
+        "web_kills": web.kills,
+        "result_objects": len(stored),
+        "results_are_the_objects": results == stored,
+        "watched": len(watched),
+        "watchers_saw_success": sum(1 for s in seen if s["ending"] == "succeeded"),
+        "endings_from_a_reconnect_snapshot": sum(1 for s in seen if s["from_snapshot"]),
+        "watcher_reconnects": sum(s["reconnects"] for s in seen),
         "seconds": round(time.monotonic() - started, 1),
     }
-    report["passed"] = report["succeeded"] == jobs and refunds == 0 and report["balances_exact"]
+    report["passed"] = (
+        report["succeeded"] == jobs
+        and refunds == 0
+        and report["balances_exact"]
+        and report["result_objects"] == jobs
+        and report["results_are_the_objects"]
+        and report["watchers_saw_success"] == jobs
+    )
     return report
 
 

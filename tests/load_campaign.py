@@ -26,7 +26,8 @@ import tempfile
 import time
 from pathlib import Path
 
-PROJECT = Path(__file__).resolve().parents[1]
+from tests.campaign_clients import PROJECT, WebServer, guest_cookie
+
 WRK_LINE = re.compile(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)\s*$", re.M)
 UNIT_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
@@ -40,21 +41,12 @@ def _django() -> None:
 
 def _seed(jobs: int):
     """(guest cookie, a job id, [(job id, cookie)] for the sockets): guests with queued jobs."""
-    from django.conf import settings
-    from django.core import signing
     from django.core.files.base import ContentFile
     from PIL import Image
 
     from apps.generation import services
-    from apps.sessions_tokens import selectors as token_selectors
     from apps.sessions_tokens import services as tokens
     from apps.sessions_tokens.models import User
-
-    def cookie(session) -> str:
-        signer = signing.get_cookie_signer(
-            salt=settings.GUEST_COOKIE_NAME + token_selectors.GUEST_COOKIE_SALT
-        )
-        return f"{settings.GUEST_COOKIE_NAME}={signer.sign(str(session.pk))}"
 
     def face() -> ContentFile:
         buffer = io.BytesIO()
@@ -68,12 +60,12 @@ def _seed(jobs: int):
     for _ in range(jobs):
         guest = tokens.guest_session_create()
         job = services.job_submit(owner=guest, idea="calm", face=face())
-        watched.append((str(job.id), cookie(guest)))
+        watched.append((str(job.id), guest_cookie(guest)))
     poster = tokens.guest_session_create()
     for _ in range(20):
         tokens.grant(owner=poster, amount=tokens.MAX_GRANT, actor=staff, reason="load campaign")
     polled = services.job_submit(owner=poster, idea="calm", face=face())
-    return cookie(poster), str(polled.id), watched
+    return guest_cookie(poster), str(polled.id), watched
 
 
 def _wrk(url: str, *, duration: int, connections: int, headers: list[str], script: str | None = None) -> dict:
@@ -230,55 +222,28 @@ def run(args) -> dict:
     _django()
     subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=PROJECT, check=True)
     cookie, job_id, watched = _seed(args.jobs)
-    port = args.port
-    env = {
-        **os.environ,
-        "DEBUG": "false",
-        "NARCIS_EMBEDDED_WORKER": "false",
-        "COOKIE_SECURE": "false",
-        "GENERATIONS_PER_MINUTE": "1000000",
-        "GENERATIONS_MAX_QUEUED": "1000000",
-        "LOG_LEVEL": "WARNING",
-    }
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "daphne",
-            "-v",
-            "0",
-            "-b",
-            "127.0.0.1",
-            "-p",
-            str(port),
-            "narcis_site.asgi:application",
-        ],
-        cwd=PROJECT,
-        env=env,
+    server = WebServer(
+        args.port, {**os.environ, "GENERATIONS_PER_MINUTE": "1000000", "GENERATIONS_MAX_QUEUED": "1000000"}
     )
-    base = f"http://127.0.0.1:{port}"
+    server.start()
+    base = server.base
     try:
-        for _ in range(600):
-            try:
-                subprocess.run(["curl", "-sf", f"{base}/health"], check=True, capture_output=True)
-                break
-            except subprocess.CalledProcessError:
-                time.sleep(0.1)
         csrf = "loadcampaigncsrftoken0123456789a"  # 32 characters, as Django makes them
         headers = ["-H", f"Cookie: {cookie}; csrftoken={csrf}"]
         report = {"server": "daphne x1", "database": os.environ.get("DATABASE_URL", "sqlite").split(":")[0]}
-        wrk = {"duration": args.duration, "connections": args.connections, "headers": headers}
-        report["health"] = _wrk(f"{base}/health", **wrk)
-        report["job_status"] = _wrk(f"{base}/api/generations/{job_id}", **wrk)
-        report["me"] = _wrk(f"{base}/api/me", **wrk)
-        report["wall"] = _wrk(f"{base}/", **wrk)
-        with tempfile.TemporaryDirectory() as folder:
-            script = _post_script(Path(folder), cookie, csrf)
-            report["submit"] = _wrk(f"{base}/api/generations", **wrk, script=script)
-        print(json.dumps(report), file=sys.stderr, flush=True)  # the HTTP figures, whatever follows
+        if not args.sockets_only:
+            wrk = {"duration": args.duration, "connections": args.connections, "headers": headers}
+            report["health"] = _wrk(f"{base}/health", **wrk)
+            report["job_status"] = _wrk(f"{base}/api/generations/{job_id}", **wrk)
+            report["me"] = _wrk(f"{base}/api/me", **wrk)
+            report["wall"] = _wrk(f"{base}/", **wrk)
+            with tempfile.TemporaryDirectory() as folder:
+                script = _post_script(Path(folder), cookie, csrf)
+                report["submit"] = _wrk(f"{base}/api/generations", **wrk, script=script)
+            print(json.dumps(report), file=sys.stderr, flush=True)  # the HTTP figures, whatever follows
         report["websockets"] = asyncio.run(
             _sockets(
-                f"ws://127.0.0.1:{port}",
+                base.replace("http://", "ws://"),
                 watched,
                 tabs=args.tabs,
                 steps=args.steps,
@@ -287,8 +252,7 @@ def run(args) -> dict:
             )
         )
     finally:
-        server.terminate()
-        server.wait(30)
+        server.stop()
     return report
 
 
@@ -302,6 +266,7 @@ def main(argv=None) -> int:
     parser.add_argument("--interval", type=float, default=0.15, help="seconds between a job's events")
     parser.add_argument("--opening", type=int, default=50, help="websocket handshakes in flight at once")
     parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--sockets-only", action="store_true", help="skip wrk, measure the sockets")
     report = run(parser.parse_args(argv))
     print(json.dumps(report))
     sockets = report["websockets"]

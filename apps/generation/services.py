@@ -192,6 +192,10 @@ def job_succeed(
         locked = _held(job, worker_id).select_for_update().first()
         if locked is None:
             return False
+        # An attempt killed between its upload and this commit left the same name behind: replace it,
+        # or the storage would add a suffix and keep that orphan (personal, and never deleted).
+        name = locked.result_image.field.generate_filename(locked, f"{job.id}.png")
+        locked.result_image.storage.delete(name)
         locked.result_image.save(f"{job.id}.png", image, save=False)
         locked.status, locked.finished_at = JobStatus.SUCCEEDED, timezone.now()
         locked.prompt, locked.negative_prompt, locked.metadata = prompt, negative_prompt, metadata

@@ -1,6 +1,7 @@
 """A reduced chaos campaign (tests/chaos_campaign.py) in the suite: 20 portraits from 4 guests on two
 worker processes, one SIGKILLed every 8 s and restarted, Redis killed and restarted once, every database
-connection terminated once. Every portrait succeeds, nothing is refunded, every balance is exact."""
+connection terminated once, the web server SIGKILLed and restarted once. Every portrait succeeds with one
+result object, nothing is refunded, every balance is exact, every watching websocket sees its ending."""
 
 from __future__ import annotations
 
@@ -49,3 +50,4 @@ def test_a_reduced_chaos_campaign_paints_every_portrait(throwaway_database, tmp_
     report = json.loads(run.stdout.strip().splitlines()[-1])
     assert report["passed"], report
     assert report["worker_kills"] >= 2 and report["redis_restarted"] and report["connections_terminated"] >= 1
+    assert report["web_kills"] == 1 and report["watchers_saw_success"] == report["watched"] == 20

@@ -79,6 +79,24 @@ def test_success_is_recorded_once_and_only_by_the_holder(guest, face_file):
     assert job.metadata == {"seed": 1} and job.finished_at is not None
 
 
+def test_a_result_left_by_an_attempt_that_died_before_its_commit_is_replaced_not_orphaned(guest, face_file):
+    """A worker killed between uploading the result and committing leaves the object behind; the next
+    attempt writes the same name, so every portrait has exactly one result object."""
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    job = submit(guest, face_file)
+    [claimed] = services.jobs_claim(worker_id="w1", limit=1, lease_seconds=60)
+    default_storage.save(f"productions/{job.id}.png", ContentFile(b"the dead attempt's upload"))
+    kwargs = {"prompt": "portrait", "negative_prompt": "", "metadata": {}}
+    assert services.job_succeed(job=claimed, worker_id="w1", image=face_file(), **kwargs)
+    job.refresh_from_db()
+    assert job.result_image.name == f"productions/{job.id}.png"
+    assert job.result_image.read() == face_file().read()
+    stored = [name for name in default_storage.listdir("productions")[1] if str(job.id) in name]
+    assert stored == [f"{job.id}.png"]
+
+
 def test_failure_refunds_exactly_once(guest, face_file):
     submit(guest, face_file)
     [job] = services.jobs_claim(worker_id="w1", limit=1, lease_seconds=60)

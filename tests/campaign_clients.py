@@ -1,0 +1,93 @@
+"""What the campaigns (tests/chaos_campaign.py, tests/load_campaign.py) share: a guest's cookie, a web
+server process, and a websocket watcher that behaves like the portrait page."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+PROJECT = Path(__file__).resolve().parents[1]
+ENDINGS = ("succeeded", "failed", "canceled")
+
+
+def guest_cookie(session) -> str:
+    """The Cookie header a browser holding this guest session sends."""
+    from django.conf import settings
+    from django.core import signing
+
+    from apps.sessions_tokens import selectors as token_selectors
+
+    signer = signing.get_cookie_signer(salt=settings.GUEST_COOKIE_NAME + token_selectors.GUEST_COOKIE_SALT)
+    return f"{settings.GUEST_COOKIE_NAME}={signer.sign(str(session.pk))}"
+
+
+class WebServer:
+    """One daphne process (DEBUG off, no embedded worker) on 127.0.0.1:`port`."""
+
+    def __init__(self, port: int, env: dict):
+        self.port, self.kills, self.process = port, 0, None
+        self.env = {
+            **env,
+            "DEBUG": "false",
+            "NARCIS_EMBEDDED_WORKER": "false",
+            "COOKIE_SECURE": "false",
+            "LOG_LEVEL": "WARNING",
+        }
+
+    def start(self, *, timeout: float = 120.0) -> None:
+        address = ["-b", "127.0.0.1", "-p", str(self.port)]
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "daphne", "-v", "0", *address, "narcis_site.asgi:application"],
+            cwd=PROJECT,
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + timeout
+        while subprocess.run(["curl", "-sf", f"{self.base}/health"], capture_output=True).returncode:
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("the web server did not start")
+            time.sleep(0.1)
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def kill(self) -> None:
+        self.process.kill()
+        self.process.wait(10)
+        self.kills += 1
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(30)
+
+
+async def watch(base: str, job_id: str, cookie: str, *, give_up_at: float) -> dict:
+    """Follows one job like the page: the snapshot, then events until one says the job ended; a socket
+    that drops (or is refused while the server restarts) is opened again a second later and its
+    snapshot read. Returns the ending seen (None if none came by `give_up_at`) and how often it
+    reconnected."""
+    from websockets.asyncio.client import connect
+    from websockets.exceptions import ConnectionClosed, InvalidHandshake
+
+    url = base.replace("http://", "ws://") + f"/ws/generations/{job_id}/"
+    reconnects, options = 0, {"additional_headers": {"Cookie": cookie}, "origin": base, "open_timeout": 10}
+    while time.monotonic() < give_up_at:
+        try:
+            async with connect(url, **options) as socket:
+                async for message in socket:
+                    event = json.loads(message)
+                    snapshot = event["event"] == "snapshot"
+                    status = event["status"] if snapshot else event["event"]
+                    if status in ENDINGS:
+                        return {"ending": status, "from_snapshot": snapshot, "reconnects": reconnects}
+        except (OSError, InvalidHandshake, ConnectionClosed, TimeoutError):
+            pass
+        reconnects += 1
+        await asyncio.sleep(1.0)
+    return {"ending": None, "from_snapshot": False, "reconnects": reconnects}
