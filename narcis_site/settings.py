@@ -46,9 +46,12 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "apps.sessions_tokens.middleware.ApiKeyMiddleware",
-    "apps.sessions_tokens.middleware.GuestSessionMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last of the sync-only ones: under ASGI Django runs every middleware above it in one thread, and
+    # switches to the event loop only below it (Django's own, placed inside, ran async and hopped threads
+    # at each of their hooks, 3 switches per request).
+    "apps.sessions_tokens.middleware.GuestSessionMiddleware",
 ]
 
 ROOT_URLCONF = "narcis_site.urls"

@@ -4,12 +4,13 @@
         python -m tests.load_campaign [--duration 10] [--connections 16] [--jobs 250] [--tabs 4]
 
 The database named by DATABASE_URL is migrated and filled (use a throwaway one). One daphne process
-(DEBUG off, no embedded worker: workers are off) serves it. wrk (`-t2 -c<connections> -d<duration>s`)
-measures GET /health, GET /api/generations/<id>, GET /api/me, GET / and POST /api/generations (a guest
-with tokens to spare and the per-visitor limits lifted). Then `--jobs` queued jobs each get `--tabs`
-websocket subscribers (all connected first), and a fake worker publishes every job's progress through
-the channel layer at the real rate (`--steps` events `--interval` s apart, then the final one); each
-socket must receive every event of its job. One JSON line reports it all.
+(DEBUG off, no embedded worker: workers are off; `--web-processes N` for more) serves it. wrk
+(`-t2 -c<connections> -d<duration>s`) measures GET /health, GET /api/generations/<id>, GET /api/me,
+GET / and POST /api/generations (a guest with tokens to spare and the per-visitor limits lifted). Then
+`--jobs` queued jobs each get `--tabs` websocket subscribers (all connected first, spread over the web
+processes), and a fake worker publishes every job's progress through the channel layer at the real rate
+(`--steps` events `--interval` s apart, then the final one); each socket must receive every event of
+its job. One JSON line reports it all.
 """
 
 from __future__ import annotations
@@ -108,8 +109,9 @@ def _post_script(folder: Path, cookie: str, csrf: str) -> str:
 
 
 async def _sockets(
-    base: str, watched, *, tabs: int, steps: int, interval: float, opening_at_once: int
+    bases: list[str], watched, *, tabs: int, steps: int, interval: float, opening_at_once: int
 ) -> dict:
+    """Each job's tabs are spread over the web processes in turn, as a load balancer would."""
     from channels.layers import get_channel_layer
     from websockets.asyncio.client import connect
     from websockets.exceptions import InvalidHandshake
@@ -123,7 +125,7 @@ async def _sockets(
     opening = asyncio.Semaphore(opening_at_once)
     retried = 0
 
-    async def open_socket(job_id: str, cookie: str):
+    async def open_socket(job_id: str, cookie: str, base: str):
         """Opens like a page does: a failed handshake is tried again after a pause (portraits.js
         reconnects too); at most `opening_at_once` handshakes in flight."""
         nonlocal retried
@@ -148,7 +150,7 @@ async def _sockets(
     async def subscriber(index: int, job_id: str, cookie: str):
         nonlocal connected
         received[index] = []
-        socket, snapshot = await open_socket(job_id, cookie)
+        socket, snapshot = await open_socket(job_id, cookie, bases[index % len(bases)])
         async with socket:
             received[index].append(snapshot)
             connected += 1
@@ -222,15 +224,16 @@ def run(args) -> dict:
     _django()
     subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=PROJECT, check=True)
     cookie, job_id, watched = _seed(args.jobs)
-    server = WebServer(
-        args.port, {**os.environ, "GENERATIONS_PER_MINUTE": "1000000", "GENERATIONS_MAX_QUEUED": "1000000"}
-    )
-    server.start()
-    base = server.base
+    env = {**os.environ, "GENERATIONS_PER_MINUTE": "1000000", "GENERATIONS_MAX_QUEUED": "1000000"}
+    servers = [WebServer(args.port + i, env) for i in range(args.web_processes)]
+    for server in servers:
+        server.start()
+    base = servers[0].base  # wrk measures one process
     try:
         csrf = "loadcampaigncsrftoken0123456789a"  # 32 characters, as Django makes them
         headers = ["-H", f"Cookie: {cookie}; csrftoken={csrf}"]
-        report = {"server": "daphne x1", "database": os.environ.get("DATABASE_URL", "sqlite").split(":")[0]}
+        database = os.environ.get("DATABASE_URL", "sqlite").split(":")[0]
+        report = {"server": f"daphne x{len(servers)}", "database": database}
         if not args.sockets_only:
             wrk = {"duration": args.duration, "connections": args.connections, "headers": headers}
             report["health"] = _wrk(f"{base}/health", **wrk)
@@ -243,7 +246,7 @@ def run(args) -> dict:
             print(json.dumps(report), file=sys.stderr, flush=True)  # the HTTP figures, whatever follows
         report["websockets"] = asyncio.run(
             _sockets(
-                base.replace("http://", "ws://"),
+                [server.base.replace("http://", "ws://") for server in servers],
                 watched,
                 tabs=args.tabs,
                 steps=args.steps,
@@ -252,7 +255,8 @@ def run(args) -> dict:
             )
         )
     finally:
-        server.stop()
+        for server in servers:
+            server.stop()
     return report
 
 
@@ -266,6 +270,7 @@ def main(argv=None) -> int:
     parser.add_argument("--interval", type=float, default=0.15, help="seconds between a job's events")
     parser.add_argument("--opening", type=int, default=50, help="websocket handshakes in flight at once")
     parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--web-processes", type=int, default=1, help="daphnes sharing the sockets")
     parser.add_argument("--sockets-only", action="store_true", help="skip wrk, measure the sockets")
     report = run(parser.parse_args(argv))
     print(json.dumps(report))
