@@ -24,6 +24,7 @@ from dataclasses import asdict, dataclass
 
 import torch
 
+from inference.faces.analysis import CentredFace
 from inference.models.devices import pick_device
 from inference.models.registry import ModelRegistry
 from inference.params import GenerationParams
@@ -148,21 +149,6 @@ def compare(models: ModelRegistry, *, batch: int, steps: int, size: int, guidanc
         )
         results.append(_summary(label, batch, ours_runs, theirs_runs))
     return results
-
-
-class CentredFace:
-    """Benchmark-only analyzer: one face in the middle of every image, found instantly.
-
-    Random or tiny weights paint no real faces; stage 2's cost depends on the crop size and steps, not on
-    where the face is, so a fixed box measures it faithfully (as random weights measure stage 1).
-    """
-
-    def analyze(self, image):
-        from inference.faces import Face, keypoints_from_box
-
-        h, w = image.shape[:2]
-        box = (w * 0.3, h * 0.25, w * 0.7, h * 0.65)
-        return [Face(bbox=box, score=1.0, keypoints=keypoints_from_box(box))]
 
 
 def portrait_stages(models: ModelRegistry, *, batch: int, steps: int, size: int, repeats: int) -> dict:

@@ -157,6 +157,11 @@ STATICFILES_DIRS = [BASE_DIR / "narcis_site" / "static"]
 
 # Inference: a models folder (see DESIGN.md §4), or the offline tiny preset when unset.
 NARCIS_MODELS_DIR = ENV.get("NARCIS_MODELS_DIR", "").strip() or None
+# The workers' fast path (inference/models/fast.py): off, auto (compiled on a GPU, eager on a CPU), or
+# a list such as "compile,channels-last,mode=reduce-overhead". Compiled code is cached on disk so a
+# restarted worker on the same machine starts warm.
+NARCIS_FAST_PATH = ENV.get("NARCIS_FAST_PATH", "auto").strip() or "auto"
+ENV.setdefault("TORCHINDUCTOR_CACHE_DIR", str(BASE_DIR / "var" / "cache" / "inductor"))
 # `make run` sets this: a worker thread inside the web server, for the in-process channel layer.
 EMBEDDED_WORKER = config.env_bool(ENV, "NARCIS_EMBEDDED_WORKER", False)
 

@@ -23,12 +23,15 @@ from django.core.files.base import ContentFile
 from PIL import Image
 
 from apps.generation import concepts, faults, progress, services
-from apps.generation.job_params import params_of
+from apps.generation.job_params import defaults_for, params_of
 from apps.generation.models import GenerationJob, JobStatus
 from apps.generation.stop_deadline import BatchPace, StopDeadline, must_hand_back
+from inference.faces.analysis import CentredFace
 from inference.mecene.agent import Concept, Mecene
+from inference.models import fast
 from inference.models.devices import batch_size_for
 from inference.models.registry import TINY
+from inference.params import Role
 from inference.portrait.build import build
 from inference.portrait.pipeline import (
     PortraitPipeline,
@@ -298,8 +301,27 @@ class Worker:
                 detail="; ".join(result.notes) or (result.error_code or ""),
             )
 
+    def warm_up(self) -> None:
+        """With a compiled fast path: compile every graph this worker serves (a batch of 1 and a full
+        batch, stage 1 and detailing, guided and unguided rows) on blank requests, before the first claim,
+        so no visitor waits for a compiler. Compiled code is cached on disk (TORCHINDUCTOR_CACHE_DIR)."""
+        models = self.pipeline.models
+        if not (models.fast.compile or models.fast.compile_vae):
+            return
+        params = defaults_for(Role.VISITOR).replace(steps=5, start_merge_step=1, detailing_steps=4)
+        blank = PortraitPipeline(models, CentredFace(), require_face=False)
+
+        def paint(height: int, width: int, batch: int) -> None:
+            sized = params.replace(height=height, width=width)
+            blank.run([PortraitRequest(f"warm-{i}", "", params=sized.replace(seed=i)) for i in range(batch)])
+
+        sizes = [(params.height, params.width)]
+        seconds = fast.warm_up(sizes=sizes, max_batch=self.batch_size, run=paint)
+        logger.info("worker warm", extra={"worker": self.worker_id, "seconds": round(seconds, 1)})
+
     def run_forever(self, *, idle_sleep: float = 1.0, max_backoff: float = 30.0) -> None:
         logger.info("worker started", extra={"worker": self.worker_id})
+        self.warm_up()
         backoff = idle_sleep
         while not self.stopping.is_set():
             try:
@@ -337,7 +359,7 @@ def _crashed(job: GenerationJob, error: Exception) -> PortraitResult:
 def worker_from_settings(*, batch_size: int | None = None, lease_seconds: int = 60) -> Worker:
     """A worker on the models folder in NARCIS_MODELS_DIR, or on the tiny offline preset when unset.
     Its batch size: the one given, else NARCIS_WORKER_BATCH, else what the device's memory holds."""
-    pipeline = build(settings.NARCIS_MODELS_DIR or TINY)
+    pipeline = build(settings.NARCIS_MODELS_DIR or TINY, fast=settings.NARCIS_FAST_PATH)
     batch_size = batch_size or settings.NARCIS_WORKER_BATCH or batch_size_for(pipeline.models.device)
     return Worker(
         pipeline,

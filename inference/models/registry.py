@@ -21,6 +21,7 @@ from inference.identity.encoder import PhotoMakerIDEncoder, config_for_text_dim
 from inference.identity.lora import ADAPTER, fuse_lora
 from inference.models.clip_vocab import load_tokenizer, write_tokenizer_folder
 from inference.models.devices import pick_device, pick_dtype
+from inference.models.fast import FastPath
 from inference.models.tiny import tiny_components
 
 logger = logging.getLogger("narcis.inference.models.registry")
@@ -81,6 +82,7 @@ class ModelRegistry:
     tokenizer_2: CLIPTokenizer
     scheduler_config: dict = field(repr=False)
     id_encoder: PhotoMakerIDEncoder | None = None  # PhotoMaker V2, when the models folder has it
+    fast: FastPath = FastPath()  # how the UNet and VAE were prepared (inference.models.fast.prepare)
 
     @classmethod
     def load(

@@ -21,6 +21,7 @@ import torch
 from diffusers import UNet2DConditionModel
 
 from inference.models import vae
+from inference.models.fast import mark_batch_dynamic
 from inference.models.registry import ModelRegistry
 from inference.params import GenerationParams
 from inference.portrait.conditioning import (
@@ -92,11 +93,13 @@ class GuidedDenoiser:
         cond = self._layout(use_face, guided)
         model_input = torch.cat([latents, latents]) if guided else latents
         model_input = self.scheduler.scale_model_input(model_input, t)
+        added = cond.added_cond_kwargs()
+        mark_batch_dynamic(model_input, cond.encoder_hidden_states, *added.values())  # one compiled graph
         eps = self.unet(
             model_input,
             t,
             encoder_hidden_states=cond.encoder_hidden_states,
-            added_cond_kwargs=cond.added_cond_kwargs(),
+            added_cond_kwargs=added,
             return_dict=False,
         )[0]
         if not guided:

@@ -302,3 +302,40 @@ def test_the_batch_size_comes_from_the_setting_else_the_device(settings):
     settings.NARCIS_WORKER_BATCH = 0
     assert worker_from_settings().batch_size == 4  # the tiny preset on the CPU
     assert worker_from_settings(batch_size=2).batch_size == 2  # run_worker --batch
+
+
+def test_a_compiled_worker_warms_up_before_its_first_claim_and_its_jobs_compile_nothing(
+    guest, tiny_models, monkeypatch
+):
+    """The fast path's graphs are compiled before the worker claims anything; painting the first job
+    then compiles nothing more: no visitor waits for the compiler."""
+    import torch
+    from torch._dynamo.utils import counters
+
+    from inference.models.fast import FastPath, prepare
+
+    torch._dynamo.reset()
+    models = prepare(tiny_models, FastPath(compile=True), copy=True)
+    worker = Worker(PortraitPipeline(models, OpenCVFaceAnalyzer(), require_face=False), batch_size=2)
+    job = services.job_submit(owner=guest, idea="calm", face=png(skimage.data.astronaut()))
+    start, seen = counters["stats"]["unique_graphs"], []
+    claim, paint_once = services.jobs_claim, worker.run_once
+
+    def claim_and_count(**kwargs):
+        seen.append(("claim", counters["stats"]["unique_graphs"] - start))
+        return claim(**kwargs)
+
+    def one_round():
+        painted = paint_once()
+        seen.append(("painted", painted, counters["stats"]["unique_graphs"] - start))
+        worker.stopping.set()
+        return painted
+
+    monkeypatch.setattr(services, "jobs_claim", claim_and_count)
+    monkeypatch.setattr(worker, "run_once", one_round)
+    worker.run_forever(idle_sleep=0.01)
+    # Stage 1's two graphs and detailing's before the claim; none after it.
+    [(first, warmed), painted] = seen
+    assert first == "claim" and warmed >= 2 and painted == ("painted", 1, warmed)
+    job.refresh_from_db()
+    assert job.status == JobStatus.SUCCEEDED
