@@ -2,6 +2,7 @@
 
     python -m inference.bench                       # tiny preset, CPU or GPU
     python -m inference.bench --full-size --size 1024 --steps 30   # real SDXL architecture, random weights
+    python -m inference.bench --fast [SPEC]         # also the fast path (inference.models.fast) vs both
 
 Both sides get the same UNet, VAE, text encoders, tokenizers, scheduler class, AYS timesteps, size,
 prompts and seeds. Each measurement alternates ours and theirs (order flipped every repeat) after a
@@ -15,6 +16,7 @@ from __future__ import annotations
 import argparse
 import copy
 import json
+import math
 import platform
 import statistics
 import sys
@@ -178,6 +180,102 @@ def portrait_stages(models: ModelRegistry, *, batch: int, steps: int, size: int,
     return {key: statistics.median(r[key] for r in runs) / batch for key in runs[0]}
 
 
+@dataclass
+class FastRow:
+    """Stage 1 at one batch size: our eager path, our fast path and stock diffusers, and the fast path's
+    drift from eager on the same seeds."""
+
+    batch: int
+    eager_s: float
+    fast_s: float
+    diffusers_s: float
+    fast_peak_mb: float | None
+    max_latent_diff: float
+    psnr_db: float
+
+    def row(self) -> str:
+        per = lambda s: f"{s / self.batch:.4f}"  # noqa: E731
+        peak = "n/a" if self.fast_peak_mb is None else f"{self.fast_peak_mb:,.0f}"
+        return (
+            f"| {self.batch} | {per(self.eager_s)} | {per(self.fast_s)} | {per(self.diffusers_s)} | "
+            f"**{self.fast_s / self.diffusers_s:.3f}** | {self.eager_s / self.diffusers_s:.3f} | {peak} | "
+            f"{self.max_latent_diff:.2e} | {self.psnr_db:.1f} |"
+        )
+
+
+def psnr(image: torch.Tensor, reference: torch.Tensor) -> float:
+    """Peak signal-to-noise ratio in dB of images in [0, 1]; identical images give infinity."""
+    mse = torch.mean((image.float() - reference.float()) ** 2).item()
+    return float("inf") if mse == 0 else 10 * math.log10(1.0 / mse)
+
+
+def compare_fast(models, fast_models, *, batch: int, steps: int, size: int, guidance: float, repeats: int):
+    """Eager vs fast vs diffusers (its defaults) on the same components, production settings (adaptive
+    guidance for ours), the order rotated every repeat after a warm-up of each."""
+    eager, fast, pipe = BaseStage(models), BaseStage(fast_models), reference_pipeline(models)
+    requests = [BaseRequest(PROMPT, NEGATIVE, seed=s) for s in range(batch)]
+    params = GenerationParams(
+        width=size, height=size, steps=steps, guidance_scale=guidance, start_merge_step=min(steps, 10)
+    )
+
+    def diffusers():
+        return pipe(
+            prompt=[PROMPT] * batch,
+            negative_prompt=[NEGATIVE] * batch,
+            height=size,
+            width=size,
+            timesteps=ays_timesteps(steps),
+            guidance_scale=guidance,
+            output_type="pt",
+            generator=[torch.Generator("cpu").manual_seed(s) for s in range(batch)],
+        ).images
+
+    contestants = {"eager": lambda: eager.run(requests, params), "fast": lambda: fast.run(requests, params)}
+    contestants["diffusers"] = diffusers
+    reference, ours = contestants["eager"](), contestants["fast"]()  # warm-up, and the drift
+    contestants["diffusers"]()
+    runs = {name: [] for name in contestants}
+    names = list(contestants)
+    for i in range(repeats):
+        for name in names[i % 3 :] + names[: i % 3]:
+            runs[name].append(_timed(contestants[name], models.device))
+    median = {name: statistics.median(r[0] for r in times) for name, times in runs.items()}
+    peak = None if runs["fast"][0][1] is None else max(r[1] for r in runs["fast"])
+    return FastRow(
+        batch,
+        median["eager"],
+        median["fast"],
+        median["diffusers"],
+        peak,
+        (ours.latents.float() - reference.latents.float()).abs().max().item(),
+        psnr(ours.images, reference.images),
+    )
+
+
+def fast_table(models, spec: str, *, batches, steps, size, guidance, repeats) -> tuple[str, list[FastRow]]:
+    from inference.models.fast import FastPath, prepare
+
+    fast = FastPath.parse(spec, device=models.device)
+    fast_models = prepare(models, fast, copy=True)
+    started = time.perf_counter()
+    BaseStage(fast_models).run(
+        [BaseRequest(PROMPT, NEGATIVE, seed=0)],
+        GenerationParams(width=size, height=size, steps=5, guidance_scale=guidance, start_merge_step=1),
+    )  # compiles both graphs of this resolution (a batch of 1; 2+ rows): what a worker's warm-up pays
+    warm_s = time.perf_counter() - started
+    heading = (
+        f"\nFast path: {fast.describe()}; compile + warm-up {warm_s:.1f} s\n"
+        "| batch | eager s/image | fast s/image | diffusers s/image | fast/diffusers | eager/diffusers | "
+        "fast peak MB | max latent diff (fast vs eager) | PSNR dB (fast vs eager) |\n"
+        "|---|---|---|---|---|---|---|---|---|"
+    )
+    rows = [
+        compare_fast(models, fast_models, batch=b, steps=steps, size=size, guidance=guidance, repeats=repeats)
+        for b in batches
+    ]
+    return heading, rows
+
+
 def machine_description(device: torch.device) -> str:
     if device.type == "cuda":
         return f"{torch.cuda.get_device_name(device)} (torch {torch.__version__})"
@@ -202,6 +300,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dtype", default=None)
     parser.add_argument("--json", dest="json_path", default=None, help="also write the results as JSON")
     parser.add_argument("--portrait", action="store_true", help="also time a full portrait, stage by stage")
+    parser.add_argument(
+        "--fast",
+        nargs="?",
+        const="default",
+        default=None,
+        help="also the fast path vs eager vs diffusers, with its drift; SPEC as NARCIS_FAST_PATH "
+        "(default: 'auto' on a GPU, 'compile' on a CPU)",
+    )
     args = parser.parse_args(argv)
     if args.repeats < 5:
         parser.error("--repeats must be at least 5")
@@ -262,10 +368,29 @@ def main(argv: list[str] | None = None) -> int:
         if 1 in per_image and 4 in per_image:
             # One batch of 4 against the same 4 portraits run one after another.
             print(f"\nbatch-4 throughput vs 4 sequential runs: {per_image[1] / per_image[4]:.2f}x")
+    if args.fast is not None:
+        on_gpu = models.device.type == "cuda"
+        spec = args.fast if args.fast != "default" else ("auto" if on_gpu else "compile")
+        heading, fast_rows = fast_table(
+            models,
+            spec,
+            batches=args.batches,
+            steps=args.steps,
+            size=args.size,
+            guidance=args.guidance,
+            repeats=args.repeats,
+        )
+        print(heading)
+        for row in fast_rows:
+            print(row.row(), flush=True)
+    fast_rows = fast_rows if args.fast is not None else []
     bars.close()
     if args.json_path:
         with open(args.json_path, "w") as handle:
-            json.dump([{**asdict(r), "ratio": r.ratio} for r in results], handle, indent=2)
+            rows = [{**asdict(r), "ratio": r.ratio} for r in results]
+            for row in fast_rows:
+                rows.append({"label": "fast path", **asdict(row), "ratio": row.fast_s / row.diffusers_s})
+            json.dump(rows, handle, indent=2)
     return 0
 
 
