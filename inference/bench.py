@@ -252,7 +252,8 @@ def compare_fast(models, fast_models, *, batch: int, steps: int, size: int, guid
     )
 
 
-def fast_table(models, spec: str, *, batches, steps, size, guidance, repeats) -> tuple[str, list[FastRow]]:
+def fast_table(models, spec: str, *, batches, steps, size, guidance, repeats) -> tuple:
+    """(the fast registry, the table's heading, its rows)."""
     from inference.models.fast import FastPath, prepare
 
     fast = FastPath.parse(spec, device=models.device)
@@ -273,7 +274,7 @@ def fast_table(models, spec: str, *, batches, steps, size, guidance, repeats) ->
         compare_fast(models, fast_models, batch=b, steps=steps, size=size, guidance=guidance, repeats=repeats)
         for b in batches
     ]
-    return heading, rows
+    return fast_models, heading, rows
 
 
 def machine_description(device: torch.device) -> str:
@@ -371,7 +372,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.fast is not None:
         on_gpu = models.device.type == "cuda"
         spec = args.fast if args.fast != "default" else ("auto" if on_gpu else "compile")
-        heading, fast_rows = fast_table(
+        fast_models, heading, fast_rows = fast_table(
             models,
             spec,
             batches=args.batches,
@@ -383,6 +384,17 @@ def main(argv: list[str] | None = None) -> int:
         print(heading)
         for row in fast_rows:
             print(row.row(), flush=True)
+        if args.portrait:
+            heading = (
+                "| portrait on the fast path, batch | stage 1 s/image | detailing s/image | total s/image |"
+            )
+            print(f"\n{heading}\n|---|---|---|---|")
+            for batch in args.batches:
+                stages = portrait_stages(
+                    fast_models, batch=batch, steps=args.steps, size=args.size, repeats=args.repeats
+                )
+                cells = " | ".join(f"{stages[key]:.4f}" for key in ("base_s", "detailing_s", "total_s"))
+                print(f"| {batch} | {cells} |", flush=True)
     fast_rows = fast_rows if args.fast is not None else []
     bars.close()
     if args.json_path:

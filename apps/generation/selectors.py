@@ -5,6 +5,7 @@ import uuid
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
+from apps.generation import eta
 from apps.generation.models import LIVE_STATUSES, GenerationJob, JobStatus, Priority
 from apps.sessions_tokens.models import User
 
@@ -86,21 +87,6 @@ def queue_position(job: GenerationJob) -> int:
     return GenerationJob.objects.filter(ahead, status=JobStatus.QUEUED).count()
 
 
-def eta_seconds(position: int) -> float | None:
-    """From recent throughput: the mean run time of the last 20 finished jobs, times the jobs ahead + 1."""
-    # Two columns of 20 rows through the job_recent_successes index: every status poll asks this.
-    recent = (
-        GenerationJob.objects.filter(status=JobStatus.SUCCEEDED, finished_at__isnull=False)
-        .exclude(started_at=None)
-        .order_by("-finished_at")
-        .values_list("started_at", "finished_at")[:20]
-    )
-    durations = [(finished - started).total_seconds() for started, finished in recent]
-    if not durations:
-        return None
-    return round(sum(durations) / len(durations) * (position + 1), 1)
-
-
 def job_public(job: GenerationJob) -> dict:
     """What the job's owner may know of it: the API's JobOut and the webhooks' `data`."""
     position = queue_position(job) if job.status == JobStatus.QUEUED else None
@@ -116,7 +102,7 @@ def job_public(job: GenerationJob) -> dict:
             "percent": job.progress_percent,
         },
         "queue_position": position,
-        "eta_seconds": eta_seconds(position) if position is not None else None,
+        "eta_seconds": eta.eta_seconds(position) if position is not None else None,
         "result_url": job.result_image.url if job.result_image else None,  # presigned on S3
         "error": job.error_message or None,
         "prompt": job.prompt or None,

@@ -109,8 +109,10 @@ def prepare(models, fast: FastPath, *, copy: bool = False):
         _check_fp8(models.device)
     unet = models.unet
     vae = models.vae
-    if copy:
-        unet, vae = _copy_module(unet), (_copy_module(vae) if fast.compile_vae else vae)
+    if copy and (fast.fuse_qkv or fast.channels_last or fast.fp8):  # these change the module itself;
+        unet = _copy_module(unet)  # compiling alone wraps it and leaves it as it was
+    if copy and fast.compile_vae:
+        vae = _copy_module(vae)
     if fast.fuse_qkv:
         unet.fuse_qkv_projections()
     if fast.channels_last:

@@ -34,11 +34,12 @@ def test_measure_alternates_and_warms_up_both():
 def test_the_fast_comparison_prints_eager_fast_and_diffusers_with_the_drift(tmp_path, capsys):
     """`--fast` on the CPU compiles the tiny UNet (64 px, the graphs the fast-path tests cache)."""
     out = tmp_path / "bench.json"
-    args = "--steps 2 --size 64 --batches 1 --repeats 5 --fast".split() + ["--json", str(out)]
+    args = "--steps 2 --size 64 --batches 1 --repeats 5 --portrait --fast".split() + ["--json", str(out)]
     assert bench.main(args) == 0
     printed = capsys.readouterr().out
     assert "Fast path: compile,mode=default; compile + warm-up" in printed
     assert "| batch | eager s/image | fast s/image | diffusers s/image | fast/diffusers |" in printed
+    assert "| portrait on the fast path, batch | stage 1 s/image | detailing s/image |" in printed
     [fast] = [row for row in json.loads(out.read_text()) if row["label"] == "fast path"]
     assert fast["batch"] == 1 and fast["fast_s"] > 0 and fast["diffusers_s"] > 0
     assert fast["max_latent_diff"] < 1e-3 and fast["psnr_db"] > 35  # the issue's bar for fp16 on a GPU
