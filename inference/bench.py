@@ -119,12 +119,10 @@ def reference_pipeline(models: ModelRegistry):
     return pipe
 
 
-def compare(models: ModelRegistry, *, batch: int, steps: int, size: int, guidance: float, repeats: int):
-    stage, pipe = BaseStage(models), reference_pipeline(models)
-    seeds = list(range(batch))
-    requests = [BaseRequest(PROMPT, NEGATIVE, seed=s) for s in seeds]
+def stock_run(pipe, *, batch: int, steps: int, size: int, guidance: float) -> Callable[[], torch.Tensor]:
+    """Stock diffusers painting `batch` images with its own defaults, seeds 0..batch-1 like ours."""
 
-    def theirs():
+    def run():
         return pipe(
             prompt=[PROMPT] * batch,
             negative_prompt=[NEGATIVE] * batch,
@@ -133,8 +131,16 @@ def compare(models: ModelRegistry, *, batch: int, steps: int, size: int, guidanc
             timesteps=ays_timesteps(steps),
             guidance_scale=guidance,
             output_type="pt",
-            generator=[torch.Generator("cpu").manual_seed(s) for s in seeds],
+            generator=[torch.Generator("cpu").manual_seed(s) for s in range(batch)],
         ).images
+
+    return run
+
+
+def compare(models: ModelRegistry, *, batch: int, steps: int, size: int, guidance: float, repeats: int):
+    stage = BaseStage(models)
+    requests = [BaseRequest(PROMPT, NEGATIVE, seed=s) for s in range(batch)]
+    theirs = stock_run(reference_pipeline(models), batch=batch, steps=steps, size=size, guidance=guidance)
 
     results = []
     for label, adaptive in (("equal work", False), ("adaptive guidance", True)):
@@ -212,23 +218,12 @@ def psnr(image: torch.Tensor, reference: torch.Tensor) -> float:
 def compare_fast(models, fast_models, *, batch: int, steps: int, size: int, guidance: float, repeats: int):
     """Eager vs fast vs diffusers (its defaults) on the same components, production settings (adaptive
     guidance for ours), the order rotated every repeat after a warm-up of each."""
-    eager, fast, pipe = BaseStage(models), BaseStage(fast_models), reference_pipeline(models)
+    eager, fast = BaseStage(models), BaseStage(fast_models)
+    diffusers = stock_run(reference_pipeline(models), batch=batch, steps=steps, size=size, guidance=guidance)
     requests = [BaseRequest(PROMPT, NEGATIVE, seed=s) for s in range(batch)]
     params = GenerationParams(
         width=size, height=size, steps=steps, guidance_scale=guidance, start_merge_step=min(steps, 10)
     )
-
-    def diffusers():
-        return pipe(
-            prompt=[PROMPT] * batch,
-            negative_prompt=[NEGATIVE] * batch,
-            height=size,
-            width=size,
-            timesteps=ays_timesteps(steps),
-            guidance_scale=guidance,
-            output_type="pt",
-            generator=[torch.Generator("cpu").manual_seed(s) for s in range(batch)],
-        ).images
 
     contestants = {"eager": lambda: eager.run(requests, params), "fast": lambda: fast.run(requests, params)}
     contestants["diffusers"] = diffusers

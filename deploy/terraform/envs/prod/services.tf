@@ -94,12 +94,17 @@ module "worker" {
   environment = merge(local.app_environment, {
     NARCIS_WORKER_BATCH         = "0" # 0 = the worker sizes its batch from its GPU's memory
     NARCIS_WORKER_STOP_DEADLINE = "110"
+    # The fast path's compiled kernels, on the instance (user data), so a restarted task starts warm.
+    TORCHINDUCTOR_CACHE_DIR = "/cache/inductor"
   })
   secrets = local.app_secrets
   # SIGTERM -> SIGKILL: the worker hands back a batch it cannot finish in 110 s; 120 is the ECS maximum on EC2.
   stop_timeout = 120
   gpu_count    = 1
-  host_volumes = [{ name = "models", host_path = "/models", container_path = "/models", read_only = true }]
+  host_volumes = [
+    { name = "models", host_path = "/models", container_path = "/models", read_only = true },
+    { name = "inductor-cache", host_path = "/var/cache/narcis-inductor", container_path = "/cache/inductor", read_only = false },
+  ]
 }
 
 module "bot" {

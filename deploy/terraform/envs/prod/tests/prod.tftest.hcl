@@ -182,8 +182,17 @@ run "worker_task_definition" {
     error_message = "worker stopTimeout must be 120 s (deadline 110 s + margin, the ECS maximum)"
   }
   assert {
-    condition     = one(module.worker.container_definitions).mountPoints == [{ sourceVolume = "models", containerPath = "/models", readOnly = true }]
-    error_message = "worker mounts the host /models read-only"
+    condition = one(module.worker.container_definitions).mountPoints == [
+      { sourceVolume = "models", containerPath = "/models", readOnly = true },
+      { sourceVolume = "inductor-cache", containerPath = "/cache/inductor", readOnly = false },
+    ]
+    error_message = "worker mounts the host /models read-only and the compiled-kernel cache read-write"
+  }
+
+  assert {
+    condition = contains(one(module.worker.container_definitions).environment,
+    { name = "TORCHINDUCTOR_CACHE_DIR", value = "/cache/inductor" })
+    error_message = "worker keeps compiled kernels on the instance's cache volume"
   }
   assert {
     condition = contains(one(module.worker.container_definitions).environment, { name = "NARCIS_WORKER_BATCH", value = "0" }) && contains(
