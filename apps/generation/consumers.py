@@ -101,4 +101,5 @@ class GenerationConsumer(AsyncJsonWebsocketConsumer):
 
 
 def ended_job(job_id) -> GenerationJob | None:
-    return GenerationJob.objects.filter(id=job_id, status__in=ENDED_STATUSES).first()
+    """The job if it has ended and its owner has not deleted it (a deleted portrait is gone everywhere)."""
+    return GenerationJob.objects.filter(id=job_id, status__in=ENDED_STATUSES, erased_at__isnull=True).first()

@@ -153,3 +153,20 @@ async def test_a_quiet_socket_learns_an_ending_it_missed(monkeypatch):
     assert await socket.receive_json_from(timeout=5) == {"event": "failed", "message": "The painter tripped."}
     assert await socket.receive_nothing(timeout=1.0)  # told once
     await socket.disconnect()
+
+
+async def test_the_recheck_announces_no_ending_of_a_portrait_its_owner_deleted(monkeypatch):
+    from django.utils import timezone
+
+    from apps.generation import consumers
+    from apps.generation.models import GenerationJob, JobStatus
+
+    monkeypatch.setattr(consumers, "QUIET_RECHECK_S", 0.3)
+    cookie, job = await database_sync_to_async(visitor_with_job)()
+    socket = connect(job.id, cookie)
+    assert (await socket.connect())[0]
+    assert (await socket.receive_json_from(timeout=5))["status"] == "queued"
+    gone = GenerationJob.objects.filter(id=job.id)
+    await database_sync_to_async(gone.update)(status=JobStatus.CANCELED, erased_at=timezone.now())
+    assert await socket.receive_nothing(timeout=1.0)
+    await socket.disconnect()
