@@ -56,12 +56,6 @@ def env_list(env: Mapping[str, str], name: str, default: list[str]) -> list[str]
 _POSTGRES_SCHEMES = {"postgres", "postgresql", "pgsql", "postgresql+psycopg"}
 
 
-def pool_options() -> dict:
-    """psycopg's pool per process: at most 16 connections; 3 s to wait for one, like connect_timeout (a
-    database that is down must fail /health and the requests in seconds, within the ALB's 5 s probe)."""
-    return {"min_size": 1, "max_size": 16, "timeout": 3}
-
-
 def database_from_url(url: str | None, *, base_dir: Path) -> dict:
     """DATABASE_URL -> a Django DATABASES["default"] entry.
 
@@ -89,16 +83,14 @@ def database_from_url(url: str | None, *, base_dir: Path) -> dict:
             "HOST": parts.hostname or "",
             "PORT": str(parts.port or ""),
             # connect_timeout: a black-holed database must fail /health in seconds, not hang it.
-            "OPTIONS": {"connect_timeout": "3", "pool": pool_options(), **dict(parse_qsl(parts.query))},
-            # Connections come from the process's pool and go back at the end of each request: Django
-            # runs each ASGI request (and each database_sync_to_async call) on a thread of its own, so a
-            # persistent connection stayed with its thread (with 60 s, 16 concurrent clients drove
-            # PostgreSQL to "too many clients"), and a new one per request forked a PostgreSQL backend
-            # each time (tests/load_campaign.py, docs/benchmarks.md). Django requires 0 with a pool.
+            "OPTIONS": {"connect_timeout": "3", **dict(parse_qsl(parts.query))},
+            # No persistent connections: Django runs each ASGI request (and each database_sync_to_async
+            # call) on a thread of its own, and a kept connection stays with its thread; with 60 s, one
+            # daphne under 16 concurrent clients drove PostgreSQL to "too many clients" (5xx, /health
+            # failing; tests/load_campaign.py). Workers hold one connection for their life either way.
+            # (psycopg's pool was tried and measured faster, but every thread that ends without closing
+            # its connection keeps a pool slot: 16 such threads and the process waits forever.)
             "CONN_MAX_AGE": 0,
-            # With a pool: each connection is checked before it is lent, so one that the server
-            # restarted or terminated costs a reconnect, not the request.
-            "CONN_HEALTH_CHECKS": True,
         }
     raise ConfigError(f"DATABASE_URL scheme {parts.scheme!r} is not supported; use postgres:// or sqlite:///")
 

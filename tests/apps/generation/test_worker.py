@@ -6,8 +6,8 @@ import uuid
 import numpy as np
 import pytest
 import skimage.data
-from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from channels_redis.pubsub import RedisPubSubChannelLayer
 from django.core.files.base import ContentFile
 from PIL import Image
 
@@ -35,31 +35,54 @@ def png(array: np.ndarray) -> ContentFile:
     return ContentFile(buffer.getvalue())
 
 
-def listen(job_id):
-    layer = get_channel_layer()
-    channel = async_to_sync(layer.new_channel)()
-    async_to_sync(layer.group_add)(group_name(job_id), channel)
-    return layer, channel
+class Listener:
+    """A websocket's view of a job's group, on an event loop of its own that lives until `drain()`: the
+    pub/sub layer keeps subscriptions per event loop, so the subscription must outlive the worker's run."""
 
+    def __init__(self, job_id):
+        import asyncio
+        import threading
 
-def drain(layer, channel) -> list[dict]:
-    async def read_all():
+        self.layer, self.loop = get_channel_layer(), asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        self.channel = self._on_loop(self._subscribe(group_name(job_id)))
+
+    def _on_loop(self, coroutine):
+        import asyncio
+
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(30)
+
+    async def _subscribe(self, group: str) -> str:
+        channel = await self.layer.new_channel()
+        await self.layer.group_add(group, channel)
+        return channel
+
+    async def _read_all(self) -> list[dict]:
         import asyncio
 
         events = []
         while True:
             try:
-                message = await asyncio.wait_for(layer.receive(channel), timeout=0.5)
+                message = await asyncio.wait_for(self.layer.receive(self.channel), timeout=0.5)
             except TimeoutError:
                 return events
             events.append(message["event"])
 
-    return async_to_sync(read_all)()
+    def drain(self) -> list[dict]:
+        """Every event received so far; then the listener stops."""
+        try:
+            return self._on_loop(self._read_all())
+        finally:
+            if isinstance(self.layer, RedisPubSubChannelLayer):
+                self._on_loop(self.layer.flush())  # this loop's Redis connection, closed on its loop
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self.thread.join(10)
 
 
 def test_a_job_is_painted_stored_and_announced(guest, pipeline):
     job = services.job_submit(owner=guest, idea="corporate confidence", face=png(skimage.data.astronaut()))
-    layer, channel = listen(job.id)
+    listener = Listener(job.id)
     assert Worker(pipeline, worker_id="w1").run_once() == 1
     job.refresh_from_db()
     assert job.status == JobStatus.SUCCEEDED
@@ -71,7 +94,7 @@ def test_a_job_is_painted_stored_and_announced(guest, pipeline):
         assert Image.open(handle).size == (64, 64)
     assert job.progress_percent == 100.0 and job.progress_stage in ("base", "detailing")
     assert token_selectors.balance_of(guest) == 4 and LedgerEntry.objects.filter(reason="spend").count() == 1
-    events = drain(layer, channel)
+    events = listener.drain()
     kinds = [e["event"] for e in events]
     assert kinds[:2] == ["started", "concept"] and kinds[-1] == "succeeded"
     assert set(kinds[2:-1]) == {"progress"} and events[1]["keywords"] == concept["chosen"]
@@ -82,12 +105,12 @@ def test_a_job_is_painted_stored_and_announced(guest, pipeline):
 def test_a_photo_without_a_face_fails_the_job_and_refunds(guest, pipeline):
     blank = np.full((256, 256, 3), 128, np.uint8)
     job = services.job_submit(owner=guest, idea="calm", face=png(blank))
-    layer, channel = listen(job.id)
+    listener = Listener(job.id)
     Worker(pipeline, worker_id="w1").run_once()
     job.refresh_from_db()
     assert job.status == JobStatus.FAILED and "could not find a face" in job.error_message
     assert token_selectors.balance_of(guest) == 5
-    assert drain(layer, channel)[-1] == {"event": "failed", "message": job.error_message}
+    assert listener.drain()[-1] == {"event": "failed", "message": job.error_message}
 
 
 def test_an_empty_queue_is_a_quiet_round(pipeline):
@@ -112,7 +135,7 @@ def test_a_running_job_canceled_by_its_owner_stops_refunds_and_says_so(guest, pi
     job = services.job_submit(
         owner=guest, idea="calm", face=png(skimage.data.astronaut()), params={"steps": 12}, role=Role.OPERATOR
     )
-    layer, channel = listen(job.id)
+    listener = Listener(job.id)
     report = progress.Reporter.report
 
     def owner_cancels_at_step_2(self, running_job, update):  # the owner's click lands mid-run
@@ -127,7 +150,7 @@ def test_a_running_job_canceled_by_its_owner_stops_refunds_and_says_so(guest, pi
     assert job.status == JobStatus.CANCELED and not job.result_image
     assert token_selectors.balance_of(guest) == 5
     assert LedgerEntry.objects.filter(reference=f"generation:{job.id}", reason="refund").count() == 1
-    events = drain(layer, channel)
+    events = listener.drain()
     steps = [e["step"] for e in events if e["event"] == "progress"]
     assert events[-1] == {"event": "canceled"} and max(steps) < 12  # stopped well before the end
 
@@ -136,9 +159,9 @@ def test_waiting_jobs_hear_their_new_place_when_the_queue_moves(guest, pipeline)
     first, second, third = (
         services.job_submit(owner=guest, idea="calm", face=png(skimage.data.astronaut())) for _ in range(3)
     )
-    layer, channel = listen(third.id)
+    listener = Listener(third.id)
     Worker(pipeline, worker_id="w1", batch_size=1).run_once()  # takes the first
-    assert {"event": "queued", "position": 1} in drain(layer, channel)  # only the second is ahead now
+    assert {"event": "queued", "position": 1} in listener.drain()  # only the second is ahead now
 
 
 def test_the_concept_the_visitor_previewed_is_the_one_painted(guest, pipeline):
@@ -286,9 +309,9 @@ def test_a_job_failed_by_the_reaper_is_announced(guest, pipeline):
         progress_step=2,  # its fifth worker had begun painting when it died
         lease_expires_at=timezone.now() - dt.timedelta(seconds=5),
     )
-    layer, channel = listen(job.id)
+    listener = Listener(job.id)
     Worker(pipeline, worker_id="w1").run_once()
-    (event,) = drain(layer, channel)
+    (event,) = listener.drain()
     assert event["event"] == "failed" and "interrupted" in event["message"]
     assert token_selectors.balance_of(guest) == 5
 
