@@ -2,7 +2,8 @@
 
 On the embedded default (SQLite, no REDIS_URL) marked tests are skipped with the reason printed (-rs).
 CI sets NARCIS_TEST_REQUIRE_SERVICES=1 for its PostgreSQL + Redis run: there a skip would hide a
-broken setup, so a missing server fails the test instead.
+broken setup, so a missing server fails the test instead; tests marked `compiles` (torch.compile, which
+no server affects) run only in the first pass.
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ def pytest_collection_modifyitems(config, items):
         "browser": None if os.path.exists(CHROMIUM) else "needs Debian's chromium: apt-get install chromium",
     }
     for item in items:
+        if require and item.get_closest_marker("compiles"):
+            item.add_marker(pytest.mark.skip(reason="compiled in the embedded-default pass already"))
         for marker, reason in missing.items():
             if reason and item.get_closest_marker(marker):
                 if require:

@@ -1,5 +1,7 @@
 import json
 
+import pytest
+
 from inference import bench
 
 
@@ -31,6 +33,7 @@ def test_measure_alternates_and_warms_up_both():
     assert len(ours_runs) == len(theirs_runs) == 5
 
 
+@pytest.mark.compiles
 def test_the_fast_comparison_prints_eager_fast_and_diffusers_with_the_drift(tmp_path, capsys):
     """`--fast` on the CPU compiles the tiny UNet (64 px, the graphs the fast-path tests cache)."""
     out = tmp_path / "bench.json"

@@ -327,6 +327,7 @@ def test_the_batch_size_comes_from_the_setting_else_the_device(settings):
     assert worker_from_settings(batch_size=2).batch_size == 2  # run_worker --batch
 
 
+@pytest.mark.compiles
 def test_a_compiled_worker_warms_up_before_its_first_claim_and_its_jobs_compile_nothing(
     guest, tiny_models, monkeypatch
 ):

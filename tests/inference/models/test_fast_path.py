@@ -71,6 +71,7 @@ def test_channels_last_and_fused_projections_paint_what_the_eager_unet_paints(ti
     assert_same_painting(BaseStage(fast).run(requests, params), BaseStage(tiny_models).run(requests, params))
 
 
+@pytest.mark.compiles
 def test_the_compiled_unet_matches_eager_and_two_graphs_serve_batches_one_to_four(tiny_models):
     torch._dynamo.reset()
     fast = prepare(tiny_models, FastPath(compile=True), copy=True)
@@ -87,6 +88,7 @@ def test_the_compiled_unet_matches_eager_and_two_graphs_serve_batches_one_to_fou
         assert graphs() - before == 2, batch
 
 
+@pytest.mark.compiles
 def test_one_compiled_unet_call_equals_diffusers_eager_unet_within_1e_4(tiny_models):
     fast = prepare(tiny_models, FastPath(compile=True), copy=True)
     for batch in (1, 2):  # the two graphs of the test above (the inductor cache serves them)
