@@ -6,15 +6,14 @@ many clients" (5xx everywhere, /health failing) within seconds (tests/load_campa
 from __future__ import annotations
 
 import concurrent.futures
-import subprocess
-import sys
 import urllib.error
 import urllib.request
 
 import pytest
 from django.db import connection
 
-from tests.apps.generation.processes import PROJECT, child_env, current_database_url, free_port, wait_for_http
+from tests.apps.generation.processes import child_env, current_database_url, free_port
+from tests.campaign_clients import WebServer
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 REQUESTS = 400
@@ -30,33 +29,18 @@ def backends_of_this_database() -> int:
 
 
 def test_concurrent_requests_neither_fail_nor_hoard_connections(tmp_path):
-    port = free_port()
     env = child_env(
         DATABASE_URL=current_database_url(),
-        NARCIS_EMBEDDED_WORKER="false",
-        DEBUG="false",
         NARCIS_MEDIA_ROOT=str(tmp_path / "media"),
         NARCIS_CACHE_DIR=str(tmp_path / "cache"),
     )
-    daphne = [
-        sys.executable,
-        "-m",
-        "daphne",
-        "-b",
-        "127.0.0.1",
-        "-p",
-        str(port),
-        "narcis_site.asgi:application",
-    ]
-    server = subprocess.Popen(
-        daphne, env=env, cwd=PROJECT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+    server = WebServer(free_port(), env)  # DEBUG off, no embedded worker
+    server.start()
     try:
-        wait_for_http(f"http://127.0.0.1:{port}/health", process=server)
 
         def get(path: str) -> int:
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=60) as response:
+                with urllib.request.urlopen(f"{server.base}{path}", timeout=60) as response:
                     return response.status
             except urllib.error.HTTPError as error:
                 return error.code
@@ -65,7 +49,6 @@ def test_concurrent_requests_neither_fail_nor_hoard_connections(tmp_path):
             statuses = list(pool.map(get, ["/health", "/api/me"] * (REQUESTS // 2)))
         held_after = backends_of_this_database()
     finally:
-        server.terminate()
-        server.wait(10)
+        server.stop()
     assert statuses.count(200) == REQUESTS, {status: statuses.count(status) for status in set(statuses)}
     assert held_after <= 4  # not one per request served
