@@ -182,8 +182,45 @@ def portrait_stages(models: ModelRegistry, *, batch: int, steps: int, size: int,
         started = time.perf_counter()
         results = pipeline.run(requests)
         total = time.perf_counter() - started
-        runs.append({**{k: results[0].timings[k] for k in ("base_s", "detailing_s")}, "total_s": total})
-    return {key: statistics.median(r[key] for r in runs) / batch for key in runs[0]}
+        runs.append({**{k: results[0].timings[k] for k in PORTRAIT_COLUMNS[:-1]}, "total_s": total})
+    per_image = {key: statistics.median(r[key] for r in runs) / batch for key in runs[0]}
+    per_image["detailing_steps_run"] = results[0].timings["detailing_steps_run"]  # a count, not seconds
+    return per_image
+
+
+# A portrait's seconds per image: stage 1, then stage 2 and where its time goes (face search, crop +
+# VAE encode, prompt encoding, denoising, decode + paste-back), then the whole.
+PORTRAIT_COLUMNS = (
+    "base_s",
+    "detailing_s",
+    "detailing_faces_s",
+    "detailing_encode_s",
+    "detailing_prompt_s",
+    "detailing_denoise_s",
+    "detailing_decode_s",
+    "total_s",
+)
+
+
+def portrait_table(
+    title: str, models: ModelRegistry, *, batches, steps: int, size: int, repeats: int, after_row=None
+):
+    """Print one row per batch size (then call `after_row()`); returns {batch: total seconds per image}."""
+    print(
+        f"\n| {title}, batch | stage 1 | detailing | faces | crop + encode | prompt | denoise "
+        "(steps run) | decode + paste | total s/image |\n|---|---|---|---|---|---|---|---|---|",
+        flush=True,
+    )
+    totals = {}
+    for batch in batches:
+        stages = portrait_stages(models, batch=batch, steps=steps, size=size, repeats=repeats)
+        totals[batch] = stages["total_s"]
+        cells = [f"{stages[key]:.4f}" for key in PORTRAIT_COLUMNS]
+        cells[5] += f" ({stages['detailing_steps_run']} of {steps})"
+        print(f"| {batch} | {' | '.join(cells)} |", flush=True)
+        if after_row is not None:
+            after_row()
+    return totals
 
 
 @dataclass
@@ -248,7 +285,7 @@ def compare_fast(models, fast_models, *, batch: int, steps: int, size: int, guid
 
 
 def fast_table(models, spec: str, *, batches, steps, size, guidance, repeats) -> tuple:
-    """(the fast registry, the table's heading, its rows)."""
+    """(the fast registry, the table's heading, its rows: measured one by one as they are read)."""
     from inference.models.fast import FastPath, prepare
 
     fast = FastPath.parse(spec, device=models.device)
@@ -265,10 +302,10 @@ def fast_table(models, spec: str, *, batches, steps, size, guidance, repeats) ->
         "fast peak MB | max latent diff (fast vs eager) | PSNR dB (fast vs eager) |\n"
         "|---|---|---|---|---|---|---|---|---|"
     )
-    rows = [
+    rows = (
         compare_fast(models, fast_models, batch=b, steps=steps, size=size, guidance=guidance, repeats=repeats)
         for b in batches
-    ]
+    )
     return fast_models, heading, rows
 
 
@@ -304,7 +341,12 @@ def main(argv: list[str] | None = None) -> int:
         help="also the fast path vs eager vs diffusers, with its drift; SPEC as NARCIS_FAST_PATH "
         "(default: 'auto' on a GPU, 'compile' on a CPU)",
     )
+    parser.add_argument(
+        "--fast-only", action="store_true", help="with --fast: skip the plain ours-vs-diffusers table"
+    )
     args = parser.parse_args(argv)
+    if args.fast_only and args.fast is None:
+        parser.error("--fast-only needs --fast")
     if args.repeats < 5:
         parser.error("--repeats must be at least 5")
     quiet_libraries()
@@ -326,15 +368,25 @@ def main(argv: list[str] | None = None) -> int:
         f"{args.size}x{args.size}, {args.steps} AYS steps, guidance {args.guidance}, "
         f"median of {args.repeats} alternating repeats after warm-up"
     )
-    print(
-        "| comparison | batch | ours s/image | diffusers s/image | ours images/s | diffusers images/s | "
-        "ours peak MB | diffusers peak MB | ratio (ours/diffusers) |"
-    )
-    print("|---|---|---|---|---|---|---|---|---|")
-    results = []
+    results, fast_rows = [], []
     bars = StageBars()  # on a terminal only: stdout keeps just the tables
-    measured, planned = 0, len(args.batches) * (2 + args.portrait)
-    for batch in args.batches:  # rows print as they finish: a run cut short still reports what it measured
+    plain_batches = [] if args.fast_only else args.batches
+    fast_batches = args.batches if args.fast is not None else []
+    measured = 0
+    planned = (2 + args.portrait) * len(plain_batches) + (1 + args.portrait) * len(fast_batches)  # rows
+
+    def advance() -> None:
+        nonlocal measured
+        measured += 1
+        bars.step("benchmark", measured, planned)
+
+    if plain_batches:
+        print(
+            "| comparison | batch | ours s/image | diffusers s/image | ours images/s | diffusers images/s | "
+            "ours peak MB | diffusers peak MB | ratio (ours/diffusers) |"
+        )
+        print("|---|---|---|---|---|---|---|---|---|")
+    for batch in plain_batches:  # rows print as they finish: a run cut short still reports what it measured
         for result in compare(
             models,
             batch=batch,
@@ -345,29 +397,24 @@ def main(argv: list[str] | None = None) -> int:
         ):
             print(result.row(), flush=True)
             results.append(result)
-            measured += 1
-            bars.step("benchmark", measured, planned)
-    if args.portrait:
-        print(
-            "\n| portrait, batch | stage 1 s/image | detailing s/image | total s/image |\n|---|---|---|---|"
+            advance()
+    if args.portrait and not args.fast_only:
+        per_image = portrait_table(
+            "portrait",
+            models,
+            batches=args.batches,
+            steps=args.steps,
+            size=args.size,
+            repeats=args.repeats,
+            after_row=advance,
         )
-        per_image = {}
-        for batch in args.batches:
-            stages = portrait_stages(
-                models, batch=batch, steps=args.steps, size=args.size, repeats=args.repeats
-            )
-            per_image[batch] = stages["total_s"]
-            measured += 1
-            bars.step("benchmark", measured, planned)
-            cells = " | ".join(f"{stages[key]:.4f}" for key in ("base_s", "detailing_s", "total_s"))
-            print(f"| {batch} | {cells} |", flush=True)
         if 1 in per_image and 4 in per_image:
             # One batch of 4 against the same 4 portraits run one after another.
             print(f"\nbatch-4 throughput vs 4 sequential runs: {per_image[1] / per_image[4]:.2f}x")
     if args.fast is not None:
         on_gpu = models.device.type == "cuda"
         spec = args.fast if args.fast != "default" else ("auto" if on_gpu else "compile")
-        fast_models, heading, fast_rows = fast_table(
+        fast_models, heading, measured_rows = fast_table(
             models,
             spec,
             batches=args.batches,
@@ -376,21 +423,21 @@ def main(argv: list[str] | None = None) -> int:
             guidance=args.guidance,
             repeats=args.repeats,
         )
-        print(heading)
-        for row in fast_rows:
+        print(heading, flush=True)
+        for row in measured_rows:
             print(row.row(), flush=True)
+            fast_rows.append(row)
+            advance()
         if args.portrait:
-            heading = (
-                "| portrait on the fast path, batch | stage 1 s/image | detailing s/image | total s/image |"
+            portrait_table(
+                "portrait on the fast path",
+                fast_models,
+                batches=args.batches,
+                steps=args.steps,
+                size=args.size,
+                repeats=args.repeats,
+                after_row=advance,
             )
-            print(f"\n{heading}\n|---|---|---|---|")
-            for batch in args.batches:
-                stages = portrait_stages(
-                    fast_models, batch=batch, steps=args.steps, size=args.size, repeats=args.repeats
-                )
-                cells = " | ".join(f"{stages[key]:.4f}" for key in ("base_s", "detailing_s", "total_s"))
-                print(f"| {batch} | {cells} |", flush=True)
-    fast_rows = fast_rows if args.fast is not None else []
     bars.close()
     if args.json_path:
         with open(args.json_path, "w") as handle:

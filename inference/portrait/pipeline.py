@@ -222,7 +222,12 @@ class PortraitPipeline:
                 result.status = "canceled"
                 continue
             position = survivors.index(row)
-            result.timings = {"base_s": base_s, "detailing_s": detailing_s, "batch_size": len(group)}
+            result.timings = {
+                "base_s": base_s,
+                "detailing_s": detailing_s,
+                "batch_size": len(group),
+                **{f"detailing_{key}": value for key, value in detail.timings.items()},
+            }
             if position in detail.errors:
                 if self.require_face:
                     result.error_code = "no_face_in_portrait"

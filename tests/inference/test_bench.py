@@ -1,4 +1,5 @@
 import json
+import re
 
 import pytest
 
@@ -13,7 +14,11 @@ def test_bench_runs_both_pipelines_and_reports_ratios(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "| equal work | 1 |" in printed and "| adaptive guidance | 4 |" in printed
     assert "batch-4 throughput vs 4 sequential runs:" in printed
-    assert "| portrait, batch | stage 1 s/image | detailing s/image | total s/image |" in printed
+    assert "| portrait, batch | stage 1 | detailing | faces | crop + encode | prompt | denoise" in printed
+    # stage 2's breakdown: with a 2-step detailing every step runs (the mask releases pixels at step 0)
+    assert re.search(
+        r"^\| 4 \| (\d\.\d{4} \| ){5}\d\.\d{4} \(2 of 2\) \| \d\.\d{4} \| \d\.\d{4} \|$", printed, re.M
+    )
     results = json.loads(out.read_text())
     assert [(r["label"], r["batch"]) for r in results] == [
         ("equal work", 1),
@@ -37,12 +42,13 @@ def test_measure_alternates_and_warms_up_both():
 def test_the_fast_comparison_prints_eager_fast_and_diffusers_with_the_drift(tmp_path, capsys):
     """`--fast` on the CPU compiles the tiny UNet (64 px, the graphs the fast-path tests cache)."""
     out = tmp_path / "bench.json"
-    args = "--steps 2 --size 64 --batches 1 --repeats 5 --portrait --fast".split() + ["--json", str(out)]
-    assert bench.main(args) == 0
+    args = "--steps 2 --size 64 --batches 1 --repeats 5 --portrait --fast --fast-only".split()
+    assert bench.main([*args, "--json", str(out)]) == 0
     printed = capsys.readouterr().out
+    assert "| equal work |" not in printed and "| portrait, batch |" not in printed  # --fast-only
     assert "Fast path: compile,mode=default; compile + warm-up" in printed
     assert "| batch | eager s/image | fast s/image | diffusers s/image | fast/diffusers |" in printed
-    assert "| portrait on the fast path, batch | stage 1 s/image | detailing s/image |" in printed
+    assert "| portrait on the fast path, batch | stage 1 | detailing | faces |" in printed
     [fast] = [row for row in json.loads(out.read_text()) if row["label"] == "fast path"]
     assert fast["batch"] == 1 and fast["fast_s"] > 0 and fast["diffusers_s"] > 0
     assert fast["max_latent_diff"] < 1e-3 and fast["psnr_db"] > 35  # the issue's bar for fp16 on a GPU

@@ -173,11 +173,15 @@ class DetailingStage:
             width=size,
             faces=[r.face for r in chosen],
         )
+        timings["prompt_s"] = time.perf_counter() - started
+
+        started = time.perf_counter()
         scheduler = models.new_scheduler()
         prepare_scheduler(scheduler, params.detailing_steps, models.device)
         keep = progressive_masks(change.to(models.device), params.detailing_steps)[
             :, :, None
         ]  # [steps, M, 1, h, w]
+        timings["steps_run"] = params.detailing_steps - first_step(keep)
         noise = initial_noise(
             [r.seed + SEED_OFFSET for r in chosen],
             tuple(original.shape[1:]),

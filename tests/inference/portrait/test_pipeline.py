@@ -43,7 +43,13 @@ def test_a_portrait_with_its_metadata(pipeline):
     )
     assert result.ok and result.image.size == (64, 64)
     assert (result.seed, result.prompt, result.negative_prompt) == (3, "portrait of a woman img", "blurry")
-    assert result.params["steps"] == 4 and set(result.timings) == {"base_s", "detailing_s", "batch_size"}
+    assert result.params["steps"] == 4 and set(result.timings) == {
+        "base_s",
+        "detailing_s",
+        "batch_size",
+        *(f"detailing_{part}" for part in ("faces_s", "encode_s", "prompt_s", "denoise_s", "decode_s")),
+        "detailing_steps_run",
+    }
     assert result.face_box is not None and result.identity_score is not None
 
 
