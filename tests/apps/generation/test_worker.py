@@ -336,8 +336,13 @@ def test_a_compiled_worker_warms_up_before_its_first_claim_and_its_jobs_compile_
     import torch
     from torch._dynamo.utils import counters
 
+    from apps.generation import job_params
     from inference.models.fast import FastPath, prepare
 
+    # Visitors paint 64 px here, stage 1 and detailing: the UNet graphs the fast-path tests compile
+    # too (tests/inference), so a cold inductor cache compiles them once for the whole suite.
+    small = {"width": 64, "height": 64, "detailing_resolution": 64, "steps": 4, "start_merge_step": 1}
+    monkeypatch.setattr(job_params, "_visitor_defaults_provider", lambda: small)
     torch._dynamo.reset()
     models = prepare(tiny_models, FastPath(compile=True), copy=True)
     worker = Worker(PortraitPipeline(models, OpenCVFaceAnalyzer(), require_face=False), batch_size=2)
@@ -362,4 +367,4 @@ def test_a_compiled_worker_warms_up_before_its_first_claim_and_its_jobs_compile_
     [(first, warmed), painted] = seen
     assert first == "claim" and warmed >= 2 and painted == ("painted", 1, warmed)
     job.refresh_from_db()
-    assert job.status == JobStatus.SUCCEEDED
+    assert job.status == JobStatus.SUCCEEDED and job.params["width"] == 64
