@@ -161,6 +161,9 @@ NARCIS_MODELS_DIR = ENV.get("NARCIS_MODELS_DIR", "").strip() or None
 # a list such as "compile,channels-last,mode=reduce-overhead". Compiled code is cached on disk so a
 # restarted worker on the same machine starts warm.
 NARCIS_FAST_PATH = ENV.get("NARCIS_FAST_PATH", "auto").strip() or "auto"
+# The workers' precision: unset, fp16 on a GPU and fp32 on a CPU; bf16 is the GPU's alternative (the
+# same tensor-core speed with fp32's range). Checked when a worker starts (run_worker says what is wrong).
+NARCIS_DTYPE = ENV.get("NARCIS_DTYPE", "").strip() or None
 ENV.setdefault("TORCHINDUCTOR_CACHE_DIR", str(BASE_DIR / "var" / "cache" / "inductor"))
 # `make run` sets this: a worker thread inside the web server, for the in-process channel layer.
 EMBEDDED_WORKER = config.env_bool(ENV, "NARCIS_EMBEDDED_WORKER", False)

@@ -357,9 +357,12 @@ def _crashed(job: GenerationJob, error: Exception) -> PortraitResult:
 
 
 def worker_from_settings(*, batch_size: int | None = None, lease_seconds: int = 60) -> Worker:
-    """A worker on the models folder in NARCIS_MODELS_DIR, or on the tiny offline preset when unset.
-    Its batch size: the one given, else NARCIS_WORKER_BATCH, else what the device's memory holds."""
-    pipeline = build(settings.NARCIS_MODELS_DIR or TINY, fast=settings.NARCIS_FAST_PATH)
+    """A worker on the models folder in NARCIS_MODELS_DIR, or on the tiny offline preset when unset, in
+    NARCIS_DTYPE with NARCIS_FAST_PATH (ValueError when either cannot be honoured). Its batch size: the
+    one given, else NARCIS_WORKER_BATCH, else what the device's memory holds."""
+    pipeline = build(
+        settings.NARCIS_MODELS_DIR or TINY, dtype=settings.NARCIS_DTYPE, fast=settings.NARCIS_FAST_PATH
+    )
     batch_size = batch_size or settings.NARCIS_WORKER_BATCH or batch_size_for(pipeline.models.device)
     return Worker(
         pipeline,

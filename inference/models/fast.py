@@ -16,6 +16,12 @@ dynamic for batches of 2 and more (`mark_batch_dynamic`, called by the denoiser)
 specialises a size of 1, so a batch of one gets its own graph. Two graphs per resolution then serve
 every batch size and the adaptive-guidance switch from 2N to N rows: `warm_up` compiles them before a
 worker claims work.
+
+CUDA graphs come from mode `reduce-overhead` (inductor's CUDA-graph trees), not from a hand-written
+capture: a graph is recorded per concrete input shape, so the guided steps (2N rows) and the unguided
+tail (N rows) replay separate graphs, while the face switch at `start_merge_step` changes only the
+values of `encoder_hidden_states`, which are copied into the graph's static input buffers. Every
+output is consumed (guidance, scheduler step) before the next UNet call overwrites it.
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ from apps.sessions_tokens import selectors as token_selectors
 from apps.sessions_tokens.models import LedgerEntry
 from inference.faces import OpenCVFaceAnalyzer
 from inference.params import GenerationParams, Role
-from inference.portrait.pipeline import PortraitPipeline
+from inference.portrait.pipeline import PortraitPipeline, PortraitRequest
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("generous_limits")]
 
@@ -325,6 +325,32 @@ def test_the_batch_size_comes_from_the_setting_else_the_device(settings):
     settings.NARCIS_WORKER_BATCH = 0
     assert worker_from_settings().batch_size == 4  # the tiny preset on the CPU
     assert worker_from_settings(batch_size=2).batch_size == 2  # run_worker --batch
+
+
+def test_the_precision_and_fast_path_settings_reach_the_worker_or_stop_it_with_a_clear_error(settings):
+    import torch
+    from django.core.management import CommandError, call_command
+
+    from apps.generation.worker import worker_from_settings
+
+    settings.NARCIS_MODELS_DIR = ""
+    settings.NARCIS_DTYPE, settings.NARCIS_FAST_PATH = "bf16", "channels-last"
+    pipeline = worker_from_settings().pipeline
+    models = pipeline.models
+    assert models.dtype == models.unet.dtype == torch.bfloat16 and models.fast.channels_last
+    small = GenerationParams(
+        width=64, height=64, steps=3, start_merge_step=1, detailing_steps=3, detailing_resolution=64, seed=1
+    )
+    [portrait] = pipeline.run([PortraitRequest("bf16", "a portrait", params=small)])
+    assert portrait.status == "succeeded" and portrait.image.size == (64, 64)
+    for dtype, fast, message in (
+        ("fp16", "off", "fp16 is not supported on the CPU"),
+        ("fp64", "off", "unknown dtype 'fp64'"),
+        (None, "compile,turbo", "unknown fast-path option 'turbo'"),
+    ):
+        settings.NARCIS_DTYPE, settings.NARCIS_FAST_PATH = dtype, fast
+        with pytest.raises(CommandError, match=f"^cannot start the worker: {message}"):
+            call_command("run_worker")
 
 
 @pytest.mark.compiles

@@ -1,7 +1,7 @@
 import argparse
 import signal
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from apps.generation.worker import worker_from_settings
 
@@ -28,7 +28,10 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, batch, lease, **options):
-        worker = worker_from_settings(batch_size=batch, lease_seconds=lease)
+        try:
+            worker = worker_from_settings(batch_size=batch, lease_seconds=lease)
+        except ValueError as error:  # NARCIS_DTYPE or NARCIS_FAST_PATH that this machine cannot honour
+            raise CommandError(f"cannot start the worker: {error}") from None
         # SIGTERM (ECS stopping the task, a spot notice): claim nothing more; finish the batch in hand, or
         # hand it back when it cannot end before NARCIS_WORKER_STOP_DEADLINE.
         signal.signal(signal.SIGTERM, lambda *_: worker.stop())
