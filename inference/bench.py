@@ -402,16 +402,11 @@ def main(argv: list[str] | None = None) -> int:
             print(result.row(), flush=True)
             results.append(result)
             advance()
+    portraits = dict(
+        batches=args.batches, steps=args.steps, size=args.size, repeats=args.repeats, after_row=advance
+    )
     if args.portrait and not args.fast_only:
-        per_image = portrait_table(
-            "portrait",
-            models,
-            batches=args.batches,
-            steps=args.steps,
-            size=args.size,
-            repeats=args.repeats,
-            after_row=advance,
-        )
+        per_image = portrait_table("portrait", models, **portraits)
         if 1 in per_image and 4 in per_image:
             # One batch of 4 against the same 4 portraits run one after another.
             print(f"\nbatch-4 throughput vs 4 sequential runs: {per_image[1] / per_image[4]:.2f}x")
@@ -433,15 +428,7 @@ def main(argv: list[str] | None = None) -> int:
             fast_rows.append(row)
             advance()
         if args.portrait:
-            portrait_table(
-                "portrait on the fast path",
-                fast_models,
-                batches=args.batches,
-                steps=args.steps,
-                size=args.size,
-                repeats=args.repeats,
-                after_row=advance,
-            )
+            portrait_table("portrait on the fast path", fast_models, **portraits)
     bars.close()
     if args.json_path:
         with open(args.json_path, "w") as handle:
