@@ -3,7 +3,8 @@
 On the embedded default (SQLite, no REDIS_URL) marked tests are skipped with the reason printed (-rs).
 CI sets NARCIS_TEST_REQUIRE_SERVICES=1 for its PostgreSQL + Redis run: there a skip would hide a
 broken setup, so a missing server fails the test instead; tests marked `compiles` (torch.compile, which
-no server affects) run only in the first pass.
+no server affects) or `embedded_default` (processes on a SQLite file of their own, whatever the pass)
+run only in the first pass.
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if require and item.get_closest_marker("compiles"):
             item.add_marker(pytest.mark.skip(reason="compiled in the embedded-default pass already"))
+        if require and item.get_closest_marker("embedded_default"):
+            item.add_marker(pytest.mark.skip(reason="runs its own embedded default: the first pass ran it"))
         for marker, reason in missing.items():
             if reason and item.get_closest_marker(marker):
                 if require:

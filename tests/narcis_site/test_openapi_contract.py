@@ -11,7 +11,11 @@ import sys
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 from tests.apps.generation.processes import running_site
+
+pytestmark = pytest.mark.embedded_default  # its own SQLite file: the first pass runs it
 
 CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance"
 

@@ -11,6 +11,8 @@ import pytest
 
 from tests.apps.generation.processes import running_site
 
+pytestmark = pytest.mark.embedded_default  # its own SQLite file: the first pass runs it
+
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):

@@ -19,6 +19,8 @@ from websockets.sync.client import connect
 
 from tests.apps.generation.processes import multipart, running_site
 
+pytestmark = pytest.mark.embedded_default  # its own SQLite file: the first pass runs it
+
 FINAL = {"succeeded", "failed", "canceled"}
 
 

@@ -16,7 +16,7 @@ from tests.apps.generation.processes import PROJECT, embedded_default, manage, r
 from tests.apps.photowall.test_browser import ARTIFACTS, csp_refusals
 from tests.conftest import CHROMIUM
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.embedded_default]
 STAFF_EMAIL, STAFF_PASSWORD = "curator@example.com", "a-long-pass-phrase-42"
 
 

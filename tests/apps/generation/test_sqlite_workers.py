@@ -7,7 +7,11 @@ import sqlite3
 import subprocess
 import time
 
+import pytest
+
 from tests.apps.generation.processes import PROJECT, embedded_default, manage
+
+pytestmark = pytest.mark.embedded_default  # its own SQLite file: the first pass runs it
 
 SETUP = """
 import io, skimage.data

@@ -16,7 +16,7 @@ from PIL import Image
 from tests.apps.generation.processes import PROJECT, running_site
 from tests.conftest import CHROMIUM
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.embedded_default]
 
 ARTIFACTS = Path(os.environ.get("NARCIS_TEST_ARTIFACTS", PROJECT / "var" / "test-artifacts"))
 
