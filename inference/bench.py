@@ -219,8 +219,8 @@ def portrait_table(
     for batch in batches:
         stages = portrait_stages(models, batch=batch, steps=steps, size=size, repeats=repeats)
         totals[batch] = stages["total_s"]
-        cells = [f"{stages[key]:.4f}" for key in PORTRAIT_COLUMNS]
-        cells[5] += f" ({stages['detailing_steps_run']} of {steps})"
+        ran = f" ({stages['detailing_steps_run']} of {steps})"
+        cells = [f"{stages[k]:.4f}" + (ran if k == "detailing_denoise_s" else "") for k in PORTRAIT_COLUMNS]
         print(f"| {batch} | {' | '.join(cells)} |", flush=True)
         if after_row is not None:
             after_row()

@@ -27,6 +27,11 @@ def _redis_available() -> bool:
 
 
 CHROMIUM = "/usr/bin/chromium"
+# Markers whose tests the PostgreSQL + Redis pass skips, with the reason it prints.
+FIRST_PASS_ONLY = {
+    "compiles": "compiled in the embedded-default pass already",
+    "embedded_default": "runs its own embedded default: the first pass ran it",
+}
 
 
 def pytest_collection_modifyitems(config, items):
@@ -37,10 +42,9 @@ def pytest_collection_modifyitems(config, items):
         "browser": None if os.path.exists(CHROMIUM) else "needs Debian's chromium: apt-get install chromium",
     }
     for item in items:
-        if require and item.get_closest_marker("compiles"):
-            item.add_marker(pytest.mark.skip(reason="compiled in the embedded-default pass already"))
-        if require and item.get_closest_marker("embedded_default"):
-            item.add_marker(pytest.mark.skip(reason="runs its own embedded default: the first pass ran it"))
+        for marker, reason in FIRST_PASS_ONLY.items():
+            if require and item.get_closest_marker(marker):
+                item.add_marker(pytest.mark.skip(reason=reason))
         for marker, reason in missing.items():
             if reason and item.get_closest_marker(marker):
                 if require:

@@ -53,6 +53,20 @@ def test_a_portrait_with_its_metadata(pipeline):
     assert result.face_box is not None and result.identity_score is not None
 
 
+def test_the_detailing_steps_reported_are_the_unet_steps_it_ran(pipeline):
+    """detailing_steps_run counts what detailing really did: one progress event per UNet step. With
+    10 steps the mask releases its first pixels late enough that some steps are skipped."""
+    seen = []
+    params = SMALL.replace(detailing_steps=10)
+    [result] = pipeline.run(
+        [PortraitRequest("job-1", "a portrait", params=params)],
+        on_progress=seen.append,
+    )
+    assert result.ok, result.error
+    ran = sum(1 for update in seen if update.progress.stage == "detailing")
+    assert result.timings["detailing_steps_run"] == ran < 10
+
+
 def test_one_bad_request_does_not_fail_the_others(pipeline):
     results = pipeline.run(
         [
