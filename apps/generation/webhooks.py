@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import http.client
 import json
 import logging
 import random
@@ -36,6 +37,7 @@ RETRY_AFTER_S = (5, 30, 120, 600, 3600, 21600)  # after failed attempt 1, 2, ...
 MAX_ATTEMPTS = len(RETRY_AFTER_S) + 1
 JITTER = 0.2
 IN_FLIGHT_S = 3 * webhook_http.TIMEOUT_S  # longer than one send can take
+NO_SECRET = "no webhook secret: create one on the account page"
 FINAL_EVENTS = {
     "succeeded": WebhookEvent.SUCCEEDED,
     "failed": WebhookEvent.FAILED,
@@ -112,16 +114,19 @@ def send(delivery: WebhookDelivery) -> tuple[int | None, str]:
     """One attempt: (HTTP status or None, what went wrong or "")."""
     secret = getattr(getattr(delivery.job.user, "webhook_secret", None), "secret", None)
     if secret is None:
-        return None, "no webhook secret: create one on the account page"
+        return None, NO_SECRET
     body = body_of(delivery)
     try:
         status = webhook_http.post(
             delivery.url, body.encode(), signed_headers(delivery, body, secret, timezone.now())
         )
-    except webhook_http.WebhookUrlError as refused:
+    except webhook_http.WebhookUrlError as refused:  # its message is written for the user
         return None, str(refused)
-    except (OSError, ValueError) as error:  # refused, reset, timed out, TLS, malformed answer
-        return None, f"{type(error).__name__}: {error}"[:300]
+    except (OSError, ValueError, http.client.HTTPException) as error:
+        # refused, reset, timed out, TLS, a malformed answer: the details (addresses, errno) are logged only
+        detail = f"{type(error).__name__}: {error}"[:300]
+        logger.warning("webhook connection failed", extra={"job_id": str(delivery.job_id), "detail": detail})
+        return None, webhook_http.COULD_NOT_CONNECT
     return status, "" if 200 <= status < 300 else f"HTTP {status}"
 
 

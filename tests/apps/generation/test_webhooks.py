@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import socket
 
 import pytest
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.utils import timezone
+from django.utils.html import escape
 from PIL import Image
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
@@ -169,6 +171,43 @@ def test_private_addresses_are_refused_at_submit_and_at_send(settings, program, 
     assert hook.requests == []
 
 
+def test_the_page_never_shows_a_resolved_address_or_socket_error_text(settings, program, monkeypatch, caplog):
+    user, _, _ = program
+    settings.WEBHOOKS_ALLOW_HTTP = settings.WEBHOOKS_ALLOW_PRIVATE_ADDRESSES = True
+    closed = _canceled_job_with_hook(user, "http://127.0.0.1:9/h")  # nothing listens on port 9
+    webhooks.deliver_due()
+    settings.WEBHOOKS_ALLOW_PRIVATE_ADDRESSES = False
+    internal = _canceled_job_with_hook(user, "http://db.internal.example/h")
+    real_getaddrinfo = socket.getaddrinfo
+
+    def internal_dns(host, *args, **kwargs):  # the name exists, inside the network
+        if host == "db.internal.example":
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("10.20.30.40", 80))]
+        return real_getaddrinfo(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", internal_dns)
+    webhooks.deliver_due()
+    by_job = {str(d.job_id): d for d in WebhookDelivery.objects.all()}
+    assert by_job[closed].last_error == webhook_http.COULD_NOT_CONNECT
+    assert by_job[internal].last_error == webhook_http.NO_PUBLIC_ADDRESS
+    assert any("Errno" in getattr(r, "detail", "") for r in caplog.records)  # the detail is logged
+    assert any(getattr(r, "address", "") == "10.20.30.40" for r in caplog.records)
+    browser = Client()
+    browser.force_login(user)
+    page = browser.get("/portraits/webhooks/").content.decode()
+    assert escape(webhook_http.COULD_NOT_CONNECT) in page and escape(webhook_http.NO_PUBLIC_ADDRESS) in page
+    # Rows written before the messages were fixed still hold raw text: the page shows the generic one.
+    by_job[closed].__class__.objects.filter(pk=by_job[closed].pk).update(
+        last_error="ConnectionRefusedError: [Errno 111] Connection refused"
+    )
+    by_job[internal].__class__.objects.filter(pk=by_job[internal].pk).update(
+        last_error="webhook_url resolves to a non-public address (10.20.30.40)."
+    )
+    for shown in (page, browser.get("/portraits/webhooks/").content.decode()):
+        assert "10.20.30.40" not in shown and "Errno" not in shown and "Connection refused" not in shown
+        assert "non-public" not in shown
+
+
 @pytest.mark.parametrize(
     "url,allow_http,code",
     [
@@ -270,6 +309,14 @@ def test_check_url_accepts_a_public_https_url():
         webhook_http.check_url("https://hooks.example.com/narcis?x=1")
         == "https://hooks.example.com/narcis?x=1"
     )
+
+
+def _canceled_job_with_hook(user, url: str) -> str:
+    job = GenerationJob.objects.create(
+        user=user, idea="x", batch_key="k", status=JobStatus.CANCELED, webhook_url=url
+    )
+    webhooks.enqueue_final(job, JobStatus.CANCELED)
+    return str(job.pk)
 
 
 def _png():
