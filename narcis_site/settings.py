@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from pathlib import Path
 
@@ -27,6 +28,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "channels",
     "ninja",
+    "axes",  # login throttling: apps/sessions_tokens/throttling.py
     "apps.sessions_tokens",
     "apps.generation",
     "apps.photowall",
@@ -48,6 +50,8 @@ MIDDLEWARE = [
     "apps.sessions_tokens.middleware.ApiKeyMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Turns a password check that axes refused into the lockout page (429, Retry-After).
+    "axes.middleware.AxesMiddleware",
     # Last of the sync-only ones: under ASGI Django runs every middleware above it in one thread, and
     # switches to the event loop only below it (Django's own, placed inside, ran async and hopped threads
     # at each of their hooks, 3 switches per request).
@@ -93,6 +97,56 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "accounts:profile"
 LOGOUT_REDIRECT_URL = "home"
+# Every password check goes through authenticate(request, ...): axes first (refuses a locked-out account
+# or address before any password is hashed), then the ordinary check.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+
+# Login throttling (django-axes: the Django ecosystem's maintained lockout library, counting failures of
+# every authenticate() call, site, admin and password re-checks alike). Failures are rows in the database,
+# so every web process agrees. An account is locked after LOGIN_FAILURE_LIMIT wrong passwords from
+# anywhere, and an address after as many on any accounts, for LOGIN_LOCKOUT_MINUTES after the last one.
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_FAILURE_LIMIT = config.env_int(ENV, "LOGIN_FAILURE_LIMIT", 10, minimum=1)
+AXES_COOLOFF_TIME = dt.timedelta(minutes=config.env_int(ENV, "LOGIN_LOCKOUT_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_USERNAME_FORM_FIELD = "username"  # what our login forms and authenticate() call it
+AXES_USERNAME_CALLABLE = "apps.sessions_tokens.throttling.client_username"  # emails are case-insensitive
+AXES_CLIENT_IP_CALLABLE = "apps.sessions_tokens.allowances.client_address"  # TRUSTED_PROXIES' rule
+AXES_LOCKOUT_CALLABLE = "apps.sessions_tokens.throttling.lockout_response"
+# A try during the lockout, right password or not, neither counts nor extends it: Retry-After stays true.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_RESET_ON_SUCCESS = False  # else one good login of one's own would clear an address's count
+AXES_DISABLE_ACCESS_LOG = True  # keep failures (what lockouts need), not a row for every login
+# Never stored in the attempt rows' copy of the form (axes always hides "password").
+AXES_SENSITIVE_PARAMETERS = [
+    "username",
+    "ip_address",
+    "old_password",
+    "new_password1",
+    "new_password2",
+    "password1",
+    "password2",
+    "csrfmiddlewaretoken",
+]
+
+# Email (password resets, address verification): the console by default (`make run` prints them); in
+# production SMTP (Amazon SES's SMTP interface works with these), under `make stack` a local sink.
+EMAIL_BACKEND = ENV.get("EMAIL_BACKEND", "").strip() or "django.core.mail.backends.console.EmailBackend"
+EMAIL_HOST = ENV.get("EMAIL_HOST", "").strip() or "localhost"
+EMAIL_PORT = config.env_int(ENV, "EMAIL_PORT", 587, minimum=1)
+EMAIL_HOST_USER = ENV.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = ENV.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = config.env_bool(ENV, "EMAIL_USE_TLS", True)
+EMAIL_USE_SSL = config.env_bool(ENV, "EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = config.env_int(ENV, "EMAIL_TIMEOUT", 10, minimum=1)
+EMAIL_FILE_PATH = ENV.get("EMAIL_FILE_PATH", "").strip() or str(VAR_DIR / "mail")  # the file backend's folder
+DEFAULT_FROM_EMAIL = ENV.get("DEFAULT_FROM_EMAIL", "").strip() or "Narcis <no-reply@localhost>"
+# How long the links we email stay valid.
+PASSWORD_RESET_TIMEOUT = 60 * config.env_int(ENV, "PASSWORD_RESET_MINUTES", 60, minimum=1)
+EMAIL_VERIFICATION_DAYS = config.env_int(ENV, "EMAIL_VERIFICATION_DAYS", 7, minimum=1)
 
 # Tokens
 TOKEN_COUNT_FOR_GUESTS = config.env_int(ENV, "TOKEN_COUNT_FOR_GUESTS", 5)

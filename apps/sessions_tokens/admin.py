@@ -1,4 +1,7 @@
-"""Staff-only admin: users with balances, guest sessions, the read-only ledger, granting tokens, API keys."""
+"""Staff-only admin: users with balances (and whether their email is confirmed), guest sessions, the
+read-only ledger, granting tokens, API keys, unlocking logins. Every failed password check is in Axes'
+"Access attempts" (django-axes' own admin): deleting an account's or an address's rows unlocks it, and the
+users' action below does it by account."""
 
 from __future__ import annotations
 
@@ -9,7 +12,7 @@ from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
 
-from apps.sessions_tokens import api_keys, services
+from apps.sessions_tokens import api_keys, services, throttling
 from apps.sessions_tokens.errors import TokenError
 from apps.sessions_tokens.models import ApiKey, GuestSession, LedgerEntry, User
 
@@ -61,6 +64,16 @@ def grant_tokens(modeladmin, request, queryset):
     return TemplateResponse(request, "admin/sessions_tokens/grant_tokens.html", context)
 
 
+@admin.action(
+    description="Unlock their logins (forget their failed password attempts)", permissions=["change"]
+)
+def unlock_logins(modeladmin, request, queryset):
+    deleted = sum(throttling.unlock(email=user.email) for user in queryset)
+    modeladmin.message_user(
+        request, f"Unlocked {len(queryset)} account(s): {deleted} failed-attempt record(s) forgotten."
+    )
+
+
 class SignupAdminForm(AdminUserCreationForm):
     class Meta:
         model = User
@@ -77,14 +90,14 @@ class UserEditForm(UserChangeForm):
 class UserAdmin(GrantPermissionMixin, DjangoUserAdmin):
     add_form = SignupAdminForm
     form = UserEditForm
-    list_display = ("email", "balance", "is_staff", "is_active", "date_joined")
-    list_filter = ("is_staff", "is_superuser", "is_active")
+    list_display = ("email", "balance", "email_verified", "is_staff", "is_active", "date_joined")
+    list_filter = ("email_verified", "is_staff", "is_superuser", "is_active")
     search_fields = ("email",)
     ordering = ("-date_joined",)
     readonly_fields = ("balance", "date_joined", "last_login")
-    actions = [grant_tokens]
+    actions = [grant_tokens, unlock_logins]
     fieldsets = (
-        (None, {"fields": ("email", "password", "balance")}),
+        (None, {"fields": ("email", "email_verified", "password", "balance")}),
         ("Permissions", {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")}),
         ("Dates", {"fields": ("last_login", "date_joined")}),
     )

@@ -53,6 +53,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_staff = models.BooleanField(default=False, help_text="Can log in to the admin.")
     is_active = models.BooleanField(default=True)
     date_joined = models.DateTimeField(default=timezone.now)
+    email_verified = models.BooleanField(
+        default=False, help_text="The owner opened a link we emailed to this address."
+    )
 
     objects = UserManager()
 

@@ -16,7 +16,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from apps.sessions_tokens import events, pending_work
+from apps.sessions_tokens import events, pending_work, throttling
 from apps.sessions_tokens.errors import (
     DuplicateReference,
     GuestSessionExpired,
@@ -243,11 +243,12 @@ def guest_sessions_purge(*, now: dt.datetime | None = None) -> PurgeResult:
     return PurgeResult(balances_expired=balances_expired, sessions_deleted=removed_sessions)
 
 
-def account_erase(*, user: User, password: str) -> None:
+def account_erase(*, user: User, password: str, request=None) -> None:
     """Delete an account and everything of its owner's: portraits, selfies, wall copies (through
     `events.owner_erasing`), the guest sessions that were linked to it, its wallet and ledger. The
-    password confirms that the person asking is the owner."""
-    if not user.check_password(password):
+    password confirms that the person asking is the owner; given the request, the check counts towards
+    the login lockout and is refused while it holds (throttling.password_matches)."""
+    if not throttling.password_matches(user=user, password=password, request=request):
         raise WrongPassword("That is not your password. Nothing was deleted.")
     user_id = user.pk
     with transaction.atomic():

@@ -51,15 +51,6 @@ def test_signup_enforces_password_validators_and_loses_nothing(client):
     assert client.get("/api/me").json()["balance"] == 5
 
 
-def test_signup_with_an_existing_email_in_another_case_is_refused(client, make_user):
-    make_user(email="ada@example.com")
-    response = client.post(
-        "/accounts/signup/", {"email": "ADA@example.com", "password1": PASSWORD, "password2": PASSWORD}
-    )
-    assert b"already exists" in response.content
-    assert User.objects.count() == 1
-
-
 def test_login_moves_guest_tokens_once_and_logout_keeps_them_on_the_account(client, make_user):
     user = make_user(email="ada@example.com", password=PASSWORD)
     client.get("/api/me")
