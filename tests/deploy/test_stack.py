@@ -1,17 +1,22 @@
 """`make stack`, the production topology on one machine: PostgreSQL, Redis, the local S3 (moto's server),
 1 web (daphne) and 2 run_worker processes under honcho. A portrait is submitted over HTTP, followed on
 its websocket (the events cross processes through Redis), and downloaded from the S3 server through the
-presigned URL the API gives; the objects really are in the private bucket."""
+presigned URL the API gives; the objects really are in the private bucket. A forgotten password is reset
+with the link read from the stack's SMTP sink."""
 
 from __future__ import annotations
 
+import email
+import email.policy
 import http.cookiejar
 import json
 import os
+import re
 import signal
 import subprocess
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
 from pathlib import Path
@@ -23,6 +28,7 @@ from PIL import Image
 from websockets.sync.client import connect
 
 from apps.generation.models import GenerationJob
+from apps.sessions_tokens.models import User
 from tests.apps.generation.processes import (
     PROJECT,
     child_env,
@@ -39,8 +45,9 @@ pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(tra
 @pytest.fixture
 def stack(tmp_path, settings):
     """`make stack` on free ports and this test's database; yields (site address, S3 endpoint, bucket,
-    path of the stack's output)."""
-    web, s3 = free_port(), free_port()
+    path of the stack's output, the SMTP sink's folder)."""
+    web, s3, smtp = free_port(), free_port(), free_port()
+    mail = tmp_path / "mail"
     endpoint, bucket = f"http://127.0.0.1:{s3}", f"narcis-{uuid.uuid4().hex[:8]}"
     env = child_env(
         PORT=str(web),
@@ -56,6 +63,10 @@ def stack(tmp_path, settings):
         AWS_SECRET_ACCESS_KEY=None,
         AWS_DEFAULT_REGION=None,
         AWS_ENDPOINT_URL=None,
+        EMAIL_BACKEND=None,
+        EMAIL_HOST=None,
+        EMAIL_PORT=str(smtp),
+        STACK_MAIL_DIR=str(mail),
     )
     log = tmp_path / "stack.log"
     with open(log, "wb") as out:
@@ -69,7 +80,7 @@ def stack(tmp_path, settings):
         )
     try:
         wait_for_http(f"http://127.0.0.1:{web}/health", timeout=180, process=process)
-        yield f"127.0.0.1:{web}", endpoint, bucket, log
+        yield f"127.0.0.1:{web}", endpoint, bucket, log, mail
     finally:
         os.killpg(process.pid, signal.SIGTERM)  # honcho passes it on: every process stops
         try:
@@ -102,7 +113,7 @@ def wait_for_bucket(s3, bucket: str) -> None:
 
 
 def test_a_portrait_through_the_stack_lands_in_the_private_bucket(stack):
-    site, endpoint, bucket, log = stack
+    site, endpoint, bucket, log, mail = stack
     s3 = s3_client(endpoint)
     wait_for_bucket(s3, bucket)
     jar = http.cookiejar.CookieJar()
@@ -149,12 +160,50 @@ def test_a_portrait_through_the_stack_lands_in_the_private_bucket(stack):
     assert all("URI" not in grant["Grantee"] for grant in grants)  # no AllUsers / AuthenticatedUsers grant
     block = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
     assert all(block.values())
-    # One web, two workers and the webhook delivery loop were serving.
+    reset_password_by_email(site, mail)
+    # One web, two workers, the webhook delivery loop and the mail sink were serving.
     started = [line for line in Path(log).read_text().splitlines() if " started (pid=" in line]
     assert sorted(line.split("|")[1].split()[0] for line in started) == [
+        "mail.1",
         "s3.1",
         "web.1",
         "webhooks.1",
         "worker.1",
         "worker.2",
     ]
+
+
+def reset_password_by_email(site: str, mail: Path) -> None:
+    """A forgotten password, reset against the running stack: the web process sends through SMTP to the
+    sink, the link comes out of the message it wrote, and the new password logs in."""
+    address, new_password = f"reset-{uuid.uuid4().hex[:8]}@example.com", "copper-meadow-signal-42"
+    User.objects.create_user(email=address, password="the-forgotten-one-17")
+    jar = http.cookiejar.CookieJar()
+    browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+
+    def post(url: str, fields: dict) -> str:
+        token = next(cookie.value for cookie in jar if cookie.name == "csrftoken")
+        form = urllib.request.Request(
+            url, data=urllib.parse.urlencode(fields).encode(), headers={"X-CSRFToken": token}
+        )
+        with browser.open(form, timeout=10) as response:
+            return response.geturl()
+
+    browser.open(f"http://{site}/accounts/password/reset/", timeout=10).close()
+    assert post(f"http://{site}/accounts/password/reset/", {"email": address}).endswith("/reset/sent/")
+    deadline = time.monotonic() + 30
+    while not (messages := [m for m in map(read_message, mail.glob("*.eml")) if m["To"] == address]):
+        assert time.monotonic() < deadline, "no reset email reached the SMTP sink"
+        time.sleep(0.2)
+    link = re.search(r"http://\S+", messages[0].get_body(("plain",)).get_content()).group(0)
+    with browser.open(link, timeout=10) as response:
+        set_password = response.geturl()  # Django moves the token from the URL into the session
+    fields = {"new_password1": new_password, "new_password2": new_password}
+    assert post(set_password, fields).endswith("/accounts/password/reset/done/")
+    assert post(f"http://{site}/accounts/login/", {"username": address, "password": new_password}).endswith(
+        "/accounts/"
+    )
+
+
+def read_message(path: Path):
+    return email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
