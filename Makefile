@@ -31,7 +31,7 @@ run: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py photowall --demo   # a few demo portraits, so the wall is never empty
 	@echo "Narcis is starting on http://127.0.0.1:$(PORT)"
-	DEBUG=$${DEBUG:-true} NARCIS_EMBEDDED_WORKER=$${NARCIS_EMBEDDED_WORKER:-true} $(BIN)/daphne -v 0 -b 127.0.0.1 -p $(PORT) narcis_site.asgi:application
+	DEBUG=$${DEBUG:-true} NARCIS_EMBEDDED_WORKER=$${NARCIS_EMBEDDED_WORKER:-true} $(BIN)/daphne -v 0 --no-server-name -b 127.0.0.1 -p $(PORT) narcis_site.asgi:application
 
 # The production topology on this machine: PostgreSQL, Redis, a local S3, 1 web + 2 workers (deploy/stack/run).
 stack: install

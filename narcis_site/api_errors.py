@@ -30,7 +30,10 @@ def install_error_handlers(api: NinjaAPI) -> None:
     @api.exception_handler(Refused)
     def refused(request, exc: Refused):
         extra = {"field": exc.field} if exc.field else {}
-        return api.create_response(request, error_body(exc.code, exc.message, **extra), status=exc.status)
+        response = api.create_response(request, error_body(exc.code, exc.message, **extra), status=exc.status)
+        if exc.retry_after is not None:
+            response["Retry-After"] = str(exc.retry_after)
+        return response
 
     @api.exception_handler(RawPostDataException)
     def form_sent_to_a_json_operation(request, exc):

@@ -12,10 +12,10 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
-from narcis_site.daphne_bodies import skip_twisted_form_parsing  # noqa: E402
+from narcis_site.daphne_requests import guard_daphne_requests  # noqa: E402
 from narcis_site.routing import websocket_urlpatterns  # noqa: E402
 
-skip_twisted_form_parsing()
+guard_daphne_requests()
 
 application = ProtocolTypeRouter(
     {

@@ -157,6 +157,11 @@ GUEST_ALLOWANCES_PER_ADDRESS = config.env_int(ENV, "GUEST_ALLOWANCES_PER_ADDRESS
 GUEST_COOKIE_NAME = "narcis_guest"
 GENERATIONS_PER_MINUTE = config.env_int(ENV, "GENERATIONS_PER_MINUTE", 5, minimum=1)
 GENERATIONS_MAX_QUEUED = config.env_int(ENV, "GENERATIONS_MAX_QUEUED", 2, minimum=1)
+# Submit attempts a minute, refused ones included, counted before any photo is read
+# (apps.generation.submit_throttle): per account or guest session, and per client address (an office
+# or a carrier NAT shares one, hence the larger figure).
+SUBMITS_PER_MINUTE_PER_VISITOR = config.env_int(ENV, "SUBMITS_PER_MINUTE_PER_VISITOR", 10, minimum=1)
+SUBMITS_PER_MINUTE_PER_ADDRESS = config.env_int(ENV, "SUBMITS_PER_MINUTE_PER_ADDRESS", 30, minimum=1)
 # Requests one API key may make per minute, on every /api/ operation together (apps.sessions_tokens.api_keys).
 API_KEY_REQUESTS_PER_MINUTE = config.env_int(ENV, "API_KEY_REQUESTS_PER_MINUTE", 120, minimum=1)
 # Webhooks (apps.generation.webhooks): https only, public addresses only, unless these allow local tests.
@@ -176,6 +181,14 @@ DISCORD_GUILD_IDS = [int(g) for g in config.env_list(ENV, "DISCORD_GUILD_IDS", [
 OPS_IDEAS = config.env_list(
     ENV, "OPS_IDEAS", ["corporate confidence", "ethereal beauty", "cyberpunk rebel", "vintage glamour"]
 )
+# Refused by the server before it is read (narcis_site.daphne_requests): a body past MAX_REQUEST_BYTES
+# (four 10 MB photos and the form around them), and a request too slow to arrive: headers past
+# REQUEST_HEADER_TIMEOUT_S from its first byte; a body slower than that again plus a second per
+# REQUEST_BODY_MIN_RATE bytes (16 KiB/s: any phone's uplink), or past REQUEST_BODY_MAX_S.
+MAX_REQUEST_BYTES = config.env_int(ENV, "MAX_REQUEST_BYTES", 42 * 2**20, minimum=1)
+REQUEST_HEADER_TIMEOUT_S = config.env_int(ENV, "REQUEST_HEADER_TIMEOUT_S", 20, minimum=1)
+REQUEST_BODY_MIN_RATE = config.env_int(ENV, "REQUEST_BODY_MIN_RATE", 16 * 1024, minimum=1)
+REQUEST_BODY_MAX_S = config.env_int(ENV, "REQUEST_BODY_MAX_S", 300, minimum=1)
 # Uploads are read by the API with their own 10 MB bound; let Django spool them to disk, not memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 12 * 1024 * 1024
@@ -191,8 +204,9 @@ SESSION_COOKIE_SECURE = COOKIE_SECURE
 CSRF_COOKIE_SECURE = COOKIE_SECURE
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
-# Behind the AWS load balancer TLS ends at the ALB, which says so in X-Forwarded-Proto.
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Behind the AWS load balancer TLS ends at the ALB, which says so in X-Forwarded-Proto. Without a
+# proxy of ours in front (TRUSTED_PROXIES=0) the header is the client's own words: not trusted.
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if TRUSTED_PROXIES else None
 SECURE_CONTENT_TYPE_NOSNIFF = True
 # HSTS behind the ALB (X-Forwarded-Proto: https) whenever cookies are Secure: a year, this host only.
 SECURE_HSTS_SECONDS = config.env_int(ENV, "HSTS_SECONDS", 31_536_000 if COOKIE_SECURE else 0, minimum=0)

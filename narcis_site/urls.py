@@ -5,7 +5,7 @@ from django.urls import include, path, re_path
 
 from apps.photowall.views import landing
 from narcis_site.api import api
-from narcis_site.views import local_result
+from narcis_site.views import api_not_found, local_result
 
 admin.site.site_header = "Narcis administration"
 admin.site.site_title = "Narcis admin"
@@ -17,6 +17,7 @@ urlpatterns = [
     path("accounts/", include("apps.sessions_tokens.urls")),
     path("portraits/", include("apps.generation.urls")),
     path("api/", api.urls),
+    re_path(r"^api/", api_not_found),  # after every operation: the API's own 404 shape, not an HTML page
 ]
 
 if "FileSystemStorage" in settings.STORAGES["default"]["BACKEND"]:

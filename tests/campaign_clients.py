@@ -38,20 +38,30 @@ class WebServer:
             "LOG_LEVEL": "WARNING",
         }
 
-    def start(self, *, timeout: float = 120.0) -> None:
+    def start(self, *, timeout: float = 120.0, probe: str = "/health") -> None:
+        """Returns once `probe` answers: /health with a 200; any other path with any HTTP status (a 404
+        path needs no database)."""
         address = ["-b", "127.0.0.1", "-p", str(self.port)]
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "daphne", "-v", "0", *address, "narcis_site.asgi:application"],
+            [
+                *(sys.executable, "-m", "daphne", "-v", "0", "--no-server-name"),
+                *(*address, "narcis_site.asgi:application"),
+            ],
             cwd=PROJECT,
             env=self.env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
         deadline = time.monotonic() + timeout
-        while subprocess.run(["curl", "-sf", f"{self.base}/health"], capture_output=True).returncode:
+        curl = ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", f"{self.base}{probe}"]
+        while not self._answered(subprocess.run(curl, capture_output=True, text=True).stdout, probe):
             if self.process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError("the web server did not start")
             time.sleep(0.1)
+
+    @staticmethod
+    def _answered(status: str, probe: str) -> bool:
+        return status == "200" if probe == "/health" else status not in ("", "000")
 
     @property
     def base(self) -> str:

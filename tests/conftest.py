@@ -63,10 +63,22 @@ def private_cache(tmp_path_factory):
         yield
 
 
+@pytest.fixture(scope="session", autouse=True)
+def private_media(tmp_path_factory):
+    """The suite's own media folder: never the media/ a `make run` in this checkout left behind."""
+    from django.test import override_settings
+
+    with override_settings(MEDIA_ROOT=tmp_path_factory.mktemp("media")):
+        yield
+
+
 @pytest.fixture(autouse=True)
 def generous_guest_allowances(settings):
-    """The suite makes many guests from 127.0.0.1; test_allowances.py tests the real cap."""
+    """The suite makes many guests and submits from 127.0.0.1; test_allowances.py and
+    test_submit_order.py test the real caps."""
     settings.GUEST_ALLOWANCES_PER_ADDRESS = 10_000
+    settings.SUBMITS_PER_MINUTE_PER_ADDRESS = 10_000
+    settings.SUBMITS_PER_MINUTE_PER_VISITOR = 10_000
 
 
 @pytest.fixture

@@ -17,7 +17,15 @@ from ninja.files import UploadedFile
 from ninja.utils import check_csrf
 from pydantic import WithJsonSchema
 
-from apps.generation import portraits, progress, selectors, services, webhook_http, webhooks
+from apps.generation import (
+    portraits,
+    progress,
+    selectors,
+    services,
+    submit_throttle,
+    webhook_http,
+    webhooks,
+)
 from apps.generation.errors import errors
 from apps.generation.models import MAX_EXTRA_FACES, JobStatus
 from apps.generation.uploads import (
@@ -34,6 +42,7 @@ from inference.params import GenerationParams, Role
 router = Router(tags=["generations"])
 MAX_IDEMPOTENCY_KEY = 100  # the column's length
 MAX_PAGE = 100_000  # far past any visitor's history; keeps the offset inside every database's integers
+MAX_PARAMS_CHARS = 4096  # every parameter of the catalogue set at once takes well under 1,000
 
 
 class ApiError(HttpError):
@@ -79,15 +88,27 @@ def _read_upload(upload: UploadedFile) -> bytes:
 
 
 def _params(raw: str | None) -> dict | None:
-    """The `params` form field: a JSON object (its schema is GenerationParams in the OpenAPI document)."""
+    """The `params` form field: a JSON object (its schema is GenerationParams in the OpenAPI document).
+
+    Bounded before it is parsed (MAX_PARAMS_CHARS) and after (a flat object: each value one JSON
+    scalar), so no nesting reaches the parser's or the validator's recursion."""
     if raw is None or not raw.strip():
         return None
+    if len(raw) > MAX_PARAMS_CHARS:
+        message = f"params must be at most {MAX_PARAMS_CHARS} characters of JSON."
+        raise ApiError(400, "invalid_params", message)
     try:
         params = json.loads(raw)
     except json.JSONDecodeError as error:
         raise ApiError(400, "invalid_params", f"params must be a JSON object ({error.msg}).") from None
+    except RecursionError:
+        raise ApiError(400, "invalid_params", "params must be a flat JSON object, not nested.") from None
     if not isinstance(params, dict):
         raise ApiError(400, "invalid_params", "params must be a JSON object of parameter names and values.")
+    nested = [name for name, value in params.items() if isinstance(value, dict | list)]
+    if nested:
+        message = f"params values are numbers, strings or booleans; {nested[0]} is not."
+        raise ApiError(400, "invalid_params", message)
     return params
 
 
@@ -208,22 +229,29 @@ def generation_create(
     With an API key: `webhook_url` (https) receives the job's events (`generation.started`, `.succeeded`,
     `.failed`, `.canceled`), signed per the Standard Webhooks spec with the secret from the account page.
     """
+    # Cheapest first: nothing below the throttle runs for a refused attempt, and no photo is decoded
+    # until the fields, the limits and the balance (read-only here) would all let the job in.
     _check_csrf(request)
     _refuse_repeated_fields(request)
+    submit_throttle.count_submit(request)
     key = _idempotency_key(request)
-    owner = _owner(request)
     clean = clean_idea(idea)
     check_concept_seed(concept_seed)
-    hook = _webhook_url(request, webhook_url)
+    wanted = _params(params)
     more = request.FILES.getlist("extra_faces")
     check_extra_count(len(more))
+    hook = _webhook_url(request, webhook_url)
+    owner = _owner(request)  # a guest's session and allowance start here, at their first submit
+    if key is not None and (earlier := selectors.job_by_key(owner, key)) is not None:
+        return Status(201, selectors.job_public(earlier))  # a retry: its job, nothing spent
+    services.job_submit_precheck(owner=owner, params=wanted, role=_role(request))
     photos = clean_faces(_read_upload(face), [_read_upload(upload) for upload in more])
     job = services.job_submit(
         owner=owner,
         idea=clean,
         face=photos[0].file,
         extra_faces=[photo.file for photo in photos[1:]],
-        params=_params(params),
+        params=wanted,
         role=_role(request),
         idempotency_key=key,
         concept_seed=concept_seed,
@@ -250,7 +278,10 @@ def generation_list(
     page: int = Query(1, ge=1, le=MAX_PAGE),
     page_size: int = Query(20, ge=1, le=100),
 ):
-    jobs = selectors.jobs_of(_owner(request))[(page - 1) * page_size :][:page_size]
+    viewer = request.user if request.user.is_authenticated else request.guest.get(create=False)
+    if viewer is None:
+        return []  # a visitor before their first portrait: nothing to list, and no session made for it
+    jobs = selectors.jobs_of(viewer)[(page - 1) * page_size :][:page_size]
     return [selectors.job_public(job) for job in jobs]
 
 

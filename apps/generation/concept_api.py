@@ -1,9 +1,9 @@
 """GET /api/mecene?idea=...: the page's live preview of the portrait concept the worker will use.
 
 Send the returned `seed` back as `concept_seed` when submitting, and the portrait is painted from this
-very concept (apps.generation.concepts keeps it). Throttled per visitor. The view is async and runs the
-agent on a worker thread: under ASGI every sync view shares one thread, and an LLM behind the agent can
-take seconds, which must not stall the rest of the site.
+very concept (apps.generation.concepts keeps it). Throttled per visitor and per client address. The
+view is async and runs the agent on a worker thread: under ASGI every sync view shares one thread, and
+an LLM behind the agent can take seconds, which must not stall the rest of the site.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from pydantic import WithJsonSchema
 from apps.generation import concepts
 from apps.generation.errors import errors
 from apps.generation.uploads import IDEA_IN_OPENAPI, SEED_IN_OPENAPI, check_concept_seed, clean_idea
-from apps.sessions_tokens.allowances import client_address
+from apps.sessions_tokens.allowances import address_digest, client_address
 
 router = Router(tags=["mecene"])
 MAX_SEED = 2**31 - 1
@@ -46,6 +46,26 @@ class VisitorThrottle(SimpleRateThrottle):
             guest = request.guest.get(create=False)
             ident = f"guest-{guest.pk}" if guest is not None else f"ip-{client_address(request)}"
         return self.cache_format % {"scope": self.scope, "ident": ident}
+
+
+class AddressThrottle(SimpleRateThrottle):
+    """60 previews a minute per client address, whatever cookies it sends: a new cookie is free to get,
+    so the visitor's own throttle alone would let a script ask the LLM without end."""
+
+    scope = "mecene-address"
+
+    def __init__(self, rate: str = "60/m"):
+        super().__init__(rate)
+
+    def get_cache_key(self, request) -> str:
+        return self.cache_format % {"scope": self.scope, "ident": address_digest(request)}
+
+
+def _throttled(request) -> Throttled | None:
+    for throttle in (AddressThrottle(), VisitorThrottle()):
+        if not throttle.allow_request(request):
+            return Throttled(wait=throttle.wait())
+    return None
 
 
 class ConceptOut(Schema):
@@ -81,7 +101,7 @@ async def concept_preview(
     without it a fresh one is drawn, so the visitor can ask for another take."""
     words = clean_idea(idea)
     seed = random.randint(0, MAX_SEED) if seed is None else check_concept_seed(seed)
-    throttle = VisitorThrottle()
-    if not await sync_to_async(throttle.allow_request)(request):  # reads the session: not on the loop
-        raise Throttled(wait=throttle.wait())
+    refusal = await sync_to_async(_throttled)(request)  # reads the session: not on the loop
+    if refusal is not None:
+        raise refusal
     return await sync_to_async(_concept, thread_sensitive=False)(words, seed)

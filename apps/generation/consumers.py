@@ -7,13 +7,16 @@ load balancer's idle timeout.
 
 Only the owner connects: the user from the Django session, or the guest session from its signed
 cookie. Anyone else (and a job that does not exist) is accepted and closed at once with 4403, so every
-client reads the same close code; no event is ever sent to them.
+client reads the same close code; no event is ever sent to them. One owner holds at most
+MAX_SOCKETS_PER_OWNER sockets on a web process (a page needs one per job it shows); the next is closed
+with 4429.
 """
 
 from __future__ import annotations
 
 import asyncio
 import uuid
+from collections import Counter
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
@@ -24,7 +27,11 @@ from apps.generation.progress import ending_event, group_name
 from apps.sessions_tokens import selectors as token_selectors
 
 FORBIDDEN = 4403
+TOO_MANY_SOCKETS = 4429
+MAX_SOCKETS_PER_OWNER = 20
 QUIET_RECHECK_S = 20.0
+# Open sockets per owner in this process; touched only from its event loop, so no lock.
+_open_sockets: Counter[str] = Counter()
 
 
 def owned_job(scope, job_id: str) -> GenerationJob | None:
@@ -39,6 +46,14 @@ def owned_job(scope, job_id: str) -> GenerationJob | None:
         return job if (user.is_staff or job.user_id == user.pk) else None
     guest = token_selectors.guest_session_from_cookies(scope.get("cookies", {}))
     return job if guest is not None and job.guest_session_id == guest.pk else None
+
+
+def viewer_key(scope, job: GenerationJob) -> str:
+    """Whose socket this is: the logged-in user (staff included), else the job's guest session."""
+    user = scope.get("user")
+    if user is not None and user.is_authenticated:
+        return f"user-{user.pk}"
+    return f"guest-{job.guest_session_id}"
 
 
 def snapshot(job: GenerationJob) -> dict:
@@ -67,6 +82,13 @@ class GenerationConsumer(AsyncJsonWebsocketConsumer):
             await self.accept()
             await self.close(code=FORBIDDEN)
             return
+        viewer = viewer_key(self.scope, job)
+        if _open_sockets[viewer] >= MAX_SOCKETS_PER_OWNER:
+            await self.accept()
+            await self.close(code=TOO_MANY_SOCKETS)
+            return
+        _open_sockets[viewer] += 1
+        self.viewer = viewer
         self.group = group_name(job.id)
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
@@ -76,6 +98,10 @@ class GenerationConsumer(AsyncJsonWebsocketConsumer):
             self.recheck = asyncio.create_task(self.recheck_when_quiet())
 
     async def disconnect(self, code):
+        if hasattr(self, "viewer"):
+            _open_sockets[self.viewer] -= 1
+            if _open_sockets[self.viewer] <= 0:
+                del _open_sockets[self.viewer]
         if hasattr(self, "recheck"):
             self.recheck.cancel()
         if hasattr(self, "group"):

@@ -21,6 +21,15 @@ def errors(*statuses: int) -> dict:
 
 
 class Refused(Exception):
-    def __init__(self, status: int, code: str, message: str, *, field: str | None = None):
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        *,
+        field: str | None = None,
+        retry_after: int | None = None,
+    ):
         self.status, self.code, self.message, self.field = status, code, message, field
+        self.retry_after = retry_after  # seconds, sent as Retry-After
         super().__init__(message)

@@ -38,6 +38,7 @@ from apps.generation.models import (
     WebhookEvent,
 )
 from apps.generation.selectors import owner_fields
+from apps.sessions_tokens import selectors as token_selectors
 from apps.sessions_tokens import services as tokens
 from apps.sessions_tokens.models import GuestSession, User
 from inference.params import TRUSTED, Role
@@ -77,8 +78,6 @@ def job_submit(
             return existing
     job_id = uuid.uuid4()
     resolved = job_params.resolve(params, role=role, job_id=job_id)
-    if role == Role.VISITOR:
-        _check_limits(owner)
     job = GenerationJob(
         id=job_id,
         idea=idea,
@@ -99,7 +98,11 @@ def job_submit(
         for extra, photo in zip(extras, extra_faces, strict=True):
             extra.image.save(f"{job_id}-{extra.position + 2}.png", photo, save=False)
         with transaction.atomic():
+            # The spend's UPDATE locks the owner's wallet row until this commits: a parallel submit of
+            # the same owner waits on it, and then counts every job committed before it.
             tokens.spend(owner=owner, amount=1, reference=job.token_reference)
+            if role == Role.VISITOR:
+                _check_limits(owner)
             job.save(force_insert=True)
             ExtraFace.objects.bulk_create(extras)
     except BaseException as error:
@@ -112,6 +115,16 @@ def job_submit(
         raise
     logger.info("job queued", extra={"job_id": str(job.id), "priority": job.priority})
     return job
+
+
+def job_submit_precheck(*, owner: Owner, params: dict | None, role: Role = Role.VISITOR) -> None:
+    """The refusals a submit can meet that cost no photo work: the parameters, the visitor's limits and
+    the balance, read without locking, so a submit bound to fail is refused before its photos are
+    decoded. job_submit decides again, for real, inside its transaction."""
+    job_params.resolve(params, role=role, job_id=uuid.uuid4())
+    if role == Role.VISITOR:
+        _check_limits(owner)
+    token_selectors.check_balance_covers(owner, amount=1)
 
 
 def _check_limits(owner: Owner) -> None:

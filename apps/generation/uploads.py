@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import io
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 from django.core.files.base import ContentFile
@@ -25,6 +26,9 @@ MAX_BYTES = 10 * 1024 * 1024
 MAX_SIDE = 4096
 MIN_SIDE = 64
 FORMATS = {"JPEG", "PNG", "WEBP"}
+# All the photos of one submit together: four 12-megapixel phone photos pass, four of MAX_SIDE do not
+# (decoding those took 11 s of CPU).
+MAX_TOTAL_PIXELS = 50_000_000
 FACE_CHECK_SIDE = 1024  # the face check looks at a copy this size at most: a selfie's face stays large
 
 
@@ -42,6 +46,7 @@ class CleanPhoto:
     image: Image.Image  # the same pixels, RGB
 
 
+T = TypeVar("T")
 _analyzers = threading.local()  # OpenCV's cascade is not shared between threads
 
 
@@ -63,15 +68,31 @@ def check_face(photo: CleanPhoto) -> None:
 
 def clean_faces(first: bytes, more: Sequence[bytes] = ()) -> list[CleanPhoto]:
     """The selfie and up to MAX_EXTRA_FACES further photos of the same person, each cleaned and checked
-    for a face like the first; a fault in a further photo names it ("Photo 2: ...", field extra_faces)."""
+    for a face like the first; a fault in a further photo names it ("Photo 2: ...", field extra_faces).
+
+    Every photo's header is read before any is decoded: a set of photos past MAX_TOTAL_PIXELS
+    together is refused before a single pixel is decoded."""
     check_extra_count(len(more))
-    photos = [_clean_with_face(first)]
-    for number, data in enumerate(more, start=2):
+    photos = [first, *more]
+    pixels = sum(width * height for width, height in _each_photo(photos, _probe))
+    if pixels > MAX_TOTAL_PIXELS:
+        message = (
+            f"These photos have {pixels / 1e6:.0f} million pixels together; please send at most "
+            f"{MAX_TOTAL_PIXELS // 1_000_000} million (smaller photos, or fewer of them)."
+        )
+        raise UploadError("images_too_large", message, "extra_faces" if more else "face")
+    return _each_photo(photos, _clean_with_face)
+
+
+def _each_photo(photos: Sequence[bytes], check: Callable[[bytes], T]) -> list[T]:
+    """`check` on each photo in order; a fault in a further photo names it ("Photo 2: ...")."""
+    results = [check(photos[0])]
+    for number, data in enumerate(photos[1:], start=2):
         try:
-            photos.append(_clean_with_face(data))
+            results.append(check(data))
         except UploadError as error:
             raise UploadError(error.code, f"Photo {number}: {error.message}", "extra_faces") from None
-    return photos
+    return results
 
 
 def check_extra_count(count: int) -> None:
@@ -97,7 +118,8 @@ def _sniff(data: bytes) -> str | None:
     return None
 
 
-def clean_photo(data: bytes) -> CleanPhoto:
+def _probe(data: bytes) -> tuple[int, int]:
+    """The photo's size in pixels, from its header, after the checks that need no decoding."""
     if not data:
         raise UploadError("empty_file", "The photo is empty. Please choose a picture file.", "face")
     if len(data) > MAX_BYTES:
@@ -126,9 +148,7 @@ def clean_photo(data: bytes) -> CleanPhoto:
                     f"The photo is only {width}x{height} pixels; please use one at least {MIN_SIDE} a side.",
                     "face",
                 )
-        with Image.open(io.BytesIO(data)) as image:
-            image.load()  # a truncated file fails here
-            upright = ImageOps.exif_transpose(image).convert("RGB")
+            return width, height
     except UploadError:
         raise
     except Image.DecompressionBombError:  # PIL refuses absurd pixel counts before decoding anything
@@ -138,9 +158,22 @@ def clean_photo(data: bytes) -> CleanPhoto:
             "face",
         ) from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
-        raise UploadError(
-            "unreadable_image", "This photo could not be read; it may be damaged. Please try another.", "face"
-        ) from None
+        raise _unreadable() from None
+
+
+def _unreadable() -> UploadError:
+    message = "This photo could not be read; it may be damaged. Please try another."
+    return UploadError("unreadable_image", message, "face")
+
+
+def clean_photo(data: bytes) -> CleanPhoto:
+    _probe(data)
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            image.load()  # a truncated file fails here
+            upright = ImageOps.exif_transpose(image).convert("RGB")
+    except (Image.DecompressionBombError, UnidentifiedImageError, OSError, SyntaxError, ValueError):
+        raise _unreadable() from None
     buffer = io.BytesIO()
     upright.save(buffer, format="PNG")  # fresh pixels: no EXIF, no GPS, no comments
     return CleanPhoto(ContentFile(buffer.getvalue()), upright.width, upright.height, upright)

@@ -23,14 +23,22 @@ def client_address(request) -> str:
     return request.META.get("REMOTE_ADDR", "")
 
 
+def address_digest(request) -> str:
+    """The client address as a cache key: keyed with SECRET_KEY, so the cache never holds addresses."""
+    return hashlib.sha256(f"{settings.SECRET_KEY}:{client_address(request)}".encode()).hexdigest()[:32]
+
+
+def count_in_cache(key: str, *, timeout: int) -> int:
+    """Add one to the counter at `key` (created with `timeout`) and return it: atomic on Redis."""
+    cache.add(key, 0, timeout=timeout)
+    try:
+        return cache.incr(key)
+    except ValueError:  # evicted between add and incr: count this one as the first
+        cache.set(key, 1, timeout=timeout)
+        return 1
+
+
 def take_guest_allowance(request) -> bool:
     """True while this address is within today's GUEST_ALLOWANCES_PER_ADDRESS; counts this one."""
-    digest = hashlib.sha256(f"{settings.SECRET_KEY}:{client_address(request)}".encode()).hexdigest()[:32]
-    key = f"guest-allowances:{digest}"
-    cache.add(key, 0, timeout=DAY)
-    try:
-        count = cache.incr(key)
-    except ValueError:  # evicted between add and incr: count this one as the first
-        cache.set(key, 1, timeout=DAY)
-        count = 1
+    count = count_in_cache(f"guest-allowances:{address_digest(request)}", timeout=DAY)
     return count <= settings.GUEST_ALLOWANCES_PER_ADDRESS

@@ -19,11 +19,12 @@ class MeOut(Schema):
 
 @router.get("/me", response=MeOut, exclude_none=True, summary="The caller's account or guest session")
 def me(request):
-    """A visitor's first call starts their guest session (and sets its cookie) with the guest allowance.
+    """A visitor's guest session starts with their first portrait, not here: before it, `balance` is
+    the free tokens it will start with (fewer if this address has had its share today).
 
     It also sets the CSRF cookie that POSTs must echo in X-CSRFToken, so API clients need no page load.
     """
     get_token(request)
     user = request.user if request.user.is_authenticated else None
-    guest = None if user else request.guest.get()
+    guest = None if user else request.guest.get(create=False)
     return selectors.account_summary(user=user, guest=guest)

@@ -14,6 +14,13 @@ class InsufficientTokens(TokenError):
     code = "no_tokens"
     status = 402
 
+    @classmethod
+    def for_owner(cls, *, is_user: bool) -> "InsufficientTokens":
+        """A guest can still sign up for more; an account asks the team."""
+        if is_user:
+            return cls("You have no tokens left. Ask the Narcis team for more.")
+        return cls("You have no tokens left. Sign up or log in to get more.")
+
 
 class GuestSessionExpired(TokenError):
     code = "guest_session_expired"

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from apps.sessions_tokens.errors import InsufficientTokens
 from apps.sessions_tokens.models import GuestSession, LedgerEntry, User, Wallet
 
 Owner = User | GuestSession
@@ -28,6 +29,13 @@ def wallet_for(owner: Owner) -> Wallet:
 
 def balance_of(owner: Owner) -> int:
     return wallet_for(owner).balance
+
+
+def check_balance_covers(owner: Owner, *, amount: int) -> None:
+    """InsufficientTokens unless the balance holds `amount`: a cheap pre-check before costly work.
+    Only services.spend decides (its conditional UPDATE); a balance read here may be stale."""
+    if balance_of(owner) < amount:
+        raise InsufficientTokens.for_owner(is_user=isinstance(owner, User))
 
 
 def guest_session_get(session_id: str | uuid.UUID) -> GuestSession | None:
@@ -63,5 +71,6 @@ def account_summary(*, user: User | None, guest: GuestSession | None) -> Account
     if user is not None and user.is_authenticated:
         return AccountSummary(authenticated=True, email=user.email, balance=balance_of(user))
     if guest is None:
-        return AccountSummary(authenticated=False, balance=0)
+        # No session until the visitor's first portrait: show the free tokens it starts with.
+        return AccountSummary(authenticated=False, balance=settings.TOKEN_COUNT_FOR_GUESTS)
     return AccountSummary(authenticated=False, balance=balance_of(guest), guest_expires_at=guest.expires_at)

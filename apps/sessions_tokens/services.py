@@ -49,7 +49,7 @@ def _apply(
     if delta < 0:
         rows = rows.filter(balance__gte=-delta)
     if rows.update(balance=F("balance") + delta, updated_at=now) != 1:
-        raise InsufficientTokens("You have no tokens left. Sign up or log in to get more.")
+        raise InsufficientTokens.for_owner(is_user=False)
     # Our UPDATE holds the row lock until commit, so this read sees exactly our result.
     balance_after = Wallet.objects.values_list("balance", flat=True).get(pk=wallet.pk)
     wallet.balance = balance_after
@@ -97,7 +97,7 @@ def spend(*, owner: Owner, amount: int = 1, reference: str, actor: User | None =
         raise DuplicateReference(f"Tokens were already spent for {reference}.") from None
     except InsufficientTokens:
         if isinstance(owner, User):
-            raise InsufficientTokens("You have no tokens left. Ask the Narcis team for more.") from None
+            raise InsufficientTokens.for_owner(is_user=True) from None
         raise
     # After the outermost commit: a spend rolled back with its caller's transaction was never made.
     fields = {"reference": reference, "amount": amount, "wallet": wallet.pk}

@@ -37,4 +37,4 @@ USER 10001:10001
 EXPOSE 8000
 HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
     CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/health', timeout=2)"]
-CMD ["daphne", "-b", "0.0.0.0", "-p", "8000", "-v", "0", "narcis_site.asgi:application"]
+CMD ["daphne", "-b", "0.0.0.0", "-p", "8000", "-v", "0", "--no-server-name", "narcis_site.asgi:application"]

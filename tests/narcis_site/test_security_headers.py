@@ -55,6 +55,7 @@ def test_results_on_s3_may_be_shown(settings, monkeypatch):
 @pytest.mark.django_db
 def test_hsts_behind_the_load_balancer_when_cookies_are_secure(client, settings):
     settings.SECURE_HSTS_SECONDS = 31_536_000  # what COOKIE_SECURE=true gives (settings.py)
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")  # what TRUSTED_PROXIES=1 gives
     response = client.get("/", headers={"X-Forwarded-Proto": "https"})
     assert response["Strict-Transport-Security"] == "max-age=31536000"
     assert "Strict-Transport-Security" not in client.get("/")  # plain http: never

@@ -108,6 +108,7 @@ def running_site(folder: Path, *, seed_demo: bool = False, **env_overrides: str 
                 sys.executable,
                 "-m",
                 "daphne",
+                "--no-server-name",
                 "-b",
                 "127.0.0.1",
                 "-p",

@@ -13,8 +13,8 @@ from PIL import Image
 
 from apps.generation import services
 from apps.generation.models import GenerationJob, JobStatus
-from apps.sessions_tokens import selectors as token_selectors
 from apps.sessions_tokens.models import GuestSession, User, Wallet
+from tests.guests import start_guest
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("generous_limits")]
 PAGE = "/portraits/"
@@ -27,8 +27,7 @@ def png(array) -> ContentFile:
 
 
 def guest_of(client) -> GuestSession:
-    client.get("/")  # the landing page gives a visitor their guest session
-    return token_selectors.guest_session_from_cookies({k: v.value for k, v in client.cookies.items()})
+    return start_guest(client)
 
 
 def portrait(owner, idea="calm", *, done=True) -> GenerationJob:

@@ -11,6 +11,7 @@ from PIL import Image
 
 from apps.generation.models import GenerationJob
 from tests.apps.generation.test_api import ASTRONAUT, balance, image_bytes, submit
+from tests.guests import start_guest
 
 pytestmark = pytest.mark.django_db
 
@@ -108,7 +109,7 @@ def test_racing_one_idempotency_key_leaves_one_job_one_spend_and_one_file(settin
     from django.test import Client
 
     client = Client()
-    client.get("/api/me")
+    start_guest(client)  # the visitor's session exists: their retries all carry its cookie
     settings.GENERATIONS_PER_MINUTE = settings.GENERATIONS_MAX_QUEUED = 50
     start, statuses = threading.Barrier(6), []
 

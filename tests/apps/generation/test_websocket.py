@@ -8,16 +8,15 @@ from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.core.files.base import ContentFile
 from django.db import connections
-from django.test import Client, RequestFactory
+from django.test import Client
 from PIL import Image
 
 from apps.generation import services
 from apps.generation.worker import Worker
-from apps.sessions_tokens.middleware import COOKIE_SALT
-from apps.sessions_tokens.models import GuestSession
 from inference.faces import OpenCVFaceAnalyzer
 from inference.portrait.pipeline import PortraitPipeline
 from narcis_site.asgi import application
+from tests.guests import start_guest
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -37,10 +36,8 @@ def png() -> ContentFile:
 
 def visitor_with_job():
     client = Client()
-    client.get("/api/me")
+    guest = start_guest(client)
     cookie = client.cookies["narcis_guest"].value
-    request = RequestFactory().get("/", headers={"cookie": f"narcis_guest={cookie}"})
-    guest = GuestSession.objects.get(pk=request.get_signed_cookie("narcis_guest", salt=COOKIE_SALT))
     job = services.job_submit(owner=guest, idea="calm", face=png())
     return cookie, job
 

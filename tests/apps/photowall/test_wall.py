@@ -7,6 +7,7 @@ import pytest
 
 from apps.photowall import services
 from apps.photowall.selectors import MIN_PER_COLUMN, wall_for_page
+from tests.guests import start_guest
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -91,11 +92,10 @@ def test_captions_carry_the_mecene_keywords(client, two_celebrities):
 
 def test_a_guest_running_low_is_asked_to_sign_up(client):
     from apps.sessions_tokens import services as tokens
-    from apps.sessions_tokens.models import GuestSession
 
     page = client.get("/").content.decode()
     assert re.search(r'<p class="signup-nudge" id="signup-nudge" hidden>', page)  # 5 tokens: no nudge
-    guest = GuestSession.objects.get()
+    guest = start_guest(client)
     for i in range(4):
         tokens.spend(owner=guest, amount=1, reference=f"test:{i}")
     page = client.get("/").content.decode()

@@ -54,7 +54,7 @@ module "web" {
 
   container_name      = "web"
   image               = local.web_image
-  command             = ["daphne", "-b", "0.0.0.0", "-p", "8000", "narcis_site.asgi:application"]
+  command             = ["daphne", "-b", "0.0.0.0", "-p", "8000", "--no-server-name", "narcis_site.asgi:application"]
   cpu                 = 1024
   memory              = 2048
   launch_type         = "FARGATE"
