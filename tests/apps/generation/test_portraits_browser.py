@@ -1,12 +1,15 @@
 """A visitor's portraits in headless Chromium against the product served as `make run` serves it: two
 selfies, consent off, My portraits with its download; staff cannot publish it until the visitor consents;
 withdrawing takes it off the wall; deleting removes its files; a guest's two portraits follow them into
-the account they sign up with."""
+the account they sign up with, who then confirms their address, changes their password and resets it by
+email (the emails read from the folder of Django's file backend the server writes to)."""
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import subprocess
+from pathlib import Path
 
 import pytest
 import skimage.data
@@ -18,12 +21,13 @@ from tests.conftest import CHROMIUM
 
 pytestmark = [pytest.mark.browser, pytest.mark.embedded_default]
 STAFF_EMAIL, STAFF_PASSWORD = "curator@example.com", "a-long-pass-phrase-42"
+EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
 
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     folder = tmp_path_factory.mktemp("site")
-    with running_site(folder) as address:
+    with running_site(folder, EMAIL_BACKEND=EMAIL_BACKEND, EMAIL_FILE_PATH=str(folder / "mail")) as address:
         env = {**embedded_default(folder), "DJANGO_SUPERUSER_PASSWORD": STAFF_PASSWORD}
         subprocess.run(
             manage("createsuperuser", "--noinput", "--email", STAFF_EMAIL),
@@ -66,6 +70,12 @@ def publish_as_staff(staff, site: str, job_id: str) -> str:
     staff.fill("#id_new_celebrity", "Our guests")
     staff.click('input[name="apply"]')
     return staff.locator(".messagelist").inner_text()
+
+
+def link_from_mail(folder: Path, subject: str) -> str:
+    """The link in the newest email with this subject that the server wrote (one file per sending)."""
+    [text] = [t for t in (f.read_text() for f in sorted(folder.glob("*.log"))) if subject in t][-1:]
+    return re.search(r"http://\S+", text).group(0)
 
 
 def wall_photos(folder) -> list[tuple[int, str]]:
@@ -130,10 +140,10 @@ def test_a_visitor_owns_their_portraits_from_creation_to_deletion(site, photos):
             browser.close()
 
 
-def test_a_guests_two_portraits_follow_them_into_their_new_account(site, photos):
+def test_a_guests_two_portraits_follow_them_into_their_new_account_which_they_manage(site, photos):
     from playwright.sync_api import expect, sync_playwright
 
-    url, _ = site
+    url, folder = site
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
@@ -158,6 +168,38 @@ def test_a_guests_two_portraits_follow_them_into_their_new_account(site, photos)
             assert set(cards.evaluate_all("cards => cards.map(c => c.dataset.jobId)")) == ids
             expect(page.locator(".topbar")).to_contain_text("newcomer@example.com")
             assert page.locator("text=You are a guest").count() == 0
+
+            # The account works before its address is confirmed; the emailed link confirms it.
+            page.goto(f"{url}/accounts/")
+            expect(page.locator(".email-status")).to_contain_text("is not confirmed yet")
+            page.goto(link_from_mail(folder / "mail", "Confirm your email address"))
+            expect(page.locator(".messages")).to_contain_text("newcomer@example.com is confirmed")
+            expect(page.locator(".email-status")).to_contain_text("is confirmed")
+
+            page.click("text=Change your password")
+            page.fill("#id_old_password", "a-long-pass-phrase-42")
+            page.fill("#id_new_password1", "copper-meadow-signal-42")
+            page.fill("#id_new_password2", "copper-meadow-signal-42")
+            page.get_by_role("button", name="Change my password").click()
+            expect(page.locator(".messages")).to_contain_text("Your password is changed")
+
+            # Forgotten after all: reset by email, then log in with the new one.
+            page.get_by_role("button", name="Log out").click()
+            page.goto(f"{url}/accounts/login/")
+            page.click("text=Forgot your password?")
+            page.fill("#id_email", "newcomer@example.com")
+            page.get_by_role("button", name="Email me a link").click()
+            expect(page.locator("h1")).to_have_text("Check your email")
+            page.goto(link_from_mail(folder / "mail", "Choose a new Narcis password"))
+            page.fill("#id_new_password1", "velvet-orchard-beacon-8")
+            page.fill("#id_new_password2", "velvet-orchard-beacon-8")
+            page.get_by_role("button", name="Save my new password").click()
+            expect(page.locator("h1")).to_have_text("Your new password is saved")
+            page.locator("main").get_by_role("link", name="Log in").click()
+            page.fill("#id_username", "newcomer@example.com")
+            page.fill("#id_password", "velvet-orchard-beacon-8")
+            page.get_by_role("button", name="Log in").click()
+            expect(page.locator(".topbar")).to_contain_text("newcomer@example.com")
         finally:
             page.screenshot(path=str(ARTIFACTS / "my-portraits-account.png"), full_page=True)
             browser.close()
