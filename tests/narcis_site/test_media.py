@@ -28,3 +28,10 @@ def test_wall_originals_are_for_staff_only(client, staff_user, make_user):
     assert client.get(f"/media/{name}").status_code == 302
     client.force_login(staff_user)
     assert b"".join(client.get(f"/media/{name}").streaming_content) == b"\x89PNG wall"
+
+
+@pytest.mark.django_db
+def test_a_name_too_long_for_the_filesystem_is_a_404(client, settings):
+    (settings.MEDIA_ROOT / "productions").mkdir(parents=True)
+    assert client.get("/media/productions/" + "a" * 300).status_code == 404
+    assert client.get("/media/productions/" + "a" * 300 + ".png").status_code == 404

@@ -77,3 +77,11 @@ def test_hsts_is_on_exactly_when_cookies_are_secure(cookie_secure, seconds):
         check=True,
     )
     assert printed.stdout.strip() == seconds
+
+
+@pytest.mark.django_db
+def test_without_a_proxy_of_ours_a_forwarded_proto_header_is_the_clients_word(client, settings):
+    assert settings.TRUSTED_PROXIES == 0 and settings.SECURE_PROXY_SSL_HEADER is None  # the default
+    settings.SECURE_HSTS_SECONDS = 31_536_000
+    response = client.get("/", headers={"X-Forwarded-Proto": "https"})
+    assert "Strict-Transport-Security" not in response  # the request is still plain http

@@ -167,3 +167,28 @@ async def test_the_recheck_announces_no_ending_of_a_portrait_its_owner_deleted(m
     await database_sync_to_async(gone.update)(status=JobStatus.CANCELED, erased_at=timezone.now())
     assert await socket.receive_nothing(timeout=1.0)
     await socket.disconnect()
+
+
+async def test_one_owner_holds_at_most_twenty_sockets_and_the_next_is_closed_with_4429():
+    from apps.generation.consumers import MAX_SOCKETS_PER_OWNER, TOO_MANY_SOCKETS
+
+    cookie, job = await database_sync_to_async(visitor_with_job)()
+    sockets = []
+    for _ in range(MAX_SOCKETS_PER_OWNER):
+        socket = connect(job.id, cookie)
+        assert (await socket.connect())[0]
+        assert (await socket.receive_json_from(timeout=5))["event"] == "snapshot"
+        sockets.append(socket)
+    extra = connect(job.id, cookie)
+    assert (await extra.connect())[0]
+    assert await extra.receive_output(timeout=5) == {"type": "websocket.close", "code": TOO_MANY_SOCKETS}
+    await extra.disconnect()
+    other_cookie, other_job = await database_sync_to_async(visitor_with_job)()
+    other = connect(other_job.id, other_cookie)  # another visitor is not held to this one's count
+    assert (await other.connect())[0] and (await other.receive_json_from(timeout=5))["event"] == "snapshot"
+    await other.disconnect()
+    await sockets.pop().disconnect()  # one closed: room for one more
+    again = connect(job.id, cookie)
+    assert (await again.connect())[0] and (await again.receive_json_from(timeout=5))["event"] == "snapshot"
+    for socket in [*sockets, again]:
+        await socket.disconnect()
