@@ -2,6 +2,7 @@ import pytest
 
 from apps.sessions_tokens import selectors
 from apps.sessions_tokens.models import GuestSession, LedgerEntry, User
+from tests.guests import start_guest
 
 pytestmark = pytest.mark.django_db
 
@@ -53,7 +54,7 @@ def test_signup_enforces_password_validators_and_loses_nothing(client):
 
 def test_login_moves_guest_tokens_once_and_logout_keeps_them_on_the_account(client, make_user):
     user = make_user(email="ada@example.com", password=PASSWORD)
-    client.get("/api/me")
+    start_guest(client)  # the guest's first portrait started it
     response = client.post("/accounts/login/", {"username": "ADA@example.com", "password": PASSWORD})
     assert response.status_code == 302
     assert selectors.balance_of(user) == 5
