@@ -9,8 +9,12 @@ def fast_password_hashing(settings):
 
 
 @pytest.fixture
-def fresh_cache():
-    """The per-address and per-account email pauses live in the cache: each test starts without them."""
-    from django.core.cache import cache
-
-    cache.clear()
+def fresh_cache(settings, request):
+    """The per-address and per-account email pauses live in the cache: each test gets an empty one of its
+    own (never a flush of a shared Redis)."""
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": request.node.nodeid,
+        }
+    }
