@@ -134,7 +134,8 @@ def test_a_portrait_through_the_stack_lands_in_the_private_bucket(stack):
         job_id = json.load(response)["id"]
 
     events = []
-    cookie_header = "; ".join(f"{name}={value}" for name, value in cookies.items())
+    # The submit started the guest session: its cookie came with the 201.
+    cookie_header = "; ".join(f"{cookie.name}={cookie.value}" for cookie in jar)
     with connect(
         f"ws://{site}/ws/generations/{job_id}/",
         additional_headers={"Cookie": cookie_header, "Origin": f"http://{site}"},

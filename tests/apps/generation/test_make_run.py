@@ -44,7 +44,7 @@ def test_a_curl_submit_paints_a_portrait_and_the_websocket_shows_its_progress(se
         with browser.open(f"http://{server}{path}", timeout=10) as response:
             return json.load(response)
 
-    assert get_json("/api/me")["balance"] == 5  # the first call opens a guest session and sets csrftoken
+    assert get_json("/api/me")["balance"] == 5  # the free tokens to come, and the csrftoken cookie
     cookies = {cookie.name: cookie.value for cookie in jar}
     body, content_type = multipart(
         {"idea": "corporate confidence"}, {"face": ("astronaut.png", astronaut_png(), "image/png")}
@@ -58,7 +58,8 @@ def test_a_curl_submit_paints_a_portrait_and_the_websocket_shows_its_progress(se
         assert response.status == 201
         job = json.load(response)
 
-    cookie_header = "; ".join(f"{name}={value}" for name, value in cookies.items())
+    # The submit started the guest session: its cookie came with the 201.
+    cookie_header = "; ".join(f"{cookie.name}={cookie.value}" for cookie in jar)
     events = []
     with connect(
         f"ws://{server}/ws/generations/{job['id']}/",
