@@ -88,3 +88,18 @@ def test_the_previewed_concept_is_kept_for_the_worker(client):
     shown = client.get("/api/mecene", {"idea": "ocean dreamer", "seed": 9}).json()
     kept = concepts.previewed("ocean dreamer", 9)
     assert kept is not None and kept.prompt == shown["prompt"] and kept.chosen == shown["chosen"]
+
+
+def test_new_guest_cookies_do_not_escape_the_address_throttle():
+    """A script that starts a guest session for every preview is still held to 60 a minute per address."""
+    from django.test import Client
+
+    from tests.guests import start_guest
+
+    statuses = []
+    for _ in range(61):
+        visitor = Client()
+        start_guest(visitor)  # a session of its own each time: the per-visitor throttle never fills
+        statuses.append(visitor.get("/api/mecene", {"idea": "calm", "seed": 1}).status_code)
+    assert statuses[:60] == [200] * 60 and statuses[60] == 429
+    assert Client(REMOTE_ADDR="10.9.8.7").get("/api/mecene", {"idea": "calm", "seed": 1}).status_code == 200
