@@ -254,5 +254,7 @@ LOGGING = {
         "daphne.http_protocol": {"level": "WARNING"},
         "daphne.ws_protocol": {"level": "WARNING"},
         "django.db.backends": {"level": "WARNING"},
+        # axes logs every login at INFO with the typed email; its lockouts (WARNING) are what operators need.
+        "axes": {"level": "WARNING"},
     },
 }
