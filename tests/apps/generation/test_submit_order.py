@@ -113,3 +113,9 @@ def test_new_cookies_do_not_escape_the_address_throttle(settings, fresh_counts):
     statuses = [post(Client(), FACELESS).status_code for _ in range(6)]  # a fresh guest each time
     assert statuses == [400, 400, 400, 400, 429, 429]
     assert post(Client(REMOTE_ADDR="10.9.8.7"), FACELESS).status_code == 400  # another address
+
+
+def test_staff_are_not_throttled(client, settings, staff_user, fresh_counts):
+    settings.SUBMITS_PER_MINUTE_PER_VISITOR = settings.SUBMITS_PER_MINUTE_PER_ADDRESS = 1
+    client.force_login(staff_user)
+    assert [post(client, FACELESS).status_code for _ in range(3)] == [402, 402, 402]  # no tokens, never 429
