@@ -19,12 +19,12 @@ from PIL import Image
 
 from apps.generation import services
 from apps.generation.models import GenerationJob, JobStatus
-from apps.sessions_tokens import selectors as token_selectors
 from apps.sessions_tokens.models import LedgerEntry
 from inference.params import Role
 from narcis_site import config
 from tests.apps.generation.processes import PROJECT, SLOW, child_env, current_database_url, free_port, manage
 from tests.apps.generation.test_websocket import close_worker_thread_connections, connect  # noqa: F401 - autouse
+from tests.guests import start_guest
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 
@@ -52,10 +52,9 @@ def wait_for(condition, *, timeout: float, what: str) -> None:
 
 def visitor_with_a_slow_job():
     client = Client()
-    client.get("/api/me")
+    guest = start_guest(client)
     buffer = io.BytesIO()
     Image.fromarray(skimage.data.astronaut()).save(buffer, format="PNG")
-    guest = token_selectors.guest_session_from_cookies({"narcis_guest": client.cookies["narcis_guest"].value})
     job = services.job_submit(
         owner=guest, idea="calm", face=ContentFile(buffer.getvalue()), params=SLOW, role=Role.OPERATOR
     )
