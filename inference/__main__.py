@@ -109,6 +109,9 @@ def _portrait(args: argparse.Namespace, models, params, bars: StageBars) -> dict
 
 def generate(args: argparse.Namespace) -> int:
     from inference.models.registry import ModelRegistry
+    from inference.models.threads import ProcessKind, size_torch_threads
+
+    size_torch_threads(ProcessKind.WORKER)  # all the cores, unless NARCIS_TORCH_THREADS or _LOCAL_WORKERS
 
     params = _params(args)  # bad parameters are refused before any model loads
     started = time.perf_counter()

@@ -34,6 +34,16 @@ FIRST_PASS_ONLY = {
 }
 
 
+def pytest_collection_finish(session):
+    """Test modules import narcis_site.asgi, which sizes torch's threads for a web process (one); the
+    suite's own inference runs in this process and keeps every core."""
+    import torch
+
+    from inference.models.threads import usable_cores
+
+    torch.set_num_threads(usable_cores())
+
+
 def pytest_collection_modifyitems(config, items):
     require = os.environ.get("NARCIS_TEST_REQUIRE_SERVICES") == "1"
     missing = {

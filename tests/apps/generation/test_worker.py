@@ -327,7 +327,9 @@ def test_the_batch_size_comes_from_the_setting_else_the_device(settings):
     assert worker_from_settings(batch_size=2).batch_size == 2  # run_worker --batch
 
 
-def test_the_precision_and_fast_path_settings_reach_the_worker_or_stop_it_with_a_clear_error(settings):
+def test_the_precision_and_fast_path_settings_reach_the_worker_or_stop_it_with_a_clear_error(
+    settings, monkeypatch
+):
     import torch
     from django.core.management import CommandError, call_command
 
@@ -350,6 +352,13 @@ def test_the_precision_and_fast_path_settings_reach_the_worker_or_stop_it_with_a
     ):
         settings.NARCIS_DTYPE, settings.NARCIS_FAST_PATH = dtype, fast
         with pytest.raises(CommandError, match=f"^cannot start the worker: {message}"):
+            call_command("run_worker")
+    settings.NARCIS_DTYPE, settings.NARCIS_FAST_PATH = None, "off"
+    with monkeypatch.context() as patched:
+        patched.setenv("NARCIS_TORCH_THREADS", "two")
+        with pytest.raises(
+            CommandError, match="^cannot start the worker: NARCIS_TORCH_THREADS must be a whole"
+        ):
             call_command("run_worker")
 
 

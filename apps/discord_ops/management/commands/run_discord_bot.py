@@ -6,6 +6,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from inference.models.threads import ProcessKind, size_torch_threads
+
 
 class Command(BaseCommand):
     help = __doc__.split("\n\n")[0]
@@ -20,6 +22,7 @@ class Command(BaseCommand):
             )
         from apps.discord_ops.bot.client import build_bot
 
+        size_torch_threads(ProcessKind.BOT)  # one thread: the cores stay the workers'
         guild_ids = settings.DISCORD_GUILD_IDS
         where = guild_ids or "every server it is in (global commands)"
         self.stdout.write(f"Narcis operators' bot starting on guild(s) {where}")

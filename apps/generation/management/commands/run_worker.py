@@ -4,6 +4,7 @@ import signal
 from django.core.management.base import BaseCommand, CommandError
 
 from apps.generation.worker import worker_from_settings
+from inference.models.threads import ProcessKind, size_torch_threads
 
 
 def positive_int(text: str) -> int:
@@ -29,8 +30,10 @@ class Command(BaseCommand):
 
     def handle(self, *args, batch, lease, **options):
         try:
+            threads = size_torch_threads(ProcessKind.WORKER)  # its share of the cores (threads.py)
             worker = worker_from_settings(batch_size=batch, lease_seconds=lease)
-        except ValueError as error:  # NARCIS_DTYPE or NARCIS_FAST_PATH that this machine cannot honour
+        # NARCIS_DTYPE or NARCIS_FAST_PATH that this machine cannot honour, a thread count that is no number
+        except ValueError as error:
             raise CommandError(f"cannot start the worker: {error}") from None
         # SIGTERM (ECS stopping the task, a spot notice): claim nothing more; finish the batch in hand, or
         # hand it back when it cannot end before NARCIS_WORKER_STOP_DEADLINE.
@@ -38,7 +41,8 @@ class Command(BaseCommand):
         signal.signal(signal.SIGINT, lambda *_: worker.stop())
         models = worker.pipeline.models
         self.stdout.write(
-            f"worker {worker.worker_id} on {models.name} ({models.device}), batches of {worker.batch_size}",
+            f"worker {worker.worker_id} on {models.name} ({models.device}), batches of {worker.batch_size}, "
+            f"{threads} CPU thread{'s' if threads > 1 else ''}",
             ending="\n",
         )
         self.stdout.flush()

@@ -64,7 +64,7 @@ module "web" {
   security_group_ids  = [aws_security_group.web.id]
   task_role_arn       = aws_iam_role.task["web"].arn
   ecr_repository_arns = [aws_ecr_repository.this["web"].arn]
-  environment         = local.app_environment
+  environment         = merge(local.app_environment, { NARCIS_TORCH_THREADS = "1" }) # small models only
   secrets             = local.app_secrets
   stop_timeout        = 30
 
@@ -94,6 +94,7 @@ module "worker" {
   environment = merge(local.app_environment, {
     NARCIS_WORKER_BATCH         = "0" # 0 = the worker sizes its batch from its GPU's memory
     NARCIS_WORKER_STOP_DEADLINE = "110"
+    NARCIS_LOCAL_WORKERS        = "1" # one worker task per GPU instance: all its cores
     # The fast path's compiled kernels, on the instance (user data), so a restarted task starts warm.
     TORCHINDUCTOR_CACHE_DIR = "/cache/inductor"
   })
