@@ -171,7 +171,7 @@ def run(*, jobs: int, guests: int, workers: int, kill_every: float, timeout: flo
     # A job that ends while Redis is away is told by its socket's recheck (QUIET_RECHECK_S) at the latest.
     watched = [(str(job_id), cookies[index % guests]) for index, job_id in enumerate(ids)]
     watchers = Watchers(web.base, watched, give_up_at=started + timeout + QUIET_RECHECK_S + 30)
-    pool = Workers(workers, child_env())
+    pool = Workers(workers, child_env(NARCIS_LOCAL_WORKERS=str(workers)))  # their share of the cores each
     next_kill, redis_restarted, database_dropped, terminated = started + kill_every, False, False, 0
     live = GenerationJob.objects.filter(id__in=ids).exclude(
         status__in=[JobStatus.SUCCEEDED, JobStatus.FAILED]
