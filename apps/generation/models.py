@@ -66,6 +66,15 @@ class GenerationJob(models.Model):
         default=0,
         help_text="Times a worker handed the job back for a fault of ours (database, storage, GPU).",
     )
+    # Poison isolation (services.jobs_reap_expired): a worker that died painting a batch of several
+    # jobs does not say which one killed it, so they all go back as suspects, each painted alone next;
+    # only a death while painting alone counts as an attempt.
+    claimed_with = models.PositiveSmallIntegerField(
+        default=0, help_text="How many jobs the worker claimed in this job's batch (1: alone)."
+    )
+    suspect = models.BooleanField(
+        default=False, help_text="Its worker died painting it in a batch: painted alone from then on."
+    )
     worker_id = models.CharField(max_length=100, blank=True)
     lease_expires_at = models.DateTimeField(null=True, blank=True)
 

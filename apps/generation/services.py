@@ -153,14 +153,18 @@ def jobs_claim(
         head = queued.select_for_update(skip_locked=True).first()
         if head is None:
             return []
-        ids = list(
-            queued.filter(batch_key=head.batch_key)
-            .select_for_update(skip_locked=True)
-            .values_list("id", flat=True)[:limit]
-        )
+        if head.suspect:  # a suspect is painted alone, and no batch takes one in (poison isolation)
+            ids = [head.id]
+        else:
+            ids = list(
+                queued.filter(batch_key=head.batch_key, suspect=False)
+                .select_for_update(skip_locked=True)
+                .values_list("id", flat=True)[:limit]
+            )
         GenerationJob.objects.filter(id__in=ids, status=JobStatus.QUEUED).update(
             status=JobStatus.RUNNING,
             worker_id=worker_id,
+            claimed_with=len(ids),
             attempts=F("attempts") + 1,
             started_at=now,
             lease_expires_at=now + dt.timedelta(seconds=lease_seconds),
@@ -315,7 +319,12 @@ def jobs_reap_expired(
 ) -> tuple[int, int]:
     """Jobs whose worker stopped renewing (a spot interruption): back to the queue, or failed + refunded
     once they have used their attempts (`on_failed(job)` then, e.g. to tell the owner). Returns
-    (requeued, failed)."""
+    (requeued, failed).
+
+    A death while painting a batch of several jobs is charged to none of them (it may have been any
+    one's fault, or none's): they go back as suspects, each painted alone next. Only a death while
+    painting alone counts as an attempt, so a job that kills its worker fails alone after its attempts
+    and the jobs that shared its batch lose nothing."""
     now = now or timezone.now()
     expired = GenerationJob.objects.filter(status=JobStatus.RUNNING, lease_expires_at__lt=now)
     back = {"status": JobStatus.QUEUED, "worker_id": "", "lease_expires_at": None}
@@ -325,7 +334,9 @@ def jobs_reap_expired(
     requeued = unstarted.filter(infra_faults__lt=MAX_UNSTARTED_DEATHS - 1).update(
         **back, attempts=F("attempts") - 1, infra_faults=F("infra_faults") + 1
     )
-    requeued += expired.exclude(progress_step=0).filter(attempts__lt=F("max_attempts")).update(**back)
+    started = expired.exclude(progress_step=0)
+    requeued += started.filter(claimed_with__gt=1).update(**back, attempts=F("attempts") - 1, suspect=True)
+    requeued += started.filter(attempts__lt=F("max_attempts")).update(**back)
     failed = 0
     for job in expired:  # what is left: out of attempts, or of patience with faults of ours
         still_expired = GenerationJob.objects.filter(
@@ -338,7 +349,10 @@ def jobs_reap_expired(
             still_expired,
             JobStatus.FAILED,
             error_message=message,
-            error_detail=f"lease expired after {job.attempts} attempts, {job.infra_faults} unstarted",
+            error_detail=(
+                f"lease expired after {job.attempts} attempts (painted alone: its worker died each time), "
+                f"{job.infra_faults} unstarted"
+            ),
         ):
             failed += 1
             if on_failed is not None:

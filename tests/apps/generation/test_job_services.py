@@ -192,3 +192,52 @@ def test_purge_keeps_guest_sessions_with_live_jobs(guest, face_file):
     GuestSession.objects.filter(pk=guest.pk).update(expires_at=timezone.now() - dt.timedelta(days=1))
     tokens.guest_sessions_purge()
     assert GuestSession.objects.filter(pk=guest.pk).exists()
+
+
+def test_a_job_that_kills_its_worker_fails_alone_and_its_batch_mates_lose_nothing(
+    guest, face_file, staff_user
+):
+    """Poison isolation: a death in a batch of four charges none of them; each is painted alone next,
+    and only the job that kills its worker while alone uses up its attempts."""
+    tokens.grant(owner=guest, amount=5, actor=staff_user, reason="more")
+    poison, *innocent = [submit(guest, face_file) for _ in range(4)]
+    later = timezone.now() + dt.timedelta(minutes=5)
+    batch = services.jobs_claim(worker_id="w0", limit=4, lease_seconds=60)
+    assert len(batch) == 4 and {job.claimed_with for job in batch} == {4}
+    GenerationJob.objects.update(progress_step=3)  # the batch painted three steps, then its worker died
+    assert services.jobs_reap_expired(now=later) == (4, 0)
+    assert set(GenerationJob.objects.values_list("status", "attempts", "suspect")) == {
+        (JobStatus.QUEUED, 0, True)
+    }
+    newcomer = submit(guest, face_file)  # compatible with them all, but no suspect shares its batch
+
+    deaths, claims = 0, 0
+    while GenerationJob.objects.filter(status=JobStatus.QUEUED).exists():
+        claims += 1
+        claimed = services.jobs_claim(worker_id=f"w{claims}", limit=4, lease_seconds=60)
+        if claimed[0].suspect:
+            assert len(claimed) == 1 and claimed[0].claimed_with == 1  # alone
+        else:
+            assert [job.pk for job in claimed] == [newcomer.pk]
+        for job in claimed:
+            if job.pk == poison.pk:  # it kills every worker that paints it
+                GenerationJob.objects.filter(pk=job.pk).update(progress_step=2)
+                deaths += 1
+                services.jobs_reap_expired(now=later)
+            else:
+                assert services.job_succeed(
+                    job=job,
+                    worker_id=job.worker_id,
+                    image=face_file(),
+                    prompt="p",
+                    negative_prompt="",
+                    metadata={},
+                )
+
+    poison.refresh_from_db()
+    assert poison.status == JobStatus.FAILED and deaths == poison.max_attempts == poison.attempts
+    assert "painted alone" in poison.error_detail and "token has been returned" in poison.error_message
+    for job in [*innocent, newcomer]:
+        job.refresh_from_db()
+        assert (job.status, job.attempts) == (JobStatus.SUCCEEDED, 1)  # the one claim that painted it
+    assert token_selectors.balance_of(guest) == 10 - 5 + 1  # five spent, the poison's refunded
