@@ -1,7 +1,7 @@
 """The chaos campaign: portraits from many guests while the infrastructure is broken on purpose.
 
     DATABASE_URL=postgres://.../narcis_chaos python -m tests.chaos_campaign [--jobs 100] [--guests 20]
-        [--workers 3] [--kill-every 10] [--timeout 600]
+        [--workers 3] [--kill-every 10] [--timeout 900] [--sizes visitor|tuned]
 
 The database named by DATABASE_URL is migrated and filled (use a throwaway one). The campaign starts its
 own Redis on a free port, `--workers` run_worker processes and one daphne on them, submits `--jobs`
@@ -32,7 +32,15 @@ from pathlib import Path
 from tests.campaign_clients import WebServer, guest_cookie, watch
 
 PROJECT = Path(__file__).resolve().parents[1]
-JOB = {"width": 128, "height": 128, "steps": 12, "start_merge_step": 3, "detailing_steps": 8}
+# --sizes: `visitor` paints what visitors get (the models' defaults: 256 px, 20 + 12 steps on the tiny
+# preset) in the workers' default batches; `tuned` (the suite's reduced run) 128 px in batches of 4.
+SIZES = {
+    "visitor": {"params": None, "worker_args": []},
+    "tuned": {
+        "params": {"width": 128, "height": 128, "steps": 12, "start_merge_step": 3, "detailing_steps": 8},
+        "worker_args": ["--batch", "4"],
+    },
+}
 
 
 def _django(database_url: str, redis_url: str, media: Path):
@@ -69,13 +77,13 @@ class Redis:
 
 
 class Workers:
-    def __init__(self, count: int, env: dict):
-        self.env, self.kills = env, 0
+    def __init__(self, count: int, env: dict, args: list[str]):
+        self.env, self.args, self.kills = env, args, 0
         self.processes = [self._start() for _ in range(count)]
 
     def _start(self) -> subprocess.Popen:
         return subprocess.Popen(
-            [sys.executable, str(PROJECT / "manage.py"), "run_worker", "--batch", "4", "--lease", "10"],
+            [sys.executable, str(PROJECT / "manage.py"), "run_worker", *self.args, "--lease", "10"],
             env=self.env,
             cwd=PROJECT,
             stdout=subprocess.DEVNULL,
@@ -96,7 +104,7 @@ class Workers:
             process.wait(60)
 
 
-def _submit(jobs: int, guests: int) -> list:
+def _submit(jobs: int, guests: int, params: dict | None) -> list:
     import skimage.data
     from django.core.files.base import ContentFile
     from PIL import Image
@@ -112,8 +120,9 @@ def _submit(jobs: int, guests: int) -> list:
     for index in range(jobs):
         face = ContentFile(buffer.getvalue())
         owner = sessions[index % guests]
-        # Operator parameters (128 px) keep the campaign short; the owners are visitors' sessions.
-        job = services.job_submit(owner=owner, idea="calm", face=face, params=JOB, role=Role.OPERATOR)
+        # Submitted as an operator, so the visitors' queued limits do not pace the campaign; the owners
+        # are visitors' sessions, each spending its own tokens.
+        job = services.job_submit(owner=owner, idea="calm", face=face, params=params, role=Role.OPERATOR)
         submitted.append(job.id)
     return sessions, submitted
 
@@ -148,7 +157,9 @@ def terminate_connections() -> int:
         return cursor.fetchone()[0]
 
 
-def run(*, jobs: int, guests: int, workers: int, kill_every: float, timeout: float, media: Path) -> dict:
+def run(
+    *, jobs: int, guests: int, workers: int, kill_every: float, timeout: float, media: Path, sizes: str
+) -> dict:
     from django.core.management import call_command
     from django.db.models import Count
 
@@ -162,7 +173,7 @@ def run(*, jobs: int, guests: int, workers: int, kill_every: float, timeout: flo
     redis_port = int(os.environ["REDIS_URL"].rsplit(":", 1)[1].split("/")[0])
     redis = Redis(redis_port)
     redis.start()
-    sessions, ids = _submit(jobs, guests)
+    sessions, ids = _submit(jobs, guests, SIZES[sizes]["params"])
     allowance = token_selectors.balance_of(sessions[0]) + jobs // guests
     web = WebServer(free_port(), child_env())
     web.start()
@@ -171,7 +182,8 @@ def run(*, jobs: int, guests: int, workers: int, kill_every: float, timeout: flo
     # A job that ends while Redis is away is told by its socket's recheck (QUIET_RECHECK_S) at the latest.
     watched = [(str(job_id), cookies[index % guests]) for index, job_id in enumerate(ids)]
     watchers = Watchers(web.base, watched, give_up_at=started + timeout + QUIET_RECHECK_S + 30)
-    pool = Workers(workers, child_env(NARCIS_LOCAL_WORKERS=str(workers)))  # their share of the cores each
+    # Each worker takes its share of the cores, as make stack's do.
+    pool = Workers(workers, child_env(NARCIS_LOCAL_WORKERS=str(workers)), SIZES[sizes]["worker_args"])
     next_kill, redis_restarted, database_dropped, terminated = started + kill_every, False, False, 0
     live = GenerationJob.objects.filter(id__in=ids).exclude(
         status__in=[JobStatus.SUCCEEDED, JobStatus.FAILED]
@@ -211,6 +223,7 @@ def run(*, jobs: int, guests: int, workers: int, kill_every: float, timeout: flo
     results = {job.result_image.name for job in GenerationJob.objects.filter(id__in=ids) if job.result_image}
     stored = {f"productions/{path.name}" for path in (media / "productions").glob("*")}
     report = {
+        "sizes": sizes,
         "jobs": jobs,
         "succeeded": statuses.get(JobStatus.SUCCEEDED, 0),
         "statuses": statuses,
@@ -246,7 +259,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--guests", type=int, default=20)
     parser.add_argument("--workers", type=int, default=3)
     parser.add_argument("--kill-every", type=float, default=10.0)
-    parser.add_argument("--timeout", type=float, default=600.0)
+    parser.add_argument("--timeout", type=float, default=900.0)
+    parser.add_argument("--sizes", choices=sorted(SIZES), default="visitor")
     parser.add_argument("--media", type=Path, default=PROJECT / "var" / "chaos-media")
     args = parser.parse_args(argv)
     if args.jobs % args.guests or args.jobs // args.guests > 5:
@@ -264,6 +278,7 @@ def main(argv: list[str] | None = None) -> int:
         kill_every=args.kill_every,
         timeout=args.timeout,
         media=args.media,
+        sizes=args.sizes,
     )
     print(json.dumps(report))
     return 0 if report["passed"] else 1

@@ -38,7 +38,7 @@ def throwaway_database():
 def test_a_reduced_chaos_campaign_paints_every_portrait(throwaway_database, tmp_path):
     # A kill every 8 s: at 5 s a 2-core CI machine sometimes kills a worker again before it has loaded
     # its models and painted a step, and the test then measures the machine, not the guarantees.
-    args = "--jobs 20 --guests 4 --workers 2 --kill-every 8 --timeout 400".split()
+    args = "--jobs 20 --guests 4 --workers 2 --kill-every 8 --timeout 400 --sizes tuned".split()
     run = subprocess.run(
         [sys.executable, "-m", "tests.chaos_campaign", *args, "--media", str(tmp_path / "media")],
         env=child_env(DATABASE_URL=throwaway_database),
