@@ -24,7 +24,7 @@ def add_action(action: Callable, *, permission: str) -> None:
 @admin.register(GenerationJob)
 class GenerationJobAdmin(admin.ModelAdmin):
     list_display = ("thumbnail", "idea", "status", "owner", "wall_consent", "identity_score", "created_at")
-    list_filter = ("status", "priority", "wall_consent")
+    list_filter = ("status", "priority", "wall_consent", "suspect")
     search_fields = ("idea", "prompt", "id")
     date_hierarchy = "created_at"
     list_per_page = 50
@@ -37,6 +37,8 @@ class GenerationJobAdmin(admin.ModelAdmin):
         "identity_score",
         "status",
         "attempts",
+        "suspect",
+        "infra_faults",
         "worker_id",
         "error_message",
         "error_detail",
