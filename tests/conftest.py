@@ -34,13 +34,23 @@ FIRST_PASS_ONLY = {
 }
 
 
+# What torch reads at start, as the suite found it (narcis_site.asgi may set them for a web process).
+_THREAD_VARIABLES = {name: os.environ.get(name) for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")}
+
+
 def pytest_collection_finish(session):
     """Test modules import narcis_site.asgi, which sizes torch's threads for a web process (one); the
-    suite's own inference runs in this process and keeps every core."""
+    suite's own inference runs in this process and keeps every core, and the processes it starts get
+    the environment it was given."""
     import torch
 
     from inference.models.threads import usable_cores
 
+    for name, value in _THREAD_VARIABLES.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
     torch.set_num_threads(usable_cores())
 
 

@@ -22,11 +22,11 @@ from inference.identity.lora import ADAPTER, fuse_lora
 from inference.models.clip_vocab import load_tokenizer, write_tokenizer_folder
 from inference.models.devices import pick_device, pick_dtype
 from inference.models.fast import FastPath
+from inference.models.presets import TINY
 from inference.models.tiny import tiny_components
 
 logger = logging.getLogger("narcis.inference.models.registry")
 
-TINY = "tiny"
 PHOTOMAKER_FILE = "photomaker/photomaker-v2.bin"
 
 _DIFFUSERS_WEIGHTS = (

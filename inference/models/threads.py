@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 from collections.abc import Mapping
 from enum import Enum
 from pathlib import Path
@@ -47,16 +48,22 @@ def threads_for(kind: ProcessKind, *, cores: int, env: Mapping[str, str]) -> int
 
 
 def size_torch_threads(kind: ProcessKind, *, env: Mapping[str, str] | None = None) -> int:
-    """Sets torch's intra-op and inter-op threads for this process; returns the count torch now uses."""
+    """Sizes torch's intra-op and inter-op threads for this process; returns the count.
+
+    Before torch is imported, through the variables it reads when it starts (importing torch only to
+    size it would add a second to the start of a web process that may never use it); after, directly."""
+    threads = threads_for(kind, cores=usable_cores(), env=os.environ if env is None else env)
+    if "torch" not in sys.modules:
+        os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = str(threads)
+        return threads
     import torch
 
-    threads = threads_for(kind, cores=usable_cores(), env=os.environ if env is None else env)
     torch.set_num_threads(threads)
     try:
         torch.set_num_interop_threads(threads)
     except RuntimeError:  # only settable before the first inter-op work; the intra-op count is what matters
         pass
-    return torch.get_num_threads()
+    return threads
 
 
 def _positive(env: Mapping[str, str], name: str) -> int | None:

@@ -50,16 +50,19 @@ def test_a_containers_cpu_quota_caps_the_cores(tmp_path, cpu_max, cap):
     assert usable_cores(cpu_max=tmp_path / "absent") == cores  # no cgroup v2 file: the affinity
 
 
-def test_the_setter_sizes_torch_in_a_fresh_process():
-    """A fresh process (torch's thread count is per process), through the real setter."""
+@pytest.mark.skipif(usable_cores() < 2, reason="one core: torch's own default is already one thread")
+@pytest.mark.parametrize("torch_first", [False, True], ids=["before-torch-starts", "after"])
+def test_the_setter_sizes_torch_in_a_fresh_process(torch_first):
+    """A fresh process (torch's thread count is per process), through the real setter: before torch is
+    imported (the variables it reads at start) and after (its own setter). Left alone, torch would take
+    a thread per core."""
     probe = (
-        "from inference.models.threads import ProcessKind, size_torch_threads\n"
+        ("import torch\n" if torch_first else "")
+        + "from inference.models.threads import ProcessKind, size_torch_threads\n"
+        "sized = size_torch_threads(ProcessKind.WEB)\n"
         "import torch\n"
-        "print(size_torch_threads(ProcessKind.WEB), torch.get_num_threads())\n"
+        "print(sized, torch.get_num_threads())\n"
     )
-    env = {**os.environ, "NARCIS_TORCH_THREADS": "3"}
-    out = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True)
-    assert out.stdout.split() == ["3", "3"]
-    env = {k: v for k, v in os.environ.items() if k != "NARCIS_TORCH_THREADS"}
+    env = {k: v for k, v in os.environ.items() if k not in ("NARCIS_TORCH_THREADS", "OMP_NUM_THREADS")}
     out = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["1", "1"]  # the web's one thread
