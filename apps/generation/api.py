@@ -278,7 +278,7 @@ def generation_list(
     page: int = Query(1, ge=1, le=MAX_PAGE),
     page_size: int = Query(20, ge=1, le=100),
 ):
-    viewer = request.user if request.user.is_authenticated else request.guest.get(create=False)
+    viewer = selectors.viewer(request)
     if viewer is None:
         return []  # a visitor before their first portrait: nothing to list, and no session made for it
     jobs = selectors.jobs_of(viewer)[(page - 1) * page_size :][:page_size]

@@ -17,7 +17,7 @@ from ninja.errors import Throttled
 from ninja.throttling import SimpleRateThrottle
 from pydantic import WithJsonSchema
 
-from apps.generation import concepts
+from apps.generation import concepts, selectors
 from apps.generation.errors import errors
 from apps.generation.uploads import IDEA_IN_OPENAPI, SEED_IN_OPENAPI, check_concept_seed, clean_idea
 from apps.sessions_tokens.allowances import address_digest, client_address
@@ -39,12 +39,7 @@ class VisitorThrottle(SimpleRateThrottle):
         super().__init__(rate)
 
     def get_cache_key(self, request) -> str:
-        user = getattr(request, "user", None)
-        if user is not None and user.is_authenticated:
-            ident = f"user-{user.pk}"
-        else:
-            guest = request.guest.get(create=False)
-            ident = f"guest-{guest.pk}" if guest is not None else f"ip-{client_address(request)}"
+        ident = selectors.viewer_key(request) or f"ip-{client_address(request)}"
         return self.cache_format % {"scope": self.scope, "ident": ident}
 
 

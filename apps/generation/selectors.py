@@ -7,7 +7,7 @@ from django.http import Http404
 
 from apps.generation import eta
 from apps.generation.models import LIVE_STATUSES, GenerationJob, JobStatus, Priority
-from apps.sessions_tokens.models import User
+from apps.sessions_tokens.models import GuestSession, User
 
 
 def guest_sessions_with_live_jobs() -> QuerySet:
@@ -20,6 +20,20 @@ def guest_sessions_with_live_jobs() -> QuerySet:
 def owner_fields(owner) -> dict:
     """The job fields that name this owner (a user or a guest session)."""
     return {"user": owner} if isinstance(owner, User) else {"guest_session": owner}
+
+
+def viewer(request) -> User | GuestSession | None:
+    """The logged-in user, else the guest session from the cookie; None for a visitor with nothing yet
+    (never creates a session: reading creates nothing)."""
+    return request.user if request.user.is_authenticated else request.guest.get(create=False)
+
+
+def viewer_key(request) -> str | None:
+    """The viewer as a key for counters and caches ("user-<id>", "guest-<id>"), or None."""
+    found = viewer(request)
+    if found is None:
+        return None
+    return f"user-{found.pk}" if isinstance(found, User) else f"guest-{found.pk}"
 
 
 def job_by_key(owner, key: str) -> GenerationJob | None:

@@ -12,18 +12,11 @@ import time
 
 from django.conf import settings
 
+from apps.generation import selectors
 from apps.generation.errors import Refused
 from apps.sessions_tokens.allowances import address_digest, count_in_cache
 
 WINDOW_S = 60
-
-
-def _visitor(request) -> str | None:
-    """The account, else the guest session the cookie names (never created here), else None."""
-    if request.user.is_authenticated:
-        return f"user-{request.user.pk}"
-    guest = request.guest.get(create=False)
-    return f"guest-{guest.pk}" if guest is not None else None
 
 
 def count_submit(request) -> None:
@@ -31,10 +24,10 @@ def count_submit(request) -> None:
     neither, as to none of the visitors' limits."""
     if request.user.is_authenticated and request.user.is_staff:
         return
-    window = int(time.time()) // WINDOW_S
-    retry_after = WINDOW_S - int(time.time()) % WINDOW_S
+    window, elapsed = divmod(int(time.time()), WINDOW_S)
+    retry_after = WINDOW_S - elapsed
     counters = [(f"submits:ip-{address_digest(request)}:{window}", settings.SUBMITS_PER_MINUTE_PER_ADDRESS)]
-    visitor = _visitor(request)
+    visitor = selectors.viewer_key(request)  # the account or the cookie's guest session, never created
     if visitor is not None:
         counters.append((f"submits:{visitor}:{window}", settings.SUBMITS_PER_MINUTE_PER_VISITOR))
     for key, limit in counters:

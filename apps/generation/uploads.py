@@ -81,7 +81,7 @@ def clean_faces(first: bytes, more: Sequence[bytes] = ()) -> list[CleanPhoto]:
             f"{MAX_TOTAL_PIXELS // 1_000_000} million (smaller photos, or fewer of them)."
         )
         raise UploadError("images_too_large", message, "extra_faces" if more else "face")
-    return _each_photo(photos, _clean_with_face)
+    return _each_photo(photos, _decode_with_face)
 
 
 def _each_photo(photos: Sequence[bytes], check: Callable[[bytes], T]) -> list[T]:
@@ -102,8 +102,9 @@ def check_extra_count(count: int) -> None:
         raise UploadError("too_many_faces", message, "extra_faces")
 
 
-def _clean_with_face(data: bytes) -> CleanPhoto:
-    photo = clean_photo(data)
+def _decode_with_face(data: bytes) -> CleanPhoto:
+    """A photo whose header clean_faces already probed: decoded, cleaned and checked for a face."""
+    photo = _decode(data)
     check_face(photo)
     return photo
 
@@ -168,6 +169,11 @@ def _unreadable() -> UploadError:
 
 def clean_photo(data: bytes) -> CleanPhoto:
     _probe(data)
+    return _decode(data)
+
+
+def _decode(data: bytes) -> CleanPhoto:
+    """Orientation applied, re-encoded as PNG; only for a photo that passed _probe."""
     try:
         with Image.open(io.BytesIO(data)) as image:
             image.load()  # a truncated file fails here

@@ -28,14 +28,9 @@ PAGE_SIZE = 12
 THUMB_SIDE = 384
 
 
-def _viewer(request):
-    """The logged-in user, else the guest session from the cookie (None: a visitor with nothing yet)."""
-    return request.user if request.user.is_authenticated else request.guest.get(create=False)
-
-
 @require_safe
 def portrait_list(request):
-    owner = _viewer(request)
+    owner = selectors.viewer(request)
     jobs = selectors.jobs_of(owner) if owner is not None else GenerationJob.objects.none()
     page = Paginator(jobs, PAGE_SIZE).get_page(request.GET.get("page"))
     context = {
