@@ -1,12 +1,16 @@
-"""Reads of the job queue."""
+"""Reads of the job queue, and the one read-model of what a job produced (JobOutcome): the API,
+webhooks, photowall and discord_ops read a job through it, never its columns or metadata keys."""
 
+import datetime as dt
 import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.http import Http404
 
 from apps.generation import eta
-from apps.generation.models import LIVE_STATUSES, GenerationJob, JobStatus, Priority
+from apps.generation.models import ENDED_STATUSES, LIVE_STATUSES, GenerationJob, JobStatus, Priority
 from apps.sessions_tokens.models import GuestSession, User
 
 
@@ -96,9 +100,17 @@ def queued_in_claim_order() -> QuerySet:
 
 
 def queue_position(job: GenerationJob) -> int:
-    """How many queued jobs will be claimed before this one (0 = next)."""
-    ahead = Q(priority__gt=job.priority) | Q(priority=job.priority, created_at__lt=job.created_at)
-    return GenerationJob.objects.filter(ahead, status=JobStatus.QUEUED).count()
+    """How many queued jobs will be claimed before this one (0 = next). A visitor's job waits for the
+    visitors' jobs before it and, per visitor job, at most OPERATOR_JOBS_PER_VISITOR operators' jobs
+    (services.jobs_claim's fair share)."""
+    from apps.generation.services import OPERATOR_JOBS_PER_VISITOR
+
+    queued = GenerationJob.objects.filter(status=JobStatus.QUEUED)
+    same = queued.filter(priority=job.priority, created_at__lt=job.created_at).count()
+    if job.priority >= Priority.OPERATOR:
+        return same + queued.filter(priority__gt=job.priority).count()
+    operators = queued.filter(priority__gt=job.priority).count()
+    return same + min(operators, OPERATOR_JOBS_PER_VISITOR * (same + 1))
 
 
 def job_public(job: GenerationJob) -> dict:
@@ -125,3 +137,105 @@ def job_public(job: GenerationJob) -> dict:
         "wall_consent": job.wall_consent,
         "finished_at": job.finished_at,
     }
+
+
+@dataclass(frozen=True)
+class JobOutcome:
+    """What a job is and produced, typed: the only way other apps read a job."""
+
+    id: uuid.UUID
+    status: str
+    idea: str
+    params: dict
+    seed: int | None
+    identity_score: float | None
+    keywords: list[str]
+    seconds: float | None  # painting time, claim to end
+    finished_at: dt.datetime | None
+    error: str  # the visitor-facing reason when it did not succeed
+    result_name: str  # the result's storage name ("" until it succeeded)
+    priority: int
+    public: bool  # may be shown on the wall (consent, or operators' own work)
+
+    @property
+    def ended(self) -> bool:
+        return self.status in ENDED_STATUSES
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status == JobStatus.SUCCEEDED and bool(self.result_name)
+
+
+def job_outcome(job: GenerationJob) -> JobOutcome:
+    metadata = job.metadata or {}
+    score = metadata.get("identity_score")
+    seconds = (
+        (job.finished_at - job.started_at).total_seconds() if job.finished_at and job.started_at else None
+    )
+    return JobOutcome(
+        id=job.id,
+        status=job.status,
+        idea=job.idea,
+        params=dict(job.params or {}),
+        seed=(job.params or {}).get("seed"),
+        identity_score=float(score) if score is not None else None,
+        keywords=job_keywords(job),
+        seconds=seconds,
+        finished_at=job.finished_at,
+        error=job.error_message if job.status != JobStatus.SUCCEEDED else "",
+        result_name=job.result_image.name if job.result_image else "",
+        priority=job.priority,
+        public=may_show_in_public(job),
+    )
+
+
+def job_outcomes(job_ids: Iterable) -> dict[uuid.UUID, JobOutcome]:
+    """{job id: its outcome} for these jobs, in one query."""
+    return {job.id: job_outcome(job) for job in GenerationJob.objects.filter(id__in=list(job_ids))}
+
+
+def job_statuses(job_ids: Iterable) -> dict[uuid.UUID, str]:
+    """{job id: status}: the cheap read for counting a set of jobs."""
+    return dict(GenerationJob.objects.filter(id__in=list(job_ids)).values_list("id", "status"))
+
+
+def job_result_bytes(job_id) -> bytes:
+    """The result image's bytes (OSError when storage lost it)."""
+    job = GenerationJob.objects.get(id=job_id)
+    if not job.result_image:
+        raise FileNotFoundError(f"job {job_id} has no result image")
+    with job.result_image.open("rb") as handle:
+        return handle.read()
+
+
+def job_for_owner(owner, prefix: str) -> GenerationJob | None:
+    """The owner's one job whose id starts with `prefix` (a full id or at least 8 characters)."""
+    jobs = GenerationJob.objects.filter(**owner_fields(owner))
+    matches = (
+        list(jobs.filter(id__startswith=prefix)[:2]) if len(prefix) < 36 else list(jobs.filter(id=prefix)[:1])
+    )
+    return matches[0] if len(matches) == 1 else None
+
+
+def first_queued_position(job_ids: Iterable) -> int | None:
+    """The queue position of the first of these jobs to be claimed (None: none of them is queued)."""
+    first = (
+        GenerationJob.objects.filter(id__in=list(job_ids), status=JobStatus.QUEUED)
+        .order_by("-priority", "created_at")
+        .first()
+    )
+    return queue_position(first) if first is not None else None
+
+
+def jobs_by_ids(job_ids: Iterable) -> list[GenerationJob]:
+    """The jobs themselves, for a service of generation to act on (job_cancel, job_submit's callers)."""
+    return list(GenerationJob.objects.filter(id__in=list(job_ids)))
+
+
+def live_job_ids(job_ids: Iterable) -> list:
+    """Those of these jobs still queued or running."""
+    return list(
+        GenerationJob.objects.filter(id__in=list(job_ids), status__in=LIVE_STATUSES).values_list(
+            "id", flat=True
+        )
+    )

@@ -138,10 +138,16 @@ def _check_limits(owner: Owner) -> None:
         raise Refused(429, "too_many_queued", message)
 
 
+OPERATOR_JOBS_PER_VISITOR = 4  # operators' jobs claimed ahead of a waiting visitor's, at most
+
+
 def jobs_claim(
     *, worker_id: str, limit: int, lease_seconds: int, now: dt.datetime | None = None
 ) -> list[GenerationJob]:
     """Take up to `limit` compatible queued jobs (same batch key as the head of the queue).
+
+    Operators go first, but never starve visitors: once OPERATOR_JOBS_PER_VISITOR operators' jobs were
+    claimed since the oldest waiting visitor's job was queued, that job is the head (_fair_head).
 
     PostgreSQL: SELECT ... FOR UPDATE SKIP LOCKED, so concurrent workers take disjoint jobs without
     waiting. SQLite: the IMMEDIATE transaction holds the database's write lock from its first statement,
@@ -150,17 +156,19 @@ def jobs_claim(
     now = now or timezone.now()
     with transaction.atomic():
         queued = GenerationJob.objects.filter(status=JobStatus.QUEUED).order_by("-priority", "created_at")
-        head = queued.select_for_update(skip_locked=True).first()
+        head, limit = _fair_head(queued, limit)
         if head is None:
             return []
         if head.suspect:  # a suspect is painted alone, and no batch takes one in (poison isolation)
             ids = [head.id]
         else:
-            ids = list(
+            compatible = (
                 queued.filter(batch_key=head.batch_key, suspect=False)
+                .exclude(id=head.id)
                 .select_for_update(skip_locked=True)
-                .values_list("id", flat=True)[:limit]
+                .values_list("id", flat=True)[: limit - 1]
             )
+            ids = [head.id, *compatible]
         GenerationJob.objects.filter(id__in=ids, status=JobStatus.QUEUED).update(
             status=JobStatus.RUNNING,
             worker_id=worker_id,
@@ -178,6 +186,23 @@ def jobs_claim(
             "job claimed", extra={"job_id": str(job.id), "worker": worker_id, "attempt": job.attempts}
         )
     return jobs
+
+
+def _fair_head(queued, limit: int) -> tuple[GenerationJob | None, int]:
+    """The job to claim first, and how many may be claimed with it. Counted in jobs, not time: the
+    operators' jobs started since the oldest waiting visitor's job was queued."""
+    head = queued.select_for_update(skip_locked=True).first()
+    if head is None or head.priority == Priority.VISITOR:
+        return head, limit
+    visitor = queued.filter(priority=Priority.VISITOR).select_for_update(skip_locked=True).first()
+    if visitor is None:
+        return head, limit
+    served = GenerationJob.objects.filter(
+        priority__gt=Priority.VISITOR, started_at__gte=visitor.created_at
+    ).count()
+    if served >= OPERATOR_JOBS_PER_VISITOR:
+        return visitor, limit
+    return head, min(limit, OPERATOR_JOBS_PER_VISITOR - served)
 
 
 FRESH_PROGRESS = {"progress_stage": "", "progress_step": 0, "progress_total": 0, "progress_percent": 0.0}
