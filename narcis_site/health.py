@@ -11,6 +11,8 @@ import logging
 from django.db import DatabaseError, connections
 from django.http import JsonResponse
 
+from narcis_site.daphne_drain import DRAINING
+
 logger = logging.getLogger("narcis.health")
 
 HEALTH_PATH = "/health"
@@ -29,9 +31,12 @@ def database_status() -> str:
 
 
 def health_response() -> JsonResponse:
-    database = database_status()
-    healthy = database == "ok"
-    body = {"status": "ok" if healthy else "unavailable", "database": database}
+    if DRAINING.is_set():  # told to stop: the balancer should send nothing new (narcis_site.daphne_drain)
+        healthy, body = False, {"status": "draining"}
+    else:
+        database = database_status()
+        healthy = database == "ok"
+        body = {"status": "ok" if healthy else "unavailable", "database": database}
     response = JsonResponse(body, status=200 if healthy else 503)
     response["Cache-Control"] = "no-store"
     return response

@@ -42,6 +42,8 @@ MIDDLEWARE = [
     "narcis_site.security_headers.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "narcis_site.access_log.AccessLogMiddleware",
+    # Inside the access log (it logs the answer sent), outside everything that reads the database.
+    "narcis_site.database_recovery.DatabaseRecoveryMiddleware",
     "narcis_site.malformed_bodies.MalformedBodyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -189,6 +191,14 @@ MAX_REQUEST_BYTES = config.env_int(ENV, "MAX_REQUEST_BYTES", 42 * 2**20, minimum
 REQUEST_HEADER_TIMEOUT_S = config.env_int(ENV, "REQUEST_HEADER_TIMEOUT_S", 20, minimum=1)
 REQUEST_BODY_MIN_RATE = config.env_int(ENV, "REQUEST_BODY_MIN_RATE", 16 * 1024, minimum=1)
 REQUEST_BODY_MAX_S = config.env_int(ENV, "REQUEST_BODY_MAX_S", 300, minimum=1)
+# SIGTERM drains the web process (narcis_site.daphne_drain): /health says 503 at once, requests are served
+# for WEB_DRAIN_S more (a balancer's checks notice), then websockets close and what is in flight gets up to
+# WEB_DRAIN_MAX_S. Both together stay under the task's stopTimeout (30 s for web).
+WEB_DRAIN_S = config.env_int(ENV, "WEB_DRAIN_S", 5, minimum=0)
+WEB_DRAIN_MAX_S = config.env_int(ENV, "WEB_DRAIN_MAX_S", 20, minimum=0)
+# A GET or HEAD that lost its database connection (a restart, a failover) waits up to this long for the
+# database to answer again and is served once more (narcis_site.database_recovery), instead of a 500.
+DATABASE_RECOVERY_WAIT_S = config.env_int(ENV, "DATABASE_RECOVERY_WAIT_S", 15, minimum=0)
 # Uploads are read by the API with their own 10 MB bound; let Django spool them to disk, not memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 12 * 1024 * 1024
