@@ -9,3 +9,10 @@ class OpsError(ValueError):
 
 class NotAnOperator(OpsError):
     pass
+
+
+def quoted(value, limit: int = 60) -> str:
+    """An operator's input quoted in a refusal, cut: a 2,000-character value must not make the refusal
+    itself too long to send."""
+    value = str(value)
+    return repr(value if len(value) <= limit else value[: limit - 1] + "…")

@@ -127,6 +127,15 @@ class TestSession(models.Model):
     canceled_at = models.DateTimeField(null=True, blank=True)
     channel_id = models.CharField(max_length=20, blank=True)
     progress_message_id = models.CharField(max_length=20, blank=True)
+    discord_user_id = models.CharField(
+        max_length=20,
+        blank=True,
+        help_text="Who started it on Discord: mentioned at the end, told of a stall.",
+    )
+    failed_passes = models.PositiveIntegerField(default=0, help_text="The bot's failed passes in a row.")
+    stalled_at = models.DateTimeField(null=True, blank=True, help_text="The bot gave up following it.")
+    stall_reason = models.CharField(max_length=300, blank=True)
+    announced_at = models.DateTimeField(null=True, blank=True, help_text="Its end was announced.")
 
     class Meta:
         ordering = ["-created_at"]

@@ -1,13 +1,14 @@
-"""Reads of the operators' console."""
+"""Reads of the operators' console. What a job produced comes from generation's read-model
+(generation_selectors.JobOutcome): no join on its columns, no metadata key read here."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db.models import Count, Q
+from django.db.models import Max
 
-from apps.discord_ops.errors import OpsError
+from apps.discord_ops.errors import OpsError, quoted
 from apps.discord_ops.models import (
     FaceFolder,
     FacePhoto,
@@ -16,7 +17,8 @@ from apps.discord_ops.models import (
     TestSession,
     VisitorDefaults,
 )
-from apps.generation.models import JobStatus
+from apps.generation import selectors as generation_selectors
+from apps.generation.selectors import JobOutcome, JobStatus
 from inference.models.presets import default_params
 from inference.params import SPECS
 
@@ -53,7 +55,7 @@ def folder_photos(folders: list[str]) -> dict[str, list[str]]:
         names = list(folder.photos.values_list("name", flat=True)) if folder else []
         if not names:
             known = ", ".join(FaceFolder.objects.values_list("name", flat=True)) or "none yet"
-            raise OpsError(f"No face folder {name!r} with photos (folders: {known}).")
+            raise OpsError(f"No face folder {quoted(name)} with photos (folders: {known}).")
         found[name] = names
     return found
 
@@ -74,36 +76,56 @@ class SessionSummary:
     canceled: int
     eta_seconds: float | None
     failures: list[tuple[int, str]] = field(default_factory=list)  # (position, the visitor-facing reason)
+    queue_position: int | None = None  # of the session's next job in the whole queue
+    best_identity: float | None = None
+    first_result_message_id: str = ""
 
     @property
     def finished(self) -> bool:
         return self.done + self.failed + self.canceled == self.total
 
 
+def session_job_ids(session_id: int) -> list:
+    return list(SessionItem.objects.filter(session_id=session_id).values_list("job_id", flat=True))
+
+
 def session_summary(session: TestSession) -> SessionSummary:
-    items = SessionItem.objects.filter(session=session)
-    counts = items.aggregate(
-        total=Count("pk"),
-        done=Count("pk", filter=Q(job__status=JobStatus.SUCCEEDED)),
-        running=Count("pk", filter=Q(job__status=JobStatus.RUNNING)),
-        queued=Count("pk", filter=Q(job__status=JobStatus.QUEUED)),
-        failed=Count("pk", filter=Q(job__status=JobStatus.FAILED)),
-        canceled=Count("pk", filter=Q(job__status=JobStatus.CANCELED)),
+    items = list(
+        SessionItem.objects.filter(session=session)
+        .order_by("position")
+        .values_list("position", "job_id", "result_message_id")
     )
+    outcomes = generation_selectors.job_outcomes(job_id for _, job_id, _ in items)
+    counts = dict.fromkeys(JobStatus.values, 0)
+    for outcome in outcomes.values():
+        counts[outcome.status] += 1
     failures = [
-        (position, message or "failed")
-        for position, message in items.filter(job__status=JobStatus.FAILED).values_list(
-            "position", "job__error_message"
-        )
+        (position, outcomes[job_id].error or "failed")
+        for position, job_id, _ in items
+        if outcomes[job_id].status == JobStatus.FAILED
     ]
-    return SessionSummary(session=session, eta_seconds=_eta(items, counts), failures=failures, **counts)
+    scores = [o.identity_score for o in outcomes.values() if o.identity_score is not None]
+    posted = [message for _, job_id, message in items if message and outcomes[job_id].succeeded]
+    live = [job_id for job_id, o in outcomes.items() if not o.ended]
+    return SessionSummary(
+        session=session,
+        total=len(items),
+        done=counts[JobStatus.SUCCEEDED],
+        running=counts[JobStatus.RUNNING],
+        queued=counts[JobStatus.QUEUED],
+        failed=counts[JobStatus.FAILED],
+        canceled=counts[JobStatus.CANCELED],
+        eta_seconds=_eta(list(outcomes.values()), left=len(live)),
+        failures=failures,
+        queue_position=generation_selectors.first_queued_position(live) if live else None,
+        best_identity=max(scores) if scores else None,
+        first_result_message_id=posted[0] if posted else "",
+    )
 
 
-def _eta(items, counts: dict) -> float | None:
+def _eta(outcomes: list[JobOutcome], *, left: int) -> float | None:
     """Remaining jobs times this session's own recent pace (finished jobs over the time they took)."""
-    left = counts["running"] + counts["queued"]
-    finished = items.filter(job__finished_at__isnull=False).values_list("job__finished_at", flat=True)
-    stamps = sorted(finished)
+    stamps = sorted(o.finished_at for o in outcomes if o.finished_at is not None)
     if not left or len(stamps) < 2:
         return None
     pace = (stamps[-1] - stamps[0]).total_seconds() / (len(stamps) - 1)
@@ -114,13 +136,94 @@ def sessions_of(owner, *, limit: int = 10):
     return TestSession.objects.filter(operator=owner).order_by("-created_at")[:limit]
 
 
-def sessions_to_follow():
-    """Sessions started from Discord whose jobs are still queued or running, or whose results are not
-    all posted yet: after a restart the bot picks them up again and keeps editing their progress message."""
-    unfinished = SessionItem.objects.filter(
-        Q(job__status__in=[JobStatus.QUEUED, JobStatus.RUNNING]) | Q(result_message_id="")
+def session_of(owner, number: int) -> TestSession | None:
+    return TestSession.objects.filter(pk=number, operator=owner).first()
+
+
+def live_session_count(owner) -> int:
+    """The owner's sessions still painting: not canceled, with a queued or running job (or none yet:
+    being built)."""
+    sessions = TestSession.objects.filter(operator=owner, canceled_at__isnull=True)
+    items = SessionItem.objects.filter(session__in=sessions).values_list("session_id", "job_id")
+    live_jobs = set(generation_selectors.live_job_ids(job_id for _, job_id in items))
+    with_items = {session_id for session_id, _ in items}
+    live = {session_id for session_id, job_id in items if job_id in live_jobs}
+    empty = set(sessions.exclude(pk__in=with_items).values_list("pk", flat=True))
+    return len(live | empty)
+
+
+def next_position(session_id: int) -> int:
+    last = SessionItem.objects.filter(session_id=session_id).aggregate(last=Max("position"))["last"]
+    return 0 if last is None else last + 1
+
+
+def sessions_to_follow() -> list[TestSession]:
+    """Sessions started from Discord that are not done with: results to post, or their end still to
+    announce; stalled ones are left alone. After a restart the bot picks them up again."""
+    return list(
+        TestSession.objects.exclude(channel_id="").filter(stalled_at__isnull=True, announced_at__isnull=True)
     )
-    return TestSession.objects.exclude(channel_id="").filter(pk__in=unfinished.values("session_id"))
+
+
+@dataclass(frozen=True)
+class ResultCard:
+    """One result of a session as the front-ends show it."""
+
+    item_id: int
+    session_id: int
+    position: int
+    idea: str
+    face: str  # folder/photo
+    varied: dict
+    hidden: bool
+    message_id: str
+    outcome: JobOutcome
+
+
+def _cards(items) -> list[ResultCard]:
+    items = list(items.select_related("face__folder"))
+    outcomes = generation_selectors.job_outcomes(item.job_id for item in items)
+    return [
+        ResultCard(
+            item_id=item.pk,
+            session_id=item.session_id,
+            position=item.position,
+            idea=item.idea,
+            face=f"{item.face.folder.name}/{item.face.name}" if item.face else "?",
+            varied=dict(item.varied or {}),
+            hidden=item.hidden,
+            message_id=item.result_message_id,
+            outcome=outcomes[item.job_id],
+        )
+        for item in items
+        if item.job_id in outcomes
+    ]
+
+
+def unposted_results(session_id: int) -> list[ResultCard]:
+    """The session's ended results not posted yet, in order."""
+    items = SessionItem.objects.filter(session_id=session_id, result_message_id="").order_by("position")
+    return [card for card in _cards(items) if card.outcome.ended]
+
+
+def results_of(session_id: int, *, exclude_item_ids=()) -> list[ResultCard]:
+    items = SessionItem.objects.filter(session_id=session_id).exclude(pk__in=list(exclude_item_ids))
+    return _cards(items.order_by("position"))
+
+
+def result_card(item_id: int) -> ResultCard | None:
+    cards = _cards(SessionItem.objects.filter(pk=item_id))
+    return cards[0] if cards else None
+
+
+def posted_result_ids(*, limit: int = 2000) -> list[int]:
+    """The newest results on Discord still shown: their buttons are registered again at start."""
+    return list(
+        SessionItem.objects.exclude(result_message_id="")
+        .filter(hidden=False)
+        .order_by("-pk")
+        .values_list("pk", flat=True)[:limit]
+    )
 
 
 def visitor_defaults() -> dict:
@@ -128,3 +231,8 @@ def visitor_defaults() -> dict:
     was promoted); generation asks through job_params.provide_visitor_defaults."""
     current = VisitorDefaults.objects.select_related("parameter_set").first()
     return dict(current.parameter_set.values) if current else {}
+
+
+def item_of_message(message_id) -> int | None:
+    """The session item whose result is this Discord message."""
+    return SessionItem.objects.filter(result_message_id=str(message_id)).values_list("pk", flat=True).first()

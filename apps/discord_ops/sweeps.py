@@ -77,7 +77,8 @@ def parse_sweep(text: str) -> SweepSpec:
 def unknown_parameter(name: str) -> str:
     close = difflib.get_close_matches(str(name), [*SPECS, *SWEEP_KEYS], n=1, cutoff=0.5)
     hint = f" Did you mean '{close[0]}'?" if close else f" Known: {', '.join(SPECS)}."
-    return f"'{name}' is not a parameter.{hint}"
+    shown = str(name) if len(str(name)) <= 60 else str(name)[:59] + "…"  # a pasted essay stays short here
+    return f"'{shown}' is not a parameter.{hint}"
 
 
 def check_value(name: str, value) -> None:

@@ -1,82 +1,113 @@
-"""The Discord front-end: slash commands, reactions and the progress loop. Thin on purpose: parse, call
-apps.discord_ops.services / selectors (in a thread: they use the database), format.
+"""The Discord front-end: slash commands, buttons, reactions and the follow loop. Thin on purpose: parse,
+call apps.discord_ops.services / selectors (through bot.db: off the event loop), format.
 
-Every command first checks the allow-list (by the member's id, then their roles); anyone else gets an
-ephemeral refusal and the services log an audit line.
+Answering within Discord's 3 seconds: a command checks the bot's channel permissions (carried by the
+interaction) and the operator (one indexed lookup), then defers before any real work and answers with a
+follow-up. Anyone not on the allow-list gets an ephemeral refusal and the services log an audit line.
 """
 
 from __future__ import annotations
 
-import io
+import asyncio
 import logging
 
 import nextcord
-from asgiref.sync import sync_to_async
+from django.conf import settings
 from nextcord import Interaction, SlashOption
 from nextcord.ext import commands, tasks
 
 from apps.discord_ops import selectors, services
+from apps.discord_ops.bot import permissions, text
+from apps.discord_ops.bot.db import build, db
+from apps.discord_ops.bot.follow import SessionFollower
+from apps.discord_ops.bot.hints import ParameterHints
+from apps.discord_ops.bot.results import HIDE, SAVE, ResultView
 from apps.discord_ops.errors import OpsError
-from apps.discord_ops.models import SessionItem, TestSession
-from apps.discord_ops.progress import ProgressEditor, progress_text
 from apps.discord_ops.services import PRODUCTION_MODE
-from apps.generation.models import ENDED_STATUSES, JobStatus
 from inference.params import SPECS
 
 logger = logging.getLogger("narcis.ops.bot")
 
-SAVE, HIDE = "💾", "❌"
 PARAMETER_NAMES = [*SPECS, PRODUCTION_MODE]
+OPERATORS_ONLY = permissions.OPERATOR_COMMANDS
 
 
 def _roles(member) -> list[int]:
     return [role.id for role in getattr(member, "roles", None) or []]
 
 
-async def _operator(interaction: Interaction):
-    """The operator's staff account, or None after an ephemeral refusal."""
-    try:
-        return await sync_to_async(services.operator_account)(
-            discord_user_id=str(interaction.user.id), role_ids=_roles(interaction.user)
-        )
-    except OpsError as error:
-        await interaction.response.send_message(error.message, ephemeral=True)
-        return None
+async def operator_of(user):
+    """The staff account a Discord user acts as; OpsError when they are not an operator."""
+    return await db(services.operator_account, discord_user_id=str(user.id), role_ids=_roles(user))
+
+
+async def refuse(interaction: Interaction, said: str) -> None:
+    said = text.message(said)
+    if interaction.response.is_done():
+        await interaction.followup.send(said, ephemeral=True)
+    else:
+        await interaction.response.send_message(said, ephemeral=True)
 
 
 class OpsCog(commands.Cog):
     def __init__(self, bot: commands.Bot):
         self.bot = bot
-        self.editors: dict[int, tuple[ProgressEditor, object]] = {}  # session -> (editor, its message)
+        self.follower = SessionFollower(bot, self.on_button)
+        self.hints = ParameterHints()
+        self.views_registered = False
 
     def cog_unload(self):
         self.follow_sessions.cancel()
 
     @commands.Cog.listener()
     async def on_ready(self):
-        # Sessions still running (a restart) are followed again: their progress message keeps updating.
+        # After a restart: the buttons of results already posted work again, and sessions still running
+        # are followed again (their progress message keeps updating).
+        if not self.views_registered:
+            for item_id in await db(selectors.posted_result_ids):
+                self.bot.add_view(ResultView(item_id, self.on_button))
+            self.views_registered = True
         if not self.follow_sessions.is_running():
             self.follow_sessions.start()
 
+    async def _admit(self, interaction: Interaction):
+        """The operator behind a command, or None after an ephemeral refusal (missing channel
+        permissions named, or not on the list)."""
+        missing = permissions.missing(interaction.app_permissions) if interaction.guild_id else []
+        if missing:
+            await refuse(interaction, permissions.refusal(missing))
+            return None
+        try:
+            return await operator_of(interaction.user)
+        except OpsError as error:
+            await refuse(interaction, error.message)
+            return None
+
     # ---- parameters ----
 
-    @nextcord.slash_command(name="set", description="Set a generation parameter in your working set")
+    @nextcord.slash_command(
+        name="set",
+        description="Set a generation parameter in your working set",
+        default_member_permissions=OPERATORS_ONLY,
+    )
     async def set_parameter(
         self,
         interaction: Interaction,
         parameter: str = SlashOption(description="a parameter of the catalogue", autocomplete=True),
         value: str = SlashOption(description="its value", autocomplete=True),
     ):
-        owner = await _operator(interaction)
+        owner = await self._admit(interaction)
         if owner is None:
             return
         try:
-            working = await sync_to_async(services.params_set)(owner=owner, name=parameter, value=value)
+            working = await db(services.params_set, owner=owner, name=parameter, value=value)
         except OpsError as error:
-            await interaction.response.send_message(error.message, ephemeral=True)
+            await refuse(interaction, error.message)
             return
+        self.hints.remember(interaction.user.id, working.values, working.production_mode)
         await interaction.response.send_message(
-            f"{parameter} = {value} (working set v{working.version})", ephemeral=True
+            text.message(f"{text.echoed(parameter)} = {text.echoed(value)} (working set v{working.version})"),
+            ephemeral=True,
         )
 
     @set_parameter.on_autocomplete("parameter")
@@ -89,24 +120,52 @@ class OpsCog(commands.Cog):
 
     @set_parameter.on_autocomplete("value")
     async def complete_value(self, interaction: Interaction, value: str, parameter: str | None = None):
-        await interaction.response.send_autocomplete(
-            await sync_to_async(_value_hints)(interaction, parameter)
+        """From memory (the operator's set as last seen), so it answers at once even while a session is
+        being built; the set is looked up once, briefly, when not known yet."""
+        name = parameter or _option(interaction, "parameter")
+        if not self.hints.knows(interaction.user.id):
+            await self._learn_set(interaction.user)
+        await interaction.response.send_autocomplete(self.hints.values(interaction.user.id, name))
+
+    async def _learn_set(self, user) -> None:
+        def load():
+            owner = services.operator_account(discord_user_id=str(user.id), role_ids=_roles(user))
+            return selectors.current_set(owner)
+
+        try:
+            working = await asyncio.wait_for(db(load), timeout=0.5)
+        except Exception:  # not an operator, a slow or failing database: the hints do without it
+            logger.info("parameter set not known for autocomplete", extra={"discord_user_id": str(user.id)})
+            return
+        self.hints.remember(
+            user.id, working.values if working else {}, bool(working and working.production_mode)
         )
 
-    @nextcord.slash_command(name="params", description="Your working set, and what differs from the defaults")
+    @nextcord.slash_command(
+        name="params",
+        description="Your working set, and what differs from the defaults",
+        default_member_permissions=OPERATORS_ONLY,
+    )
     async def show_params(self, interaction: Interaction):
-        owner = await _operator(interaction)
+        owner = await self._admit(interaction)
         if owner is None:
             return
-        lines, production_mode, version = await sync_to_async(selectors.params_overview)(owner)
+        lines, production_mode, version = await db(selectors.params_overview, owner)
+        self.hints.remember(
+            interaction.user.id, {line.name: line.value for line in lines if line.changed}, production_mode
+        )
         changed = [
             f"**{line.name}** = {line.value} (default {line.default})" for line in lines if line.changed
         ]
-        text = f"working set v{version} · production_mode {str(production_mode).lower()}\n"
-        text += "\n".join(changed) if changed else "every parameter at its default"
-        await interaction.response.send_message(text, ephemeral=True)
+        said = f"working set v{version} · production_mode {str(production_mode).lower()}\n"
+        said += "\n".join(changed) if changed else "every parameter at its default"
+        await interaction.response.send_message(text.message(said), ephemeral=True)
 
-    @nextcord.slash_command(name="reset", description="Back to the defaults (one parameter, or all)")
+    @nextcord.slash_command(
+        name="reset",
+        description="Back to the defaults (one parameter, or all)",
+        default_member_permissions=OPERATORS_ONLY,
+    )
     async def reset(
         self,
         interaction: Interaction,
@@ -114,18 +173,18 @@ class OpsCog(commands.Cog):
             description="leave empty for all", required=False, autocomplete=True, default=None
         ),
     ):
-        owner = await _operator(interaction)
+        owner = await self._admit(interaction)
         if owner is None:
             return
         try:
-            working = await sync_to_async(services.params_reset)(owner=owner, name=parameter)
+            working = await db(services.params_reset, owner=owner, name=parameter)
         except OpsError as error:
-            await interaction.response.send_message(error.message, ephemeral=True)
+            await refuse(interaction, error.message)
             return
-        await interaction.response.send_message(
-            f"{parameter or 'every parameter'} back to the default (working set v{working.version})",
-            ephemeral=True,
-        )
+        self.hints.remember(interaction.user.id, working.values, working.production_mode)
+        what = text.echoed(parameter or "every parameter")
+        said = f"{what} back to the default (working set v{working.version})"
+        await interaction.response.send_message(text.message(said), ephemeral=True)
 
     @reset.on_autocomplete("parameter")
     async def complete_reset(self, interaction: Interaction, parameter: str):
@@ -133,7 +192,11 @@ class OpsCog(commands.Cog):
 
     # ---- sessions ----
 
-    @nextcord.slash_command(name="generate", description="A quick look: one idea on a face folder")
+    @nextcord.slash_command(
+        name="generate",
+        description="A quick look: one idea on a face folder",
+        default_member_permissions=OPERATORS_ONLY,
+    )
     async def generate(
         self,
         interaction: Interaction,
@@ -150,7 +213,11 @@ class OpsCog(commands.Cog):
             {"idea": idea, "folder": face_folder, "n": n},
         )
 
-    @nextcord.slash_command(name="test_face_mecene", description="Faces × mecene ideas × N")
+    @nextcord.slash_command(
+        name="test_face_mecene",
+        description="Faces × mecene ideas × N",
+        default_member_permissions=OPERATORS_ONLY,
+    )
     async def test_face_mecene(
         self,
         interaction: Interaction,
@@ -160,8 +227,6 @@ class OpsCog(commands.Cog):
             description="comma-separated ideas (default: OPS_IDEAS)", required=False, default=""
         ),
     ):
-        from django.conf import settings
-
         folders = [f.strip() for f in face_folders.split(",") if f.strip()]
         idea_list = [i.strip() for i in ideas.split(",") if i.strip()] or list(settings.OPS_IDEAS)
         spec = {"folders": folders, "ideas": idea_list, "per_input": generations_per_input}
@@ -174,7 +239,11 @@ class OpsCog(commands.Cog):
             spec,
         )
 
-    @nextcord.slash_command(name="sweep", description="A YAML sweep: inline, or an attached .yaml file")
+    @nextcord.slash_command(
+        name="sweep",
+        description="A YAML sweep: inline, or an attached .yaml file",
+        default_member_permissions=OPERATORS_ONLY,
+    )
     async def sweep(
         self,
         interaction: Interaction,
@@ -182,72 +251,139 @@ class OpsCog(commands.Cog):
         file: nextcord.Attachment = SlashOption(description="a .yaml file", required=False, default=None),
         dry_run: bool = SlashOption(description="list the combinations only", required=False, default=False),
     ):
-        text = config
-        if file is not None:
-            if not file.filename.endswith((".yaml", ".yml")) or file.size > 64_000:
-                await interaction.response.send_message(
-                    "Attach a .yaml file of at most 64 KB.", ephemeral=True
-                )
-                return
-            text = (await file.read()).decode("utf-8", errors="replace")
-        if dry_run:
-            owner = await _operator(interaction)
-            if owner is None:
-                return
-            try:
-                _, combinations = await sync_to_async(services.sweep_combinations)(text)
-            except OpsError as error:
-                await interaction.response.send_message(error.message, ephemeral=True)
-                return
-            listing = "\n".join(
-                f"{n}. {c.idea} · {c.folder}/{c.face} · {c.params}"
-                for n, c in enumerate(combinations[:30], 1)
-            )
-            await interaction.response.send_message(
-                f"{len(combinations)} combinations\n{listing}"[:1900], ephemeral=True
-            )
+        if file is not None and (not file.filename.endswith((".yaml", ".yml")) or file.size > 64_000):
+            await refuse(interaction, "Attach a .yaml file of at most 64 KB.")
             return
-        await self._start(
-            interaction, "sweep", lambda: services.sweep_combinations(text)[1], {"yaml": text[:20_000]}
-        )
 
-    async def _start(self, interaction: Interaction, kind: str, combinations, spec: dict) -> None:
-        owner = await _operator(interaction)
+        async def read_config() -> str:  # after the answer was deferred: reading a file takes time
+            return (await file.read()).decode("utf-8", errors="replace") if file is not None else config
+
+        if not dry_run:
+            await self._start(interaction, "sweep", None, {}, read_config=read_config)
+            return
+        owner = await self._admit(interaction)
         if owner is None:
             return
+        await interaction.response.defer(ephemeral=True)
+        try:
+            _, combinations = await db(services.sweep_combinations, await read_config())
+        except OpsError as error:
+            await refuse(interaction, error.message)
+            return
+        listing = "\n".join(
+            f"{n}. {c.idea} · {c.folder}/{c.face} · {c.params}" for n, c in enumerate(combinations[:30], 1)
+        )
+        await interaction.followup.send(
+            text.message(f"{len(combinations)} combinations\n{listing}"), ephemeral=True
+        )
+
+    async def _start(
+        self, interaction: Interaction, kind: str, combinations, spec: dict, *, read_config=None
+    ):
+        """Admit, defer (the reply will be public: it is the session's progress message), build the jobs
+        in the BUILD pool, answer with the session number and its place in the queue."""
+        owner = await self._admit(interaction)
+        if owner is None:
+            return
+        await interaction.response.defer()
+        if read_config is not None:  # a sweep: its YAML, inline or attached
+            config = await read_config()
+            spec = {"yaml": config[:20_000]}
+
+            def combinations():
+                return services.sweep_combinations(config)[1]
 
         def create():
-            return services.session_create(
+            session = services.session_create(
                 owner=owner,
                 kind=kind,
                 combinations=combinations(),
                 spec=spec,
                 channel_id=str(interaction.channel_id),
+                discord_user_id=str(interaction.user.id),
             )
+            return session, selectors.session_summary(session)
 
         try:
-            session = await sync_to_async(create)()
+            session, summary = await build(create)
         except OpsError as error:
-            await interaction.response.send_message(error.message, ephemeral=True)
+            await interaction.followup.send(text.message(error.message))
             return
-        count = await sync_to_async(session.items.count)()
-        await interaction.response.send_message(f"session {session.pk}: {count} generation(s) queued")
+        place = (
+            f" · next in the queue after {summary.queue_position} job(s)" if summary.queue_position else ""
+        )
+        message = await interaction.followup.send(
+            text.message(f"session {session.pk}: {summary.total} generation(s) queued{place}"), wait=True
+        )
+        await db(services.progress_message_set, session_id=session.pk, message_id=message.id)
 
-    @nextcord.slash_command(name="cancel", description="Cancel a session's queued and running jobs")
+    @nextcord.slash_command(
+        name="cancel",
+        description="Cancel a session's queued and running jobs",
+        default_member_permissions=OPERATORS_ONLY,
+    )
     async def cancel(
         self, interaction: Interaction, session: int = SlashOption(description="the session number")
     ):
-        owner = await _operator(interaction)
+        owner = await self._admit(interaction)
         if owner is None:
             return
-        found = await sync_to_async(TestSession.objects.filter(pk=session, operator=owner).first)()
-        if found is None:
-            await interaction.response.send_message(f"You have no session {session}.", ephemeral=True)
+        await interaction.response.defer()
+        try:
+            count = await db(services.session_cancel_by_number, number=session, owner=owner)
+        except OpsError as error:
+            await interaction.followup.send(text.message(error.message))
             return
-        count = await sync_to_async(services.session_cancel)(session=found)
-        await interaction.response.send_message(f"session {session}: {count} job(s) canceled")
+        await interaction.followup.send(f"session {session}: {count} job(s) canceled")
 
-    # ---- reactions: 💾 keeps a result, ❌ hides it ----
+    # ---- buttons under each result ----
+
+    async def on_button(self, action: str, item_id: int, interaction: Interaction) -> None:
+        """Save, Hide, Reroll, Rerun with my set, Parameters: operators only; every answer ephemeral."""
+        await interaction.response.defer(ephemeral=True)
+        try:
+            operator = await operator_of(interaction.user)
+        except OpsError as error:
+            await interaction.followup.send(text.message(error.message), ephemeral=True)
+            return
+        try:
+            said = await self._act(action, item_id, interaction, operator)
+        except OpsError as error:
+            said = error.message
+        await interaction.followup.send(text.message(said), ephemeral=True)
+
+    async def _act(self, action: str, item_id: int, interaction: Interaction, operator) -> str:
+        if action == "save":
+            production, created = await db(
+                services.production_save_item,
+                item_id=item_id,
+                operator=operator,
+                message_link=_link(interaction),
+            )
+            return f"{'saved' if created else 'already saved'} as production {production.pk}"
+        if action == "hide":
+            await db(services.item_hide, item=item_id)
+            if interaction.message is not None:
+                try:
+                    await interaction.message.delete()
+                except nextcord.HTTPException as error:
+                    return f"hidden from the summary; the message stays ({error.text or error.status})"
+            return "hidden"
+        if action in ("reroll", "rerun"):
+            item = await build(
+                services.item_rerun, item_id=item_id, operator=operator, with_working_set=action == "rerun"
+            )
+            how = "with your current set" if action == "rerun" else "with a new seed"
+            return f"queued again {how} as #{item.position + 1} of session {item.session_id}"
+        card = await db(selectors.result_card, item_id)
+        if card is None:
+            return "That result is no longer known."
+        outcome = card.outcome
+        score = f"{outcome.identity_score:.3f}" if outcome.identity_score is not None else "none"
+        listed = "\n".join(f"{k} = {v}" for k, v in sorted(outcome.params.items()))
+        return f"seed {outcome.seed} · identity {score}\n```\n{listed}\n```"
+
+    # ---- reactions: the fallback for 💾 Save and ❌ Hide ----
 
     @commands.Cog.listener()
     async def on_raw_reaction_add(self, payload: nextcord.RawReactionActionEvent):
@@ -257,131 +393,21 @@ class OpsCog(commands.Cog):
 
     @tasks.loop(seconds=2)
     async def follow_sessions(self):
-        for session in await sync_to_async(lambda: list(selectors.sessions_to_follow()))():
-            try:
-                await self._follow(session)
-            except nextcord.DiscordException:
-                logger.warning("session progress not posted", exc_info=True, extra={"session": session.pk})
-
-    async def _follow(self, session: TestSession) -> None:
-        channel = self.bot.get_channel(int(session.channel_id)) or await self.bot.fetch_channel(
-            int(session.channel_id)
-        )
-        summary = await sync_to_async(selectors.session_summary)(session)
-        for item in await sync_to_async(_unposted_results)(session):
-            await post_result(channel, item)
-        await sync_to_async(services.productions_for_finished)(session=session)
-        editor, edit = self.editors.get(session.pk) or (ProgressEditor(), _message_editor(channel, session))
-        self.editors[session.pk] = (editor, edit)
-        text = editor.take(progress_text(summary))
-        if summary.finished:
-            text = editor.flush() or text
-        if text is not None:
-            await edit(text)
+        await self.follower.run_pass()
 
 
-def _value_hints(interaction: Interaction, parameter: str | None) -> list[str]:
-    """For /set's value: the operator's current value, the default and the bounds."""
-    name = parameter or _option(interaction, "parameter")
-    if name == PRODUCTION_MODE:
-        return ["true", "false"]
-    spec = SPECS.get(name or "")
-    if spec is None:
-        return []
-    hints = [str(spec.default)]
-    try:
-        owner = services.operator_account(
-            discord_user_id=str(interaction.user.id), role_ids=_roles(interaction.user)
-        )
-        lines, _, _ = selectors.params_overview(owner)
-        current = next(line.value for line in lines if line.name == name)
-        hints.insert(0, str(current))
-    except OpsError:
-        pass
-    if spec.minimum is not None:
-        hints += [str(spec.minimum), str(spec.maximum)]
-    return list(dict.fromkeys(hints))[:25]
-
-
-def _option(interaction: Interaction, name: str) -> str | None:
+def _option(interaction: Interaction, name: str):
     for option in (interaction.data or {}).get("options", []):
         if option.get("name") == name:
             return option.get("value")
     return None
 
 
-def _unposted_results(session: TestSession) -> list[SessionItem]:
-    return list(
-        SessionItem.objects.filter(
-            session=session, result_message_id="", job__status__in=ENDED_STATUSES
-        ).select_related("job", "face__folder")
+def _link(interaction: Interaction) -> str:
+    message_id = interaction.message.id if interaction.message else ""
+    return (
+        f"https://discord.com/channels/{interaction.guild_id or '@me'}/{interaction.channel_id}/{message_id}"
     )
-
-
-def result_text(item: SessionItem) -> str:
-    job = item.job
-    face = f"{item.face.folder.name}/{item.face.name}" if item.face else "?"
-    if job.status != JobStatus.SUCCEEDED:
-        reason = job.error_message or "no reason given"
-        return f"#{item.position + 1} {item.idea} · {face} · {job.status}: {reason}"
-    metadata = job.metadata or {}
-    chosen = (metadata.get("mecene") or {}).get("chosen") or []
-    keywords = ", ".join(chosen[:8])
-    varied = ", ".join(f"{k}={v}" for k, v in item.varied.items() if k != "seed")
-    score = metadata.get("identity_score")
-    seconds = (
-        (job.finished_at - job.started_at).total_seconds() if job.finished_at and job.started_at else None
-    )
-    parts = [
-        f"#{item.position + 1} **{item.idea}** · {face} · seed {job.params.get('seed')}",
-        f"keywords: {keywords}" if keywords else "",
-        f"parameters: {varied}" if varied else "",
-        f"identity {score:.2f}" if score is not None else "",
-        f"{seconds:.1f} s" if seconds is not None else "",
-    ]
-    return "\n".join(p for p in parts if p)
-
-
-async def post_result(channel, item: SessionItem) -> None:
-    """The result as a reply in the channel, with its image and 💾 ❌ already added."""
-    job = item.job
-    files = []
-    if job.status == JobStatus.SUCCEEDED and job.result_image:
-        data = await sync_to_async(_read)(job.result_image)
-        files = [nextcord.File(fp=io.BytesIO(data), filename=f"{str(job.pk)[:8]}.png")]
-    message = await channel.send(result_text(item), files=files)
-    if files:
-        await message.add_reaction(SAVE)
-        await message.add_reaction(HIDE)
-    await sync_to_async(SessionItem.objects.filter(pk=item.pk).update)(result_message_id=str(message.id))
-
-
-def _read(stored) -> bytes:
-    with stored.open("rb") as handle:
-        return handle.read()
-
-
-def _message_editor(channel, session: TestSession):
-    """The session's one progress message in the channel: created once, then edited (not the interaction
-    reply, whose token expires after 15 minutes)."""
-    state = {"message": None}
-
-    async def edit(text: str) -> None:
-        if state["message"] is None and session.progress_message_id:
-            try:
-                state["message"] = await channel.fetch_message(int(session.progress_message_id))
-            except nextcord.NotFound:
-                state["message"] = None
-        if state["message"] is None:
-            state["message"] = await channel.send(text)
-            session.progress_message_id = str(state["message"].id)
-            await sync_to_async(TestSession.objects.filter(pk=session.pk).update)(
-                progress_message_id=session.progress_message_id
-            )
-        else:
-            await state["message"].edit(content=text)
-
-    return edit
 
 
 async def handle_reaction(bot, payload) -> str:
@@ -390,22 +416,20 @@ async def handle_reaction(bot, payload) -> str:
     emoji = getattr(payload.emoji, "name", str(payload.emoji))
     if emoji not in (SAVE, HIDE) or (bot.user is not None and payload.user_id == bot.user.id):
         return "ignored"
-    item = await sync_to_async(
-        SessionItem.objects.filter(result_message_id=str(payload.message_id)).select_related("job").first
-    )()
-    if item is None:
+    item_id = await db(selectors.item_of_message, payload.message_id)
+    if item_id is None:
         return "ignored"
     try:
-        operator = await sync_to_async(services.operator_account)(
-            discord_user_id=str(payload.user_id), role_ids=_roles(payload.member)
+        operator = await db(
+            services.operator_account, discord_user_id=str(payload.user_id), role_ids=_roles(payload.member)
         )
     except OpsError:
         return "ignored"
     if emoji == HIDE:
-        await sync_to_async(services.item_hide)(item=item)
+        await db(services.item_hide, item=item_id)
         return "hidden"
     link = (
         f"https://discord.com/channels/{payload.guild_id or '@me'}/{payload.channel_id}/{payload.message_id}"
     )
-    await sync_to_async(services.production_save)(job=item.job, operator=operator, message_link=link)
+    await db(services.production_save_item, item_id=item_id, operator=operator, message_link=link)
     return "saved"

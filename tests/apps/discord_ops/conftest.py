@@ -37,3 +37,40 @@ def faces_dir(tmp_path):
     )
     Image.open(images / "Tom_Hanks_54745.png").convert("RGB").save(folder / "hanks.png")
     return folder
+
+
+@pytest.fixture
+def discord_server(monkeypatch):
+    """The local Discord REST API, nextcord pointed at it."""
+    from tests.apps.discord_ops.discord_server import DiscordServer
+    from tests.apps.discord_ops.harness import point_nextcord_at
+
+    server = DiscordServer()
+    server.start()
+    point_nextcord_at(server, monkeypatch)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+async def start_bot(discord_server):
+    """start_bot(): a fresh bot (build_bot, as run_discord_bot makes it) logged in to the local server;
+    call it again for a restart. Its follow loop is stopped unless follow=True: the test runs the passes.
+    Every bot is closed at the end."""
+    from apps.discord_ops.bot.client import build_bot
+    from tests.apps.discord_ops.discord_server import GUILD_ID
+    from tests.apps.discord_ops.harness import BotUnderTest
+
+    started = []
+
+    async def start(*, follow: bool = False):
+        for running in started:
+            await running.close()
+        harness = BotUnderTest(discord_server, build_bot([GUILD_ID]), follow=follow)
+        await harness.start()
+        started.append(harness)
+        return harness
+
+    yield start
+    for running in started:
+        await running.close()

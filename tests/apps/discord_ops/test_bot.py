@@ -1,126 +1,137 @@
-"""The Discord front-end without Discord: slash-command callbacks with fake interactions (AsyncMock
-responses), reactions as RawReactionActionEvent-like payloads, the progress loop on a fake channel."""
+"""The Discord front-end through nextcord's own HTTP client and models, against the local Discord server
+(tests/apps/discord_ops/discord_server.py): commands, autocomplete, results, progress, the end."""
 
 from types import SimpleNamespace
-from unittest.mock import AsyncMock, MagicMock
 
 import pytest
 from asgiref.sync import sync_to_async
 from django.core.management import CommandError, call_command
 
 from apps.discord_ops import models, services
-from apps.discord_ops.bot.client import build_bot
+from apps.discord_ops.bot import permissions
 from apps.discord_ops.bot.cog import HIDE, SAVE, handle_reaction
 from apps.discord_ops.models import ParameterSet, Production, SessionItem
-from tests.apps.discord_ops.test_services import _finish
+from tests.apps.discord_ops.bot_fixtures import OPERATOR_ID, STRANGER_ID, finish, finish_all, session_on
+from tests.apps.discord_ops.discord_server import BOT_ID, EVERYTHING
 
 pytestmark = pytest.mark.django_db(transaction=True)
-OPERATOR_ID, STRANGER_ID, BOT_ID = 1001, 4242, 9
 
 
-@pytest.fixture
-async def cog():
-    bot = build_bot([123])  # inside the test's event loop, as nextcord's client wants
-    bot._connection.user = SimpleNamespace(id=BOT_ID)  # as if logged in
-    return bot.get_cog("OpsCog")
-
-
-def interaction(user_id: int = OPERATOR_ID, **data):
-    fake = MagicMock()
-    fake.user = SimpleNamespace(id=user_id, roles=[])
-    fake.channel_id = 555
-    fake.data = data
-    fake.response = AsyncMock()
-    return fake
-
-
-def said(fake) -> tuple[str, bool]:
-    call = fake.response.send_message.call_args
-    return call.args[0], call.kwargs.get("ephemeral", False)
-
-
-async def test_each_command_declares_its_options(cog):
+async def test_commands_are_synced_with_their_options_and_hidden_from_non_operators(
+    start_bot, discord_server
+):
+    await start_bot()
+    commands = discord_server.commands
+    assert set(commands) == {"set", "params", "reset", "generate", "test_face_mecene", "sweep", "cancel"}
     options = {
-        command.name: {name: option.autocomplete for name, option in command.options.items()}
-        for command in cog.application_commands
+        name: {o["name"]: o.get("autocomplete", False) for o in c["options"]} for name, c in commands.items()
     }
     assert options["set"] == {"parameter": True, "value": True}
-    assert options["reset"] == {"parameter": True}
-    assert set(options["generate"]) == {"idea", "face_folder", "n"}
-    assert set(options["test_face_mecene"]) == {"face_folders", "generations_per_input", "ideas"}
     assert set(options["sweep"]) == {"config", "file", "dry_run"}
-    assert set(options["cancel"]) == {"session"} and "params" in options
+    for command in commands.values():  # only members who can manage the server see them by default
+        assert command["default_member_permissions"] == str(permissions.OPERATOR_COMMANDS.value)
 
 
-async def test_someone_not_on_the_list_gets_an_ephemeral_refusal(cog, operator):
-    fake = interaction(STRANGER_ID)
-    await cog.set_parameter.callback(cog, fake, parameter="steps", value="20")
-    text, ephemeral = said(fake)
-    assert ephemeral and "not on the operators' list" in text
+async def test_someone_not_on_the_list_gets_an_ephemeral_refusal(start_bot, discord_server, operator):
+    bot = await start_bot()
+    channel = discord_server.add_channel()
+    record = await bot.answered(
+        bot.command("set", user_id=STRANGER_ID, channel_id=channel, parameter="steps", value="20")
+    )
+    assert record.response_type == 4 and record.response["flags"] & 64  # ephemeral
+    assert "not on the operators' list" in record.response["content"]
     assert not await sync_to_async(ParameterSet.objects.exists)()
+    assert discord_server.violations == []
 
 
-async def test_set_validates_with_the_catalogue_and_autocomplete_helps(cog, operator):
-    fake = interaction()
-    await cog.set_parameter.callback(cog, fake, parameter="steps", value="999")
-    assert "steps must be at most 150" in said(fake)[0]
-    fake = interaction()
-    await cog.set_parameter.callback(cog, fake, parameter="steps", value="20")
-    assert said(fake) == ("steps = 20 (working set v1)", True)
+async def test_set_validates_and_autocomplete_offers_values_set_accepts(start_bot, discord_server, operator):
+    bot = await start_bot()
+    channel = discord_server.add_channel()
+    record = await bot.answered(
+        bot.command("set", user_id=OPERATOR_ID, channel_id=channel, parameter="steps", value="999")
+    )
+    assert "steps must be at most 150" in record.response["content"]
+    record = await bot.answered(
+        bot.command("set", user_id=OPERATOR_ID, channel_id=channel, parameter="steps", value="20")
+    )
+    assert record.response["content"] == "steps = 20 (working set v1)"
 
-    fake = interaction()
-    await cog.complete_parameter(fake, "guid")
-    offered = fake.response.send_autocomplete.call_args.args[0]
-    assert offered[0] == "guidance_scale" and all("guid" in name for name in offered)  # the prefix first
-    fake = interaction(options=[{"name": "parameter", "value": "steps"}])
-    await cog.complete_value(fake, "")
-    hints = fake.response.send_autocomplete.call_args.args[0]
-    assert hints[0] == "20" and "1.0" in hints and "150.0" in hints  # current, default, bounds
+    record = await bot.answered(
+        bot.autocomplete(
+            "set", focused="parameter", user_id=OPERATOR_ID, channel_id=channel, parameter="guid", value=""
+        )
+    )
+    names = [choice["value"] for choice in record.response["choices"]]
+    assert names[0] == "guidance_scale" and all("guid" in n for n in names)
+    for parameter in ("steps", "seed", "guidance_scale"):
+        record = await bot.answered(
+            bot.autocomplete(
+                "set", focused="value", user_id=OPERATOR_ID, channel_id=channel, parameter=parameter, value=""
+            )
+        )
+        offered = [choice["value"] for choice in record.response["choices"]]
+        assert offered and "None" not in offered
+        for value in offered:  # every hint is accepted by /set as it is
+            await sync_to_async(services.params_set)(owner=operator, name=parameter, value=value)
+    assert offered_for_steps(discord_server)[0] == "20"  # the operator's current value first
+    assert discord_server.violations == []
 
 
-async def test_a_face_test_from_discord_posts_results_with_reactions_and_one_progress_message(
-    cog, operator, faces_dir
+def offered_for_steps(server):
+    for record in server.interactions.values():
+        choices = (record.response or {}).get("choices")
+        if choices and choices[-1]["value"] == "150":
+            return [c["value"] for c in choices]
+    raise AssertionError("no hints for steps")
+
+
+async def test_a_face_test_acknowledges_posts_results_with_buttons_and_announces_the_end(
+    start_bot, discord_server, operator, faces_dir
 ):
     await sync_to_async(services.folder_import)(name="team", directory=faces_dir)
-    fake = interaction()
-    await cog.test_face_mecene.callback(cog, fake, face_folders="team", generations_per_input=1, ideas="calm")
-    assert said(fake)[0].endswith("2 generation(s) queued")
+    bot = await start_bot()
+    channel = discord_server.add_channel()
+    payload = bot.command(
+        "test_face_mecene",
+        user_id=OPERATOR_ID,
+        channel_id=channel,
+        face_folders="team",
+        generations_per_input=1,
+        ideas="calm",
+    )
+    record = await bot.answered(payload, followups=1)
+    assert record.response_type == 5  # deferred first
+    reply = discord_server.messages[record.followups[0]]
+    assert reply["content"].endswith("2 generation(s) queued")
     session = await sync_to_async(models.TestSession.objects.get)()
-    assert session.channel_id == "555"
-    for item in await sync_to_async(list)(SessionItem.objects.select_related("job")):
-        await sync_to_async(_finish)(item.job)
+    assert session.progress_message_id == reply["id"]  # the reply is the progress message
 
-    sent = []
-
-    async def send(text, files=None):
-        message = MagicMock(id=7000 + len(sent), add_reaction=AsyncMock(), edit=AsyncMock())
-        sent.append((text, files, message))
-        return message
-
-    channel = SimpleNamespace(send=send, fetch_message=AsyncMock())
-    cog.bot.get_channel = lambda channel_id: channel
-    await cog._follow(session)
-
-    results = [entry for entry in sent if entry[1]]
-    assert len(results) == 2 and all("calm" in text for text, _, _ in results)
-    for _, _, message in results:
-        assert [c.args[0] for c in message.add_reaction.await_args_list] == [SAVE, HIDE]
-    progress = [text for text, files, _ in sent if not files]
-    assert len(progress) == 1 and "2/2" in progress[0] and progress[0].endswith("finished")
-    await sync_to_async(session.refresh_from_db)()
-    assert session.progress_message_id == str(sent[-1][2].id)
-    await cog._follow(session)  # nothing new: nothing posted again
-    assert len(sent) == 3
+    await sync_to_async(finish_all)(session)
+    await bot.cog.follower.run_pass()
+    await bot.cog.follower.run_pass()  # nothing new: nothing posted again
+    messages = discord_server.channel_messages(channel)
+    results = [m for m in messages if m["attachments"]]
+    assert len(results) == 2 and all(
+        "calm" in m["content"] and "identity 0.81" in m["content"] for m in results
+    )
+    buttons = [c["label"] for c in results[0]["components"][0]["components"]]
+    assert buttons == ["Save", "Hide", "Reroll", "Rerun with my set", "Parameters"]
+    assert discord_server.messages[int(reply["id"])]["content"].endswith(
+        "2/2 · 2 done, 0 running, 0 queued · finished"
+    )
+    end = [m for m in messages if m["content"].startswith(f"<@{OPERATOR_ID}> session {session.pk} finished")]
+    assert len(end) == 1 and "2 succeeded, 0 failed, best identity 0.81" in end[0]["content"]
+    assert f"/{channel}/{results[0]['id']}" in end[0]["content"]  # a link to the first result
+    assert len(messages) == 4 and discord_server.violations == []
+    assert await sync_to_async(models.TestSession.objects.filter(announced_at__isnull=False).count)() == 1
 
 
 async def test_reactions_save_once_hide_and_ignore_the_bot_and_strangers(operator, faces_dir):
     await sync_to_async(services.folder_import)(name="team", directory=faces_dir)
 
     def one_finished_result():
-        combinations = services.test_faces_combinations(folders=["team"], ideas=["calm"], per_input=1)
-        session = services.session_create(owner=operator, kind="test", combinations=combinations, spec={})
-        item = SessionItem.objects.filter(session=session).first()
-        _finish(item.job)
+        item = SessionItem.objects.filter(session=session_on(555, operator)).select_related("job").first()
+        finish(item.job)
         SessionItem.objects.filter(pk=item.pk).update(result_message_id="8001")
         return item
 
@@ -154,3 +165,9 @@ def test_without_a_token_the_bot_exits_2_saying_so(settings):
     with pytest.raises(CommandError, match="DISCORD_BOT_TOKEN is not set") as refused:
         call_command("run_discord_bot")
     assert refused.value.returncode == 2
+
+
+def test_the_invite_permissions_are_what_the_bot_checks():
+    assert permissions.INVITE_PERMISSIONS.value == 117824  # README's invite URL
+    assert permissions.missing(permissions.INVITE_PERMISSIONS) == []
+    assert EVERYTHING & permissions.INVITE_PERMISSIONS.value == permissions.INVITE_PERMISSIONS.value

@@ -23,9 +23,9 @@ from django.core.management.base import BaseCommand, CommandError
 
 from apps.discord_ops import selectors, services
 from apps.discord_ops.errors import OpsError
-from apps.discord_ops.models import SessionItem, TestSession
 from apps.discord_ops.progress import ProgressEditor, progress_text
-from apps.generation.models import ENDED_STATUSES, GenerationJob, JobStatus
+from apps.discord_ops.selectors import ResultCard
+from apps.generation import selectors as generation_selectors
 
 
 class Command(BaseCommand):
@@ -130,8 +130,9 @@ class Command(BaseCommand):
         )
         self._follow(session, worker=worker, wait=not no_wait)
 
-    def _follow(self, session: TestSession, *, worker: bool, wait: bool):
-        self.stdout.write(f"session {session.pk}: {session.items.count()} generation(s) queued")
+    def _follow(self, session, *, worker: bool, wait: bool):
+        summary = selectors.session_summary(session)
+        self.stdout.write(f"session {session.pk}: {summary.total} generation(s) queued")
         if not wait:
             return
         painter = None
@@ -146,14 +147,10 @@ class Command(BaseCommand):
             if painter is not None:
                 painter.run_once()
             summary = selectors.session_summary(session)
-            for item in (
-                SessionItem.objects.filter(session=session)
-                .exclude(pk__in=reported)
-                .select_related("job", "face__folder")
-            ):
-                if item.job.status in ENDED_STATUSES:
-                    reported.add(item.pk)
-                    self._report(item, terminal)
+            for card in selectors.results_of(session.pk, exclude_item_ids=reported):
+                if card.outcome.ended:
+                    reported.add(card.item_id)
+                    self._report(card, terminal)
             services.productions_for_finished(session=session)
             if (text := editor.take(progress_text(summary))) is not None:
                 self._show(text, terminal)
@@ -173,17 +170,14 @@ class Command(BaseCommand):
         else:
             self.stdout.write(text)
 
-    def _report(self, item: SessionItem, terminal: bool) -> None:
-        job = item.job
-        face = f"{item.face.folder.name}/{item.face.name}" if item.face else "?"
-        if job.status == JobStatus.SUCCEEDED:
-            score = (job.metadata or {}).get("identity_score")
-            detail = f"seed {job.params.get('seed')}" + (
-                f" · identity {score:.2f}" if score is not None else ""
-            )
-            line = f"✓ {job.pk} · {item.idea} · {face} · {detail} · {job.result_image.name}"
+    def _report(self, card: ResultCard, terminal: bool) -> None:
+        outcome = card.outcome
+        if outcome.succeeded:
+            score = outcome.identity_score
+            detail = f"seed {outcome.seed}" + (f" · identity {score:.2f}" if score is not None else "")
+            line = f"✓ {outcome.id} · {card.idea} · {card.face} · {detail} · {outcome.result_name}"
         else:
-            line = f"✗ {job.pk} · {item.idea} · {face} · {job.status}: {job.error_message}"
+            line = f"✗ {outcome.id} · {card.idea} · {card.face} · {outcome.status}: {outcome.error}"
         self.stdout.write(("\r" if terminal else "") + line)
 
     def _sessions(self, operator, **_):
@@ -191,10 +185,8 @@ class Command(BaseCommand):
             self.stdout.write(progress_text(selectors.session_summary(session)) + f" · {session.kind}")
 
     def _cancel(self, operator, *, session, **_):
-        found = TestSession.objects.filter(pk=session, operator=operator).first()
-        if found is None:
-            raise OpsError(f"You have no session {session}.")
-        self.stdout.write(f"session {session}: {services.session_cancel(session=found)} job(s) canceled")
+        count = services.session_cancel_by_number(number=session, owner=operator)
+        self.stdout.write(f"session {session}: {count} job(s) canceled")
 
     def _save(self, operator, *, result, **_):
         job = _job_by_id(result, operator)
@@ -203,15 +195,11 @@ class Command(BaseCommand):
         self.stdout.write(f"{str(job.pk)[:8]} {said} production {production.pk}: {production.image.name}")
 
 
-def _job_by_id(text: str, operator) -> GenerationJob:
+def _job_by_id(text: str, operator):
     text = text.strip().lower()
     if len(text) < 8 or any(c not in "0123456789abcdef-" for c in text):
         raise OpsError("A result id is the job's id (at least its first 8 characters).")
-    matches = (
-        list(GenerationJob.objects.filter(user=operator, id__startswith=text)[:2])
-        if len(text) < 36
-        else list(GenerationJob.objects.filter(user=operator, id=text)[:1])
-    )
-    if len(matches) != 1:
+    job = generation_selectors.job_for_owner(operator, text)
+    if job is None:
         raise OpsError(f"No single result of yours starts with {text!r}.")
-    return matches[0]
+    return job

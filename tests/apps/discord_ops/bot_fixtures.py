@@ -1,0 +1,55 @@
+"""Shared steps of the bot's tests: sessions with finished results, painted without a worker."""
+
+from __future__ import annotations
+
+import io
+
+from django.core.files.base import ContentFile
+from PIL import Image
+
+from apps.discord_ops import services
+from apps.discord_ops.models import SessionItem, TestSession
+from apps.generation import services as generation
+from apps.generation.models import GenerationJob, JobStatus
+
+OPERATOR_ID, STRANGER_ID = 1001, 4242
+
+
+def finish(job, *, image: bytes | None = None, score: float = 0.81) -> None:
+    """The job painted (as a worker ends it): its face as the result unless `image` is given."""
+    GenerationJob.objects.filter(pk=job.pk).update(status=JobStatus.RUNNING, worker_id="w")
+    if image is None:
+        with job.face_image.open("rb") as handle:
+            image = handle.read()
+    metadata = {"identity_score": score, "mecene": {"chosen": ["navy suit", "soft light"]}}
+    generation.job_succeed(
+        job=job, worker_id="w", image=ContentFile(image), prompt="p", negative_prompt="", metadata=metadata
+    )
+
+
+def session_on(channel_id: int, operator, *, per_input: int = 1, ideas=("calm",), user_id=OPERATOR_ID):
+    combinations = services.test_faces_combinations(folders=["team"], ideas=list(ideas), per_input=per_input)
+    return services.session_create(
+        owner=operator,
+        kind="test",
+        combinations=combinations,
+        spec={},
+        channel_id=str(channel_id),
+        discord_user_id=str(user_id),
+    )
+
+
+def finish_all(session: TestSession, **kwargs) -> None:
+    for item in SessionItem.objects.filter(session=session).select_related("job"):
+        if item.job.status == JobStatus.QUEUED:
+            finish(item.job, **kwargs)
+
+
+def noise_png(side: int) -> bytes:
+    """An uncompressible PNG of side x side pixels (about 3 * side² bytes)."""
+    import numpy as np
+
+    pixels = np.random.default_rng(0).integers(0, 256, (side, side, 3), dtype=np.uint8)
+    out = io.BytesIO()
+    Image.fromarray(pixels).save(out, format="PNG", compress_level=0)
+    return out.getvalue()
