@@ -339,8 +339,9 @@ class OpsCog(commands.Cog):
     # ---- buttons under each result ----
 
     async def on_button(self, action: str, item_id: int, interaction: Interaction) -> None:
-        """Save, Hide, Reroll, Rerun with my set, Parameters: operators only; every answer ephemeral."""
-        await interaction.response.defer(ephemeral=True)
+        """Save, Hide, Reroll, Rerun with my set, Parameters: operators only; every answer ephemeral
+        (deferred with a private "thinking" first: a button press has Discord's 3 seconds too)."""
+        await interaction.response.defer(ephemeral=True, with_message=True)
         try:
             operator = await operator_of(interaction.user)
         except OpsError as error:

@@ -13,6 +13,7 @@ from inference.params import SPECS, GenerationParams, ParamError
 
 WORKING_SET = "working"
 PRODUCTION_MODE = "production_mode"
+MAX_VALUE_CHARACTERS = 40  # longer is no number: refused before parsing, and never echoed whole
 
 
 def _defaults() -> GenerationParams:
@@ -24,6 +25,8 @@ def parse_value(name: str, text) -> bool | int | float:
     kind = "bool" if name == PRODUCTION_MODE else SPECS[name].type
     if not isinstance(text, str):
         return text
+    if len(text) > MAX_VALUE_CHARACTERS:
+        raise OpsError(f"{name}: a value is at most {MAX_VALUE_CHARACTERS} characters (got {len(text)}).")
     word = text.strip().lower()
     try:
         if kind == "bool":

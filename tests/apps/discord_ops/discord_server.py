@@ -222,6 +222,7 @@ class DiscordServer:
         r = app.router
         r.add_get("/api/v10/users/@me", self._me)
         r.add_post("/api/v10/users/@me/channels", self._open_dm)
+        r.add_get("/api/v10/users/{user}", self._user)
         r.add_route("*", "/api/v10/applications/{app}/guilds/{guild}/commands", self._commands)
         r.add_route("*", "/api/v10/applications/{app}/commands", self._commands)
         r.add_route("*", "/api/v10/applications/{app}/guilds/{guild}/commands/{command}", self._command)
@@ -253,6 +254,7 @@ class DiscordServer:
                     "X-RateLimit-Reset-After": str(retry_after),
                     "X-RateLimit-Bucket": "fake",
                     "X-RateLimit-Scope": "user",
+                    "Via": "1.1 google",  # Discord's API answers through its proxy; nextcord checks it
                 }
                 return _json(body, status=429, headers=headers)
         return await handler(request)
@@ -329,6 +331,9 @@ class DiscordServer:
 
     async def _me(self, request):
         return _json(BOT_USER)
+
+    async def _user(self, request):
+        return _json(user_payload(int(request.match_info["user"])))
 
     async def _open_dm(self, request):
         user_id = int((await request.json())["recipient_id"])

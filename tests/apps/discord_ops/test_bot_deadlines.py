@@ -1,0 +1,63 @@
+"""Discord's 3 seconds: a 200-job /test_face_mecene is acknowledged in time (the local server refuses a
+late acknowledgement, as Discord does), and /set's autocomplete answers while the jobs are being built.
+The figures are recorded (pytest's record_property, and printed with -s); the only deadline asserted
+is Discord's own, enforced by the server."""
+
+import time
+
+import pytest
+from asgiref.sync import sync_to_async
+
+from apps.discord_ops import services
+from apps.discord_ops.models import SessionItem
+from tests.apps.discord_ops.bot_fixtures import OPERATOR_ID
+
+pytestmark = pytest.mark.django_db(transaction=True)
+IDEAS = "calm,bold,warm,cool,soft"  # 2 faces × 5 ideas × 20 = 200 jobs
+
+
+async def test_a_200_job_session_is_acknowledged_in_time_and_autocomplete_answers_meanwhile(
+    start_bot, discord_server, operator, faces_dir, record_property
+):
+    await sync_to_async(services.folder_import)(name="team", directory=faces_dir)
+    bot = await start_bot()
+    channel = discord_server.add_channel()
+    await bot.answered(
+        bot.command("set", user_id=OPERATOR_ID, channel_id=channel, parameter="steps", value="3")
+    )
+
+    started = time.monotonic()
+    command = bot.command(
+        "test_face_mecene",
+        user_id=OPERATOR_ID,
+        channel_id=channel,
+        face_folders="team",
+        generations_per_input=20,
+        ideas=IDEAS,
+    )
+    record = await bot.answered(command)
+    acknowledged = record.acknowledged_after
+    autocompletes = []
+    while not record.followups:  # while the 200 jobs are being built
+        hint = await bot.answered(
+            bot.autocomplete(
+                "set", focused="value", user_id=OPERATOR_ID, channel_id=channel, parameter="steps", value=""
+            )
+        )
+        autocompletes.append(hint.acknowledged_after)
+        assert [c["value"] for c in hint.response["choices"]][0] == "3"
+    built = time.monotonic() - started
+    reply = discord_server.messages[record.followups[0]]["content"]
+
+    record_property("ack_seconds", round(acknowledged, 3))
+    record_property("autocomplete_seconds_max", round(max(autocompletes), 3))
+    record_property("build_seconds", round(built, 2))
+    print(
+        f"\n200-job /test_face_mecene: acknowledged after {acknowledged:.3f} s; {len(autocompletes)} "
+        f"autocompletes during the build, slowest {max(autocompletes):.3f} s; built in {built:.2f} s"
+    )
+    assert record.response_type == 5  # deferred, then the follow-up
+    assert reply.startswith("session ") and "200 generation(s) queued" in reply
+    assert len(autocompletes) >= 1  # the build took long enough to ask during it
+    assert discord_server.violations == []  # nothing late, nothing answered twice
+    assert await sync_to_async(SessionItem.objects.count)() == 200
