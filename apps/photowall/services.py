@@ -14,7 +14,6 @@ from django.utils.text import slugify
 from PIL import Image, UnidentifiedImageError
 
 from apps.generation import selectors as generation_selectors
-from apps.generation.models import GenerationJob, JobStatus
 from apps.photowall import cache
 from apps.photowall.models import Celebrity, Photo
 
@@ -71,7 +70,7 @@ def photo_create(
     image_bytes: bytes,
     celebrity: Celebrity,
     keywords: list[str],
-    source_job: GenerationJob | None = None,
+    source_job=None,  # the generation job it comes from (a job or its id)
     is_demo: bool = False,
     published: bool = True,
     reload_cache: bool = True,
@@ -85,7 +84,7 @@ def photo_create(
         seo_name=seo,
         caption=caption_from_keywords(keywords),
         celebrity=celebrity,
-        source_job=source_job,
+        source_job_id=getattr(source_job, "pk", source_job),
         is_demo=is_demo,
         published=published,
         width=width,
@@ -100,19 +99,21 @@ def photo_create(
     return photo
 
 
-def job_publish(*, job: GenerationJob, celebrity: Celebrity) -> Photo:
+def job_publish(*, job, celebrity: Celebrity) -> Photo:
     """Copy a finished portrait to photowall/ under its SEO name, captioned with its mecene keywords:
-    only when its owner consented (operators' and staff's own test portraits need no consent)."""
-    if job.status != JobStatus.SUCCEEDED or not job.result_image:
-        raise PublishError(f"Only finished portraits can be published ({job.id} is {job.status}).")
-    if not generation_selectors.may_show_in_public(job):
+    only when its owner consented (operators' and staff's own test portraits need no consent).
+    `job`: a job or its id; read through generation's read-model (JobOutcome)."""
+    job_id = getattr(job, "pk", job)
+    outcome = generation_selectors.job_outcomes([job_id]).get(job_id)
+    if outcome is None or not outcome.succeeded:
+        status = outcome.status if outcome else "unknown"
+        raise PublishError(f"Only finished portraits can be published ({job_id} is {status}).")
+    if not outcome.public:
         raise PublishError(
-            f"The owner of {str(job.id)[:8]} ({job.idea}) did not agree to show it on the PhotoWall."
+            f"The owner of {str(job_id)[:8]} ({outcome.idea}) did not agree to show it on the PhotoWall."
         )
-    with job.result_image.open("rb") as handle:
-        data = handle.read()
-    keywords = generation_selectors.job_keywords(job)
-    return photo_create(image_bytes=data, celebrity=celebrity, keywords=keywords, source_job=job)
+    data = generation_selectors.job_result_bytes(job_id)
+    return photo_create(image_bytes=data, celebrity=celebrity, keywords=outcome.keywords, source_job=job_id)
 
 
 def photos_set_published(photos, published: bool) -> int:
