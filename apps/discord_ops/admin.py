@@ -156,9 +156,20 @@ class SessionItemInline(admin.TabularInline):
 
 @admin.register(TestSession)
 class TestSessionAdmin(admin.ModelAdmin):
-    list_display = ("pk", "operator", "kind", "production_mode", "created_at", "canceled_at")
-    list_filter = ("kind",)
-    readonly_fields = ("operator", "kind", "spec", "production_mode", "created_at", "canceled_at")
+    list_display = ("pk", "operator", "kind", "production_mode", "created_at", "canceled_at", "stalled_at")
+    list_filter = ("kind", ("stalled_at", admin.EmptyFieldListFilter))
+    readonly_fields = (
+        "operator",
+        "kind",
+        "spec",
+        "production_mode",
+        "created_at",
+        "canceled_at",
+        "discord_user_id",
+        "stalled_at",
+        "stall_reason",
+        "announced_at",
+    )
     inlines = (SessionItemInline,)
 
 

@@ -23,7 +23,10 @@ def progress_text(summary: SessionSummary) -> str:
     if summary.canceled:
         parts.append(f"{summary.canceled} canceled")
     eta = f" · about {_duration(summary.eta_seconds)} left" if summary.eta_seconds else ""
-    state = " · finished" if summary.finished else eta
+    place = ""
+    if summary.queue_position is not None:  # its next job, in the whole queue (visitors included)
+        place = f" · next job {summary.queue_position + 1} in the queue"
+    state = " · finished" if summary.finished else place + eta
     return f"session {summary.session.pk} [{bar}] {ended}/{summary.total} · {', '.join(parts)}{state}"
 
 

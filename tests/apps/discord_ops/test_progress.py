@@ -45,3 +45,18 @@ def test_the_text_shows_counts_bar_and_eta():
         text.startswith("session 7 [") and "3/4" in text and "1 failed" in text and "about 40 s left" in text
     )
     assert text.count("█") == 15  # three quarters of 20
+
+
+def test_the_text_shows_where_the_sessions_next_job_is_in_the_whole_queue():
+    summary = SessionSummary(
+        session=SimpleNamespace(pk=8),
+        total=3,
+        done=0,
+        running=0,
+        queued=3,
+        failed=0,
+        canceled=0,
+        eta_seconds=None,
+        queue_position=5,
+    )
+    assert progress_text(summary).endswith("0/3 · 0 done, 0 running, 3 queued · next job 6 in the queue")
