@@ -72,9 +72,12 @@ class WebServer:
         self.process.wait(10)
         self.kills += 1
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 30.0) -> float:
+        """SIGTERM (the web drains: narcis_site.daphne_drain), then the exit; returns the seconds taken."""
+        started = time.monotonic()
         self.process.terminate()
-        self.process.wait(30)
+        self.process.wait(timeout)
+        return time.monotonic() - started
 
 
 async def watch(base: str, job_id: str, cookie: str, *, give_up_at: float) -> dict:

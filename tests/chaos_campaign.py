@@ -30,6 +30,7 @@ import time
 from pathlib import Path
 
 from tests.campaign_clients import WebServer, guest_cookie, watch
+from tests.campaign_servers import Redis
 
 PROJECT = Path(__file__).resolve().parents[1]
 # --sizes: `visitor` paints what visitors get (the models' defaults: 256 px, 20 + 12 steps on the tiny
@@ -53,27 +54,6 @@ def _django(database_url: str, redis_url: str, media: Path):
     import django
 
     django.setup()
-
-
-class Redis:
-    def __init__(self, port: int):
-        self.port, self.process = port, None
-
-    def start(self) -> None:
-        command = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", ""]
-        self.process = subprocess.Popen(
-            [*command, "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
-        for _ in range(200):
-            ping = subprocess.run(["redis-cli", "-p", str(self.port), "ping"], capture_output=True, text=True)
-            if ping.stdout.strip() == "PONG":
-                return
-            time.sleep(0.05)
-        raise RuntimeError("redis-server did not start")
-
-    def kill(self) -> None:
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(10)
 
 
 class Workers:
@@ -104,7 +84,7 @@ class Workers:
             process.wait(60)
 
 
-def _submit(jobs: int, guests: int, params: dict | None) -> list:
+def submit_jobs(jobs: int, guests: int, params: dict | None) -> list:
     import skimage.data
     from django.core.files.base import ContentFile
     from PIL import Image
@@ -173,7 +153,7 @@ def run(
     redis_port = int(os.environ["REDIS_URL"].rsplit(":", 1)[1].split("/")[0])
     redis = Redis(redis_port)
     redis.start()
-    sessions, ids = _submit(jobs, guests, SIZES[sizes]["params"])
+    sessions, ids = submit_jobs(jobs, guests, SIZES[sizes]["params"])
     allowance = token_selectors.balance_of(sessions[0]) + jobs // guests
     web = WebServer(free_port(), child_env())
     web.start()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import shutil
 
 import pytest
 from django.conf import settings
@@ -60,6 +61,7 @@ def pytest_collection_modifyitems(config, items):
         "postgres": None if _postgres_available() else "needs PostgreSQL: set DATABASE_URL=postgres://...",
         "redis": None if _redis_available() else "needs Redis: set REDIS_URL=redis://...",
         "browser": None if os.path.exists(CHROMIUM) else "needs Debian's chromium: apt-get install chromium",
+        "balancer": None if shutil.which("haproxy") else "needs HAProxy: apt-get install haproxy",
     }
     for item in items:
         for marker, reason in FIRST_PASS_ONLY.items():
