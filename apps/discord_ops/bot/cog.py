@@ -286,6 +286,9 @@ class OpsCog(commands.Cog):
         if owner is None:
             return
         await interaction.response.defer()
+        # The deferred answer is a message already: the session's progress message, known before the
+        # session exists, so the follow loop never makes a second one.
+        reply = await interaction.original_message()
         if read_config is not None:  # a sweep: its YAML, inline or attached
             config = await read_config()
             spec = {"yaml": config[:20_000]}
@@ -301,21 +304,20 @@ class OpsCog(commands.Cog):
                 spec=spec,
                 channel_id=str(interaction.channel_id),
                 discord_user_id=str(interaction.user.id),
+                progress_message_id=str(reply.id),
             )
             return session, selectors.session_summary(session)
 
         try:
             session, summary = await build(create)
         except OpsError as error:
-            await interaction.followup.send(text.message(error.message))
+            await interaction.edit_original_message(content=text.message(error.message))
             return
         place = (
             f" · next in the queue after {summary.queue_position} job(s)" if summary.queue_position else ""
         )
-        message = await interaction.followup.send(
-            text.message(f"session {session.pk}: {summary.total} generation(s) queued{place}"), wait=True
-        )
-        await db(services.progress_message_set, session_id=session.pk, message_id=message.id)
+        said = f"session {session.pk}: {summary.total} generation(s) queued{place}"
+        await interaction.edit_original_message(content=text.message(said))
 
     @nextcord.slash_command(
         name="cancel",

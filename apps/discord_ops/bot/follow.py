@@ -24,6 +24,7 @@ class SessionFollower:
         self.bot, self.handler = bot, handler
         self.editors: dict[int, ProgressEditor] = {}
         self.failures: Counter[int] = Counter()  # session -> failed passes since the bot started
+        self.passes = 0  # completed passes since the bot started
 
     async def run_pass(self) -> None:
         """One pass over every followed session; never raises (the tasks.loop would end)."""
@@ -31,9 +32,11 @@ class SessionFollower:
             sessions = await db(selectors.sessions_to_follow)
         except Exception:
             logger.exception("sessions to follow not read")
+            self.passes += 1
             return
         for session in sessions:
             await self.follow_isolated(session)
+        self.passes += 1
 
     async def follow_isolated(self, session) -> None:
         try:

@@ -98,6 +98,7 @@ def session_create(
     spec: dict,
     channel_id: str = "",
     discord_user_id: str = "",
+    progress_message_id: str = "",
 ) -> TestSession:
     """Queue one job per combination at operator priority, on the owner's parameter set; everything is
     checked before the first job is queued, so a bad combination queues nothing."""
@@ -115,6 +116,7 @@ def session_create(
         production_mode=bool(working and working.production_mode),
         channel_id=channel_id,
         discord_user_id=discord_user_id,
+        progress_message_id=progress_message_id,
     )
     photos: dict[int, bytes] = {}  # each face read once, not once per job
     try:

@@ -433,7 +433,7 @@ class DiscordServer:
             if message_id is None and record.response_type == 5:  # the deferred answer becomes a message
                 message = self._message_payload(record.channel_id, {}, [], webhook_id=APP_ID)
                 message_id = int(message["id"])
-                record.response = {"_message_id": message_id}
+                record.response = {**(record.response or {}), "_message_id": message_id}
         else:
             message_id = int(wanted)
         if message_id not in self.messages or message_id in self.deleted:

@@ -33,6 +33,8 @@ class BotUnderTest:
         cog = self.bot.get_cog("OpsCog")
         await eventually(lambda: cog.views_registered and cog.follow_sessions.is_running())
         if not self.follow:  # the test drives the passes itself (cog.follower.run_pass)
+            # The loop's first pass starts at once: let it end (it may be posting) before stopping it.
+            await eventually(lambda: cog.follower.passes >= 1)
             cog.follow_sessions.cancel()
             await eventually(lambda: not cog.follow_sessions.is_running())
 
@@ -107,6 +109,17 @@ class BotUnderTest:
         raise AssertionError(
             f"interaction not answered in {timeout} s: {record}; violations {self.server.violations}"
         )
+
+    async def reply(self, payload: dict, *, timeout: float = 15.0) -> dict:
+        """The interaction's own message once the bot has written it (a deferred answer edited)."""
+        record = self.server.interactions[int(payload["id"])]
+
+        def written():
+            message_id = (record.response or {}).get("_message_id")
+            message = self.server.messages.get(message_id) if message_id else None
+            return message if message and message["content"] else None
+
+        return await eventually(written, timeout=timeout)
 
 
 async def eventually(check, *, timeout: float = 15.0):

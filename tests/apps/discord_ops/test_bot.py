@@ -99,9 +99,9 @@ async def test_a_face_test_acknowledges_posts_results_with_buttons_and_announces
         generations_per_input=1,
         ideas="calm",
     )
-    record = await bot.answered(payload, followups=1)
+    record = await bot.answered(payload)
     assert record.response_type == 5  # deferred first
-    reply = discord_server.messages[record.followups[0]]
+    reply = await bot.reply(payload)
     assert reply["content"].endswith("2 generation(s) queued")
     session = await sync_to_async(models.TestSession.objects.get)()
     assert session.progress_message_id == reply["id"]  # the reply is the progress message
