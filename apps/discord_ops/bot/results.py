@@ -13,7 +13,7 @@ from PIL import Image
 
 from apps.discord_ops import services
 from apps.discord_ops.bot import text
-from apps.discord_ops.bot.db import db
+from apps.discord_ops.bot.db import build, db
 from apps.discord_ops.selectors import ResultCard
 from apps.generation import selectors as generation_selectors
 
@@ -96,7 +96,7 @@ async def _attachment(card: ResultCard, upload_limit: int) -> tuple[list[nextcor
     name = str(card.outcome.id)[:8]
     if len(data) <= upload_limit:
         return [nextcord.File(io.BytesIO(data), filename=f"{name}.png")], ""
-    small = await db(preview, data)
+    small = await build(preview, data)  # seconds of decoding: not in the lookups' pool
     note = (
         f"preview: the PNG ({len(data) / 2**20:.1f} MB) is over this server's upload limit; "
         "Save keeps it as a production, in full, in the admin"
@@ -130,5 +130,5 @@ async def _react(message) -> None:
 
 
 def upload_limit_of(channel) -> int:
-    guild = getattr(channel, "guild", None)
-    return guild.filesize_limit if guild is not None else 10 * 2**20  # DMs: Discord's smallest limit
+    """The channel's guild's limit; Discord's smallest (10 MiB) for a DM or a guild not in the cache."""
+    return getattr(getattr(channel, "guild", None), "filesize_limit", 10 * 2**20)

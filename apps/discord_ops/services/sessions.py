@@ -175,6 +175,8 @@ def item_rerun(*, item_id: int, operator, with_working_set: bool) -> SessionItem
     with item.face.image.open("rb") as handle:
         photo = handle.read()
     position = selectors.next_position(item.session_id)
+    # A session whose end was announced is followed again: the new result is posted, the end told anew.
+    TestSession.objects.filter(pk=item.session_id).update(announced_at=None)
     return _queue_item(
         item.session, operator, position, item.face, item.idea, params, {"seed": params["seed"]}, photo
     )

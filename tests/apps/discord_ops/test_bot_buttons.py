@@ -77,6 +77,11 @@ async def test_reroll_and_rerun_queue_one_more_job_in_the_session(posted, operat
     assert reroll.job.params["seed"] != original.job.params["seed"] and reroll.job.idea == original.job.idea
     assert reroll.job.params["guidance_scale"] == original.job.params["guidance_scale"]
     assert rerun.job.params["guidance_scale"] == 6.0 and rerun.face_id == original.face_id
+    # The session (its end announced already) is followed again: the new results get posted.
+    await sync_to_async(finish_all)(session)
+    await bot.cog.follower.run_pass()
+    posted = await sync_to_async(SessionItem.objects.exclude(result_message_id="").count)()
+    assert posted == 4
 
 
 async def test_parameters_are_told_privately(posted):
