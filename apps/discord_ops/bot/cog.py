@@ -18,10 +18,11 @@ from nextcord.ext import commands, tasks
 
 from apps.discord_ops import selectors, services
 from apps.discord_ops.bot import permissions, text
+from apps.discord_ops.bot.actions import handle_reaction, on_button, operator_of, roles
 from apps.discord_ops.bot.db import build, db
 from apps.discord_ops.bot.follow import SessionFollower
 from apps.discord_ops.bot.hints import ParameterHints
-from apps.discord_ops.bot.results import HIDE, SAVE, ResultView
+from apps.discord_ops.bot.results import ResultView
 from apps.discord_ops.errors import OpsError
 from apps.discord_ops.services import PRODUCTION_MODE
 from inference.params import SPECS
@@ -30,15 +31,6 @@ logger = logging.getLogger("narcis.ops.bot")
 
 PARAMETER_NAMES = [*SPECS, PRODUCTION_MODE]
 OPERATORS_ONLY = permissions.OPERATOR_COMMANDS
-
-
-def _roles(member) -> list[int]:
-    return [role.id for role in getattr(member, "roles", None) or []]
-
-
-async def operator_of(user):
-    """The staff account a Discord user acts as; OpsError when they are not an operator."""
-    return await db(services.operator_account, discord_user_id=str(user.id), role_ids=_roles(user))
 
 
 async def refuse(interaction: Interaction, said: str) -> None:
@@ -52,7 +44,7 @@ async def refuse(interaction: Interaction, said: str) -> None:
 class OpsCog(commands.Cog):
     def __init__(self, bot: commands.Bot):
         self.bot = bot
-        self.follower = SessionFollower(bot, self.on_button)
+        self.follower = SessionFollower(bot, on_button)
         self.hints = ParameterHints()
         self.views_registered = False
 
@@ -65,7 +57,7 @@ class OpsCog(commands.Cog):
         # are followed again (their progress message keeps updating).
         if not self.views_registered:
             for item_id in await db(selectors.posted_result_ids):
-                self.bot.add_view(ResultView(item_id, self.on_button))
+                self.bot.add_view(ResultView(item_id, on_button))
             self.views_registered = True
         if not self.follow_sessions.is_running():
             self.follow_sessions.start()
@@ -129,7 +121,7 @@ class OpsCog(commands.Cog):
 
     async def _learn_set(self, user) -> None:
         def load():
-            owner = services.operator_account(discord_user_id=str(user.id), role_ids=_roles(user))
+            owner = services.operator_account(discord_user_id=str(user.id), role_ids=roles(user))
             return selectors.current_set(owner)
 
         try:
@@ -338,54 +330,6 @@ class OpsCog(commands.Cog):
             return
         await interaction.followup.send(f"session {session}: {count} job(s) canceled")
 
-    # ---- buttons under each result ----
-
-    async def on_button(self, action: str, item_id: int, interaction: Interaction) -> None:
-        """Save, Hide, Reroll, Rerun with my set, Parameters: operators only; every answer ephemeral
-        (deferred with a private "thinking" first: a button press has Discord's 3 seconds too)."""
-        await interaction.response.defer(ephemeral=True, with_message=True)
-        try:
-            operator = await operator_of(interaction.user)
-        except OpsError as error:
-            await interaction.followup.send(text.message(error.message), ephemeral=True)
-            return
-        try:
-            said = await self._act(action, item_id, interaction, operator)
-        except OpsError as error:
-            said = error.message
-        await interaction.followup.send(text.message(said), ephemeral=True)
-
-    async def _act(self, action: str, item_id: int, interaction: Interaction, operator) -> str:
-        if action == "save":
-            production, created = await db(
-                services.production_save_item,
-                item_id=item_id,
-                operator=operator,
-                message_link=_link(interaction),
-            )
-            return f"{'saved' if created else 'already saved'} as production {production.pk}"
-        if action == "hide":
-            await db(services.item_hide, item=item_id)
-            if interaction.message is not None:
-                try:
-                    await interaction.message.delete()
-                except nextcord.HTTPException as error:
-                    return f"hidden from the summary; the message stays ({error.text or error.status})"
-            return "hidden"
-        if action in ("reroll", "rerun"):
-            item = await build(
-                services.item_rerun, item_id=item_id, operator=operator, with_working_set=action == "rerun"
-            )
-            how = "with your current set" if action == "rerun" else "with a new seed"
-            return f"queued again {how} as #{item.position + 1} of session {item.session_id}"
-        card = await db(selectors.result_card, item_id)
-        if card is None:
-            return "That result is no longer known."
-        outcome = card.outcome
-        score = f"{outcome.identity_score:.3f}" if outcome.identity_score is not None else "none"
-        listed = "\n".join(f"{k} = {v}" for k, v in sorted(outcome.params.items()))
-        return f"seed {outcome.seed} · identity {score}\n```\n{listed}\n```"
-
     # ---- reactions: the fallback for 💾 Save and ❌ Hide ----
 
     @commands.Cog.listener()
@@ -404,35 +348,3 @@ def _option(interaction: Interaction, name: str):
         if option.get("name") == name:
             return option.get("value")
     return None
-
-
-def _link(interaction: Interaction) -> str:
-    message_id = interaction.message.id if interaction.message else ""
-    return (
-        f"https://discord.com/channels/{interaction.guild_id or '@me'}/{interaction.channel_id}/{message_id}"
-    )
-
-
-async def handle_reaction(bot, payload) -> str:
-    """💾 saves the result as a production, ❌ hides it; reactions from the bot itself and from anyone
-    not on the operators' list are ignored. Returns what was done ("saved", "hidden", "ignored")."""
-    emoji = getattr(payload.emoji, "name", str(payload.emoji))
-    if emoji not in (SAVE, HIDE) or (bot.user is not None and payload.user_id == bot.user.id):
-        return "ignored"
-    item_id = await db(selectors.item_of_message, payload.message_id)
-    if item_id is None:
-        return "ignored"
-    try:
-        operator = await db(
-            services.operator_account, discord_user_id=str(payload.user_id), role_ids=_roles(payload.member)
-        )
-    except OpsError:
-        return "ignored"
-    if emoji == HIDE:
-        await db(services.item_hide, item=item_id)
-        return "hidden"
-    link = (
-        f"https://discord.com/channels/{payload.guild_id or '@me'}/{payload.channel_id}/{payload.message_id}"
-    )
-    await db(services.production_save_item, item_id=item_id, operator=operator, message_link=link)
-    return "saved"

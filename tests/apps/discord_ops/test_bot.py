@@ -9,7 +9,8 @@ from django.core.management import CommandError, call_command
 
 from apps.discord_ops import models, services
 from apps.discord_ops.bot import permissions
-from apps.discord_ops.bot.cog import HIDE, SAVE, handle_reaction
+from apps.discord_ops.bot.actions import handle_reaction
+from apps.discord_ops.bot.results import HIDE, SAVE
 from apps.discord_ops.models import ParameterSet, Production, SessionItem
 from tests.apps.discord_ops.bot_fixtures import OPERATOR_ID, STRANGER_ID, finish, finish_all, session_on
 from tests.apps.discord_ops.discord_server import BOT_ID, EVERYTHING

@@ -100,3 +100,10 @@ async def test_someone_not_an_operator_is_refused_every_button(posted):
         assert "not on the operators' list" in said["content"] and said["flags"] & 64
     assert not await sync_to_async(Production.objects.exists)()
     assert await sync_to_async(SessionItem.objects.count)() == 2 and not bot.server.deleted
+
+
+def test_every_button_has_an_action():
+    from apps.discord_ops.bot.actions import ACTIONS
+    from apps.discord_ops.bot.results import BUTTONS
+
+    assert [action for action, _, _ in BUTTONS] == list(ACTIONS)
