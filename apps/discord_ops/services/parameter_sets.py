@@ -16,7 +16,8 @@ PRODUCTION_MODE = "production_mode"
 MAX_VALUE_CHARACTERS = 40  # longer is no number: refused before parsing, and never echoed whole
 
 
-def _defaults() -> GenerationParams:
+def defaults_in_use() -> GenerationParams:
+    """The models' own defaults (the folder in use, or the tiny preset): what a set is checked against."""
     return default_params(settings.NARCIS_MODELS_DIR)
 
 
@@ -55,7 +56,7 @@ def params_set(*, owner, name: str, value, set_name: str = WORKING_SET) -> Param
     else:
         values[name] = parsed
         try:
-            GenerationParams.parse(values, defaults=_defaults())
+            GenerationParams.parse(values, defaults=defaults_in_use())
         except ParamError as error:
             raise OpsError(error.message) from None
     return _new_version(owner, set_name, values, production_mode)

@@ -6,7 +6,7 @@ import logging
 
 from apps.discord_ops.errors import OpsError
 from apps.discord_ops.models import ParameterSet, VisitorDefaults
-from apps.discord_ops.services.parameter_sets import _defaults
+from apps.discord_ops.services.parameter_sets import defaults_in_use
 from inference.params import GenerationParams, ParamError
 
 logger = logging.getLogger("narcis.ops")
@@ -26,7 +26,7 @@ def visitor_defaults_promote(*, parameter_set: ParameterSet, actor, note: str = 
     for rollback (which promotes it again). Staff with the dedicated permission only."""
     _check_promoter(actor)
     try:
-        GenerationParams.parse(parameter_set.values, defaults=_defaults())
+        GenerationParams.parse(parameter_set.values, defaults=defaults_in_use())
     except ParamError as error:
         raise OpsError(f"{parameter_set} is not valid for the models in use: {error.message}") from None
     promotion = VisitorDefaults.objects.create(

@@ -14,7 +14,7 @@ from django.utils import timezone
 from apps.discord_ops import selectors, sweeps
 from apps.discord_ops.errors import OpsError, quoted
 from apps.discord_ops.models import SessionItem, SessionKind, TestSession
-from apps.discord_ops.services.parameter_sets import WORKING_SET, _defaults
+from apps.discord_ops.services.parameter_sets import WORKING_SET, defaults_in_use
 from apps.generation import selectors as generation_selectors
 from apps.generation import services as generation
 from apps.generation.uploads import UploadError, clean_idea
@@ -69,7 +69,7 @@ def _prepare(owner, combinations: list[sweeps.Combination]) -> list[tuple]:
             raise OpsError(f"idea {quoted(combo.idea)}: {error.message}") from None
         params = {**base, **combo.params}
         try:
-            GenerationParams.parse(params, defaults=_defaults())
+            GenerationParams.parse(params, defaults=defaults_in_use())
         except ParamError as error:
             raise OpsError(f"combination {number} ({combo.idea}, {combo.params}): {error.message}") from None
         prepared.append((combo, idea, params, faces[(combo.folder, combo.face)]))
