@@ -26,22 +26,26 @@ def guest_cookie(session) -> str:
 
 
 class WebServer:
-    """One daphne process (DEBUG off, no embedded worker) on 127.0.0.1:`port`."""
+    """One daphne process (DEBUG off, no embedded worker) on 127.0.0.1:`port`; its output appended to
+    `log` when given (warnings and up, and the drain's lines), else dropped."""
 
-    def __init__(self, port: int, env: dict):
-        self.port, self.kills, self.process = port, 0, None
+    def __init__(self, port: int, env: dict, log: Path | None = None):
+        self.port, self.kills, self.process, self.log = port, 0, None, log
         self.env = {
             **env,
             "DEBUG": "false",
             "NARCIS_EMBEDDED_WORKER": "false",
             "COOKIE_SECURE": "false",
-            "LOG_LEVEL": "WARNING",
+            "LOG_LEVEL": env.get("LOG_LEVEL", "WARNING"),
+            # Stopped when a test or campaign is done with it: no drain period unless it asks for one.
+            "WEB_DRAIN_S": env.get("WEB_DRAIN_S", "0"),
         }
 
     def start(self, *, timeout: float = 120.0, probe: str = "/health") -> None:
         """Returns once `probe` answers: /health with a 200; any other path with any HTTP status (a 404
         path needs no database)."""
         address = ["-b", "127.0.0.1", "-p", str(self.port)]
+        output = open(self.log, "ab") if self.log else subprocess.DEVNULL  # noqa: SIM115 - the child's
         self.process = subprocess.Popen(
             [
                 *(sys.executable, "-m", "daphne", "-v", "0", "--no-server-name"),
@@ -49,8 +53,8 @@ class WebServer:
             ],
             cwd=PROJECT,
             env=self.env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stdout=output,
+            stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + timeout
         curl = ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", f"{self.base}{probe}"]

@@ -129,7 +129,7 @@ def restart_web(webs: list[WebServer], index: int, balancer: Balancer) -> dict:
     port, and the next step waits until the balancer has it back."""
     old = webs[index]
     drained = old.stop(timeout=WEB_DRAIN_S + 60)
-    webs[index] = WebServer(old.port, old.env)
+    webs[index] = WebServer(old.port, old.env, old.log)
     webs[index].start()
     balancer.wait_until(f"web{index}", "UP")
     return {"web": index, "exit": old.process.returncode, "drain_seconds": round(drained, 1)}
@@ -162,7 +162,8 @@ def run(
     connections.close_all()
 
     web_env = child_env(WEB_DRAIN_S=str(WEB_DRAIN_S))
-    webs = [WebServer(free_port(), web_env) for _ in range(2)]
+    logs = Path(tempfile.mkdtemp(prefix="narcis-rolling-logs-"))  # kept: the report names it
+    webs = [WebServer(free_port(), web_env, logs / f"web{i}.log") for i in range(2)]
     for web in webs:
         web.start()
     balancer = Balancer(free_port(), [web.port for web in webs])
@@ -246,6 +247,7 @@ def run(
         "watcher_reconnects": sum(s["reconnects"] for s in seen),
         "endings": dict(Counter(s["ending"] for s in seen)),
         "seconds": round(time.monotonic() - started, 1),
+        "web_logs": str(logs),
     }
     report["passed"] = (
         report["succeeded"] == jobs

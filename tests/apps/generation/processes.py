@@ -98,7 +98,9 @@ def running_site(folder: Path, *, seed_demo: bool = False, **env_overrides: str 
     """`make run` in miniature: migrate a fresh SQLite database in `folder`, optionally seed the demo
     wall, then serve with daphne and the embedded worker; yields "127.0.0.1:<port>"."""
     port = free_port()
-    env = embedded_default(folder, **{"NARCIS_EMBEDDED_WORKER": "true", "DEBUG": "true", **env_overrides})
+    # No drain period: the test is over when it stops the server (tests/narcis_site/test_web_drain.py).
+    overrides = {"NARCIS_EMBEDDED_WORKER": "true", "DEBUG": "true", "WEB_DRAIN_S": "0", **env_overrides}
+    env = embedded_default(folder, **overrides)
     if seed_demo:
         subprocess.run(manage("photowall", "--demo"), env=env, cwd=PROJECT, check=True, capture_output=True)
     log_path = folder / "server.log"
