@@ -2,7 +2,8 @@
 here), and it enforces Discord's documented rules the way Discord answers them:
 
 - an interaction is acknowledged (its first callback) within 3 seconds, else 404 code 10062;
-- one initial response per interaction, else 400 code 40060; follow-ups only after it;
+- one initial response per interaction, else 400 code 40060; follow-ups only after it (the first one
+  after a deferral edits the deferred message, as Discord does);
 - message content of at most 2,000 characters, else 400 code 50035; at most 25 autocomplete choices;
 - files within the guild's upload limit, else 413 code 40005;
 - the bot's permissions in the channel: 403 code 50013 (Missing Permissions) for a message without
@@ -419,7 +420,18 @@ class DiscordServer:
             return refused
         if files and not self.channels.get(record.channel_id, 0) & ATTACH:
             return self._refuse(403, 50013, "Missing Permissions", "follow-up files without ATTACH_FILES")
-        message = self._message_payload(record.channel_id, payload, files, webhook_id=APP_ID)
+        original = (record.response or {}).get("_message_id")
+        if record.response_type == 5 and not record.followups and original is not None:
+            # After a deferral, the first follow-up edits the "thinking" message: the same message.
+            with self.lock:
+                self.messages[original].update(
+                    content=payload.get("content") or "", flags=payload.get("flags") or 0
+                )
+            message = self.messages[original]
+        else:
+            message = self._message_payload(record.channel_id, payload, files, webhook_id=APP_ID)
+            if record.response_type == 5 and not record.followups:
+                record.response = {**(record.response or {}), "_message_id": int(message["id"])}
         record.followups.append(int(message["id"]))
         return _json(message)
 

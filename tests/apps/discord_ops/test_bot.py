@@ -172,3 +172,38 @@ def test_the_invite_permissions_are_what_the_bot_checks():
     assert permissions.INVITE_PERMISSIONS.value == 117824  # README's invite URL
     assert permissions.missing(permissions.INVITE_PERMISSIONS) == []
     assert EVERYTHING & permissions.INVITE_PERMISSIONS.value == permissions.INVITE_PERMISSIONS.value
+
+
+async def test_a_sweep_lists_privately_on_a_dry_run_and_queues_otherwise(
+    start_bot, discord_server, operator, faces_dir
+):
+    await sync_to_async(services.folder_import)(name="team", directory=faces_dir)
+    bot = await start_bot()
+    channel = discord_server.add_channel()
+    config = "ideas: [calm]\nfaces: [team]\nguidance_scale: [4.0, 6.0]\n"
+    dry = bot.command("sweep", user_id=OPERATOR_ID, channel_id=channel, config=config, dry_run=True)
+    record = await bot.answered(dry, followups=1)
+    listing = discord_server.messages[record.followups[0]]
+    assert record.response["flags"] & 64 and listing["content"].startswith("4 combinations\n1. calm · team/")
+    assert not await sync_to_async(models.TestSession.objects.exists)()
+
+    queued = bot.command("sweep", user_id=OPERATOR_ID, channel_id=channel, config=config)
+    reply = await bot.reply(queued)
+    session = await sync_to_async(models.TestSession.objects.get)()
+    assert reply["content"] == f"session {session.pk}: 4 generation(s) queued"
+    assert session.kind == "sweep" and session.spec == {"yaml": config}
+
+    bad = bot.command("sweep", user_id=OPERATOR_ID, channel_id=channel, config="ideas: [calm\n")
+    assert "not valid YAML (line 2, column 1)" in (await bot.reply(bad))["content"]
+    assert discord_server.violations == []
+
+
+async def test_cancel_stops_only_the_operators_own_session(start_bot, discord_server, operator, faces_dir):
+    await sync_to_async(services.folder_import)(name="team", directory=faces_dir)
+    bot = await start_bot()
+    channel = discord_server.add_channel()
+    session = await sync_to_async(session_on)(channel, operator)
+    mine = bot.command("cancel", user_id=OPERATOR_ID, channel_id=channel, session=session.pk)
+    assert (await bot.reply(mine))["content"] == f"session {session.pk}: 2 job(s) canceled"
+    unknown = bot.command("cancel", user_id=OPERATOR_ID, channel_id=channel, session=session.pk + 1000)
+    assert (await bot.reply(unknown))["content"] == f"You have no session {session.pk + 1000}."
