@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 
+import aiohttp
 import nextcord
 
 from apps.discord_ops import selectors, services
@@ -17,6 +18,9 @@ from apps.discord_ops.bot.results import ButtonHandler, CannotPost, post_result,
 from apps.discord_ops.progress import ProgressEditor, progress_text
 
 logger = logging.getLogger("narcis.ops.bot")
+
+# Discord unreachable or failing (5xx): not this session's fault, never a reason to stop following it.
+DISCORD_UNAVAILABLE = (nextcord.DiscordServerError, aiohttp.ClientError, TimeoutError)
 
 
 class SessionFollower:
@@ -55,6 +59,8 @@ class SessionFollower:
                     "failures": self.failures[session.pk],
                 },
             )
+            if isinstance(error, DISCORD_UNAVAILABLE):  # Discord's side, for everyone: the next pass retries
+                return
             try:
                 if await db(services.session_pass_failed, session_id=session.pk, reason=_reason(error)):
                     await self._tell(session, _stalled_text(session, _reason(error)), in_channel=True)
@@ -93,7 +99,7 @@ class SessionFollower:
                     content=text.message(shown)
                 )
                 return
-            except nextcord.NotFound:
+            except (nextcord.NotFound, nextcord.Forbidden):  # deleted, or not editable: a new one
                 pass
         try:
             message = await channel.send(text.message(shown))

@@ -24,7 +24,7 @@ from inference.params import SPECS, GenerationParams, ParamError, Role
 logger = logging.getLogger("narcis.ops")
 
 MAX_LIVE_SESSIONS = 3  # per operator: sessions with jobs still queued or running
-STALL_AFTER_FAILED_PASSES = 5  # the bot's passes over a session failing in a row before it is stalled
+STALL_AFTER_FAILED_PASSES = 10  # the bot's passes (2 s apart) failing in a row before the session is stalled
 
 
 def test_faces_combinations(

@@ -2,6 +2,7 @@
 refused, passes that raise, permissions missing, images over the upload limit, inputs over 2,000
 characters, a channel that refuses the bot altogether, rate limits."""
 
+import aiohttp
 import pytest
 from asgiref.sync import sync_to_async
 from django.db import InterfaceError
@@ -154,3 +155,19 @@ async def test_a_rate_limited_post_is_retried_after_retry_after(start_bot, disco
     await bot.cog.follower.run_pass()
     assert discord_server.rate_limited == [f"POST /api/v10/channels/{channel}/messages"]
     assert len([m for m in discord_server.channel_messages(channel) if m["attachments"]]) == 2
+
+
+async def test_discord_being_unreachable_never_stalls_a_session(start_bot, discord_server, team, monkeypatch):
+    bot = await start_bot()
+    channel = discord_server.add_channel()
+    session = await _finished_session(channel, team)
+
+    def unreachable(session_id):
+        raise aiohttp.ClientConnectionError("Cannot connect to host discord.com:443")
+
+    monkeypatch.setattr(selectors, "unposted_results", unreachable)
+    for _ in range(services.STALL_AFTER_FAILED_PASSES + 2):
+        await bot.cog.follower.run_pass()
+    refreshed = await sync_to_async(TestSession.objects.get)(pk=session.pk)
+    assert refreshed.stalled_at is None and discord_server.channel_messages(channel) == []
+    assert bot.cog.follower.failures[session.pk] == services.STALL_AFTER_FAILED_PASSES + 2  # still logged
