@@ -2,9 +2,11 @@
 # Builds, pushes and deploys Narcis to ECS; deploy/Makefile is its front door (make -C deploy help) and
 # docs/operations.md ("Deploying") the operator's guide.
 #
-#   ecs-deploy.sh build | push | migrate | deploy SERVICE | deploy-all | rollback SERVICE [REVISION] | release
+#   ecs-deploy.sh build | push | migrate | deploy SERVICE | deploy-all | rollback SERVICE [RELEASE] | release
 #
 # SERVICE is one of web, worker, bot, metrics, webhooks. All but worker run the web image.
+# A release is what deploy-all verified: an SSM parameter /<cluster>/releases/<TAG> holds its task
+# definition ARNs (and the release before it); /<cluster>/releases/current names the latest.
 #
 # Environment:
 #   TAG          the image tag (the Makefile passes the git short SHA, "-dirty" appended on a dirty tree)
@@ -16,8 +18,10 @@
 #   CLUSTER (cluster_name), REGION (region), ECR_WEB / ECR_WORKER (ecr_repository_urls),
 #   SUBNETS (private_subnet_ids, comma-separated), SECURITY_GROUPS (migrate_security_group_ids),
 #   SERVICE_WEB ... SERVICE_METRICS (service_names), FAMILY_WEB ... FAMILY_METRICS
-#   (task_definition_families). Terraform is read only when one of the first six is unset; services and
-#   families not found there are <cluster>-<service>. In DRY_RUN without an initialised TF_DIR the
+#   (task_definition_families), SCHEDULES (scheduled_task_schedule_names, comma-separated: the
+#   EventBridge schedules that run the web task definition). Terraform is read only when one of the first
+#   six is unset; services and families not found there are <cluster>-<service>, schedules
+#   <cluster>-sweep-faces,<cluster>-purge-guest-sessions. In DRY_RUN without an initialised TF_DIR the
 #   placeholders are: cluster narcis-prod, region eu-west-1, registry
 #   123456789012.dkr.ecr.<region>.amazonaws.com/narcis-prod-web|worker, subnets subnet-placeholder-a,b,
 #   security group sg-placeholder-migrate.
@@ -113,6 +117,7 @@ load_names() {
 	ECR_WORKER=${ECR_WORKER:-$(tfv .ecr_repository_urls.value.worker)}
 	SUBNETS=${SUBNETS:-$(tfv .private_subnet_ids.value)}
 	SECURITY_GROUPS=${SECURITY_GROUPS:-$(tfv .migrate_security_group_ids.value)}
+	SCHEDULES=${SCHEDULES:-$(tfv .scheduled_task_schedule_names.value)}
 	if is_dry; then
 		REGION=${REGION:-eu-west-1}
 		CLUSTER=${CLUSTER:-narcis-prod}
@@ -126,6 +131,8 @@ load_names() {
 		[[ -n ${!var:-} ]] || missing+=("$var")
 	done
 	((${#missing[@]} == 0)) || die "no value for ${missing[*]} (neither the environment nor Terraform gave one)"
+	SCHEDULES=${SCHEDULES:-$CLUSTER-sweep-faces,$CLUSTER-purge-guest-sessions}
+	RELEASES=/$CLUSTER/releases
 
 	local service up
 	for service in "${SERVICES[@]}"; do
@@ -236,9 +243,9 @@ placeholder_task_definition() {
 JQ_REPO='def repo: sub("@.*$"; "") | sub(":[^:/]*$"; "");'
 
 # new_task_definition SERVICE: the family's latest revision with its containers of the service's image
-# repository moved to TAG. Sets NEW_ARN and CONTAINER (the first such container). A revision already on
-# TAG is reused, so migrate and then deploy web register one revision, and rollback's "previous" is the
-# release before.
+# repository moved to TAG. Sets NEW_ARN, CONTAINER (the first such container) and REGISTERED (1 when
+# this call registered NEW_ARN). A revision already on TAG is reused, so migrate and then deploy web
+# register one revision.
 new_task_definition() {
 	local service=$1 family repo image current containers file placeholder
 	family=$(family_of "$service")
@@ -254,6 +261,7 @@ new_task_definition() {
 	if jq -e --arg repo "$repo" --arg image "$image" "$JQ_REPO"'all(.containerDefinitions[]
 		| select(.image | repo == $repo); .image == $image)' <<<"$current" >/dev/null; then
 		NEW_ARN=$(jq -r .taskDefinitionArn <<<"$current")
+		REGISTERED=0
 		note "$family: $NEW_ARN already runs $image"
 		return 0
 	fi
@@ -268,6 +276,7 @@ new_task_definition() {
 	NEW_ARN=$(capture "$placeholder" aws ecs register-task-definition --region "$REGION" \
 		--cli-input-json "file://$file" --query taskDefinition.taskDefinitionArn --output text)
 	[[ $NEW_ARN == arn:* ]] || die "register-task-definition of $family returned '$NEW_ARN'"
+	REGISTERED=1
 }
 
 # --- migrate, deploy, rollback -------------------------------------------------------------------------
@@ -295,17 +304,49 @@ cmd_migrate() {
 	code=$(jq -r '.exitCode // "none"' <<<"$result")
 	reason=$(jq -r '.stoppedReason // "unknown"' <<<"$result")
 	if [[ $code != 0 ]]; then
+		# Its revision must never run: not as "latest" in a scheduled task, nor as a rollback target.
+		if ((REGISTERED)); then
+			run aws ecs deregister-task-definition --region "$REGION" --task-definition "$NEW_ARN" \
+				--query taskDefinition.status --output text >/dev/null
+		fi
 		die "MIGRATION FAILED: task $task, container $CONTAINER exit code $code ($reason); nothing was deployed. Its logs are in the web service's CloudWatch log group."
 	fi
 	note "migrations applied ($task)"
 }
 
-wait_stable() {
-	local service=$1 name
+# stopped_reasons SERVICE_NAME ARN: why the stopped tasks of ARN in the service stopped, "; "-joined.
+stopped_reasons() {
+	local name=$1 arn=$2 tasks reasons
+	tasks=$(capture "" aws ecs list-tasks --region "$REGION" --cluster "$CLUSTER" --service-name "$name" \
+		--desired-status STOPPED --query taskArns --output text)
+	read -r -a tasks <<<"${tasks//None/}"
+	((${#tasks[@]})) || {
+		printf 'no stopped task found'
+		return 0
+	}
+	reasons=$(capture "[]" aws ecs describe-tasks --region "$REGION" --cluster "$CLUSTER" --tasks "${tasks[@]:0:100}" \
+		--query "tasks[?taskDefinitionArn=='$arn'].stoppedReason" --output json)
+	jq -r 'unique | if length == 0 then "no stopped task of this revision found" else join("; ") end' <<<"$reasons"
+}
+
+# rollout SERVICE ARN: wait, then require what the waiter cannot see. services-stable also passes once
+# the circuit breaker has rolled a failed rollout back, so the primary deployment must be ARN and its
+# rollout COMPLETED.
+rollout() {
+	local service=$1 arn=$2 name deployment primary state waited=0
 	name=$(service_name "$service")
-	wait_for services-stable --region "$REGION" --cluster "$CLUSTER" --services "$name" ||
-		die "$name did not become stable: see aws ecs describe-services --cluster $CLUSTER --services $name (events); make rollback SERVICE=$service"
-	note "$name is stable"
+	wait_for services-stable --region "$REGION" --cluster "$CLUSTER" --services "$name" || waited=$?
+	deployment=$(capture "$(jq -cn --arg arn "$arn" '{taskDefinition: $arn, rolloutState: "COMPLETED"}')" \
+		aws ecs describe-services --region "$REGION" --cluster "$CLUSTER" --services "$name" \
+		--query "services[0].deployments[?status=='PRIMARY'] | [0].{taskDefinition: taskDefinition, rolloutState: rolloutState, rolloutStateReason: rolloutStateReason}" \
+		--output json)
+	primary=$(jq -r '.taskDefinition // "none"' <<<"$deployment")
+	state=$(jq -r '.rolloutState // "unknown"' <<<"$deployment")
+	if ((waited == 0)) && [[ $primary == "$arn" && $state == COMPLETED ]]; then
+		note "$name runs $arn (rollout COMPLETED)"
+		return 0
+	fi
+	die "ROLLOUT FAILED: $name did not complete $arn: its primary deployment is $primary ($state: $(jq -r '.rolloutStateReason // "no reason given"' <<<"$deployment")). Stopped tasks: $(stopped_reasons "$name" "$arn"). See aws ecs describe-services --cluster $CLUSTER --services $name (events)."
 }
 
 cmd_deploy() {
@@ -316,7 +357,68 @@ cmd_deploy() {
 	new_task_definition "$service"
 	run aws ecs update-service --region "$REGION" --cluster "$CLUSTER" --service "$(service_name "$service")" \
 		--task-definition "$NEW_ARN" --force-new-deployment --query service.serviceArn --output text >/dev/null
-	wait_stable "$service"
+	rollout "$service" "$NEW_ARN"
+	printf -v "DEPLOYED_$(upper "$service")" '%s' "$NEW_ARN"
+}
+
+# --- releases ------------------------------------------------------------------------------------------
+
+# release_json TAG: the recorded release TAG, or nothing when none is recorded under that name.
+release_json() {
+	local placeholder
+	placeholder=$(jq -cn --arg prefix "arn:aws:ecs:$REGION:$PLACEHOLDER_ACCOUNT:task-definition/$CLUSTER" \
+		--arg tag "$1" '{tag: $tag, previous: "previous-release", services: {web: "\($prefix)-web:40",
+		worker: "\($prefix)-worker:40", bot: "\($prefix)-bot:40", metrics: "\($prefix)-metrics:40",
+		webhooks: "\($prefix)-webhooks:40"}}')
+	capture "$placeholder" aws ssm get-parameter --region "$REGION" --name "$RELEASES/$1" \
+		--query Parameter.Value --output text || true
+}
+
+# current_release: the latest release's tag; nothing before the first deploy-all.
+current_release() {
+	local get=(aws ssm get-parameter --region "$REGION" --name "$RELEASES/current" --query Parameter.Value --output text)
+	show "${get[@]}"
+	if is_dry; then
+		printf 'current-release\n'
+	else
+		"${get[@]}" 2>/dev/null || true # ParameterNotFound: no release yet
+	fi
+}
+
+# point_schedules ARN: the daily tasks run ARN (a released web revision), never the family's latest.
+point_schedules() {
+	local arn=$1 schedule current file names
+	IFS=, read -r -a names <<<"$SCHEDULES"
+	for schedule in "${names[@]}"; do
+		current=$(capture "$(jq -cn --arg name "$schedule" '{Name: $name, GroupName: "default",
+			Arn: "arn:aws:scheduler:placeholder", ScheduleExpression: "cron(0 3 * * ? *)",
+			FlexibleTimeWindow: {Mode: "OFF"}, Target: {Arn: "cluster", RoleArn: "role",
+			EcsParameters: {TaskDefinitionArn: "placeholder"}}}')" \
+			aws scheduler get-schedule --region "$REGION" --name "$schedule" --output json) ||
+			die "cannot read the schedule $schedule (SCHEDULES=$SCHEDULES)"
+		file=$WORKDIR/schedule-$schedule.json
+		jq --arg arn "$arn" 'del(.Arn, .CreationDate, .LastModificationDate, .ResponseMetadata)
+			| .Target.EcsParameters.TaskDefinitionArn = $arn' <<<"$current" >"$file"
+		run aws scheduler update-schedule --region "$REGION" --cli-input-json "file://$file" \
+			--query ScheduleArn --output text >/dev/null
+	done
+	note "schedules $SCHEDULES run $arn"
+}
+
+# record_release: the ARNs deploy-all verified, as release TAG, after the current one.
+record_release() {
+	local previous value service var
+	previous=$(current_release)
+	value=$(jq -cn --arg tag "$TAG" --arg previous "$previous" '{tag: $tag, previous: $previous, services: {}}')
+	for service in "${SERVICES[@]}"; do
+		var=DEPLOYED_$(upper "$service")
+		value=$(jq -c --arg s "$service" --arg arn "${!var}" '.services[$s] = $arn' <<<"$value")
+	done
+	run aws ssm put-parameter --region "$REGION" --name "$RELEASES/$TAG" --type String --overwrite \
+		--value "$value" --query Version --output text >/dev/null
+	run aws ssm put-parameter --region "$REGION" --name "$RELEASES/current" --type String --overwrite \
+		--value "$TAG" --query Version --output text >/dev/null
+	note "release $TAG recorded (after ${previous:-none})"
 }
 
 cmd_deploy_all() {
@@ -325,29 +427,47 @@ cmd_deploy_all() {
 	for service in "${DEPLOY_ORDER[@]}"; do
 		cmd_deploy "$service"
 	done
+	point_schedules "$DEPLOYED_WEB"
+	record_release
 }
 
+# rollback SERVICE [RELEASE]: the service back to its revision in RELEASE; by default the release before
+# the one it runs (or, when it runs a revision deployed after the last release, that last release).
 cmd_rollback() {
 	check_service "${1:-}"
-	local service=$1 revision=${2:-} name family current from
+	local service=$1 release=${2:-} name running current target json
 	name=$(service_name "$service")
-	family=$(family_of "$service")
-	current=$(capture "arn:aws:ecs:$REGION:$PLACEHOLDER_ACCOUNT:task-definition/$family:$PLACEHOLDER_REVISION" \
+	running=$(capture "arn:aws:ecs:$REGION:$PLACEHOLDER_ACCOUNT:task-definition/$(family_of "$service"):$PLACEHOLDER_REVISION" \
 		aws ecs describe-services --region "$REGION" --cluster "$CLUSTER" --services "$name" \
 		--query 'services[0].taskDefinition' --output text)
-	[[ $current =~ task-definition/(.+):([0-9]+)$ ]] || die "$name runs no task definition I understand: '$current'"
-	family=${BASH_REMATCH[1]}
-	from=${BASH_REMATCH[2]}
-	if [[ -z $revision ]]; then
-		revision=$((from - 1))
+	[[ $running == arn:* ]] || die "$name runs no task definition I understand: '$running'"
+	if [[ -n $release ]]; then
+		[[ $release =~ ^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$ ]] || die "RELEASE '$release' is not a release tag"
+	else
+		current=$(current_release)
+		[[ -n $current ]] || die "no release is recorded under $RELEASES: deploy-all records them (or pass RELEASE=<tag>)"
+		json=$(release_json "$current")
+		[[ -n $json ]] || die "the current release $current has no record at $RELEASES/$current"
+		if [[ $(jq -r --arg s "$service" '.services[$s] // ""' <<<"$json") == "$running" ]]; then
+			release=$(jq -r '.previous // ""' <<<"$json")
+			[[ -n $release ]] || die "$name runs release $current, and no release was recorded before it"
+			json=""
+		else
+			release=$current
+		fi
 	fi
-	[[ $revision =~ ^[0-9]+$ ]] || die "REVISION must be a revision number, not '$revision'"
-	((revision >= 1)) || die "$family:$from has no previous revision"
-	((revision != from)) || die "$name already runs $family:$from"
-	note "$name: $family:$from -> $family:$revision"
+	[[ -n ${json:-} ]] || json=$(release_json "$release")
+	[[ -n $json ]] || die "no release $release is recorded (under $RELEASES)"
+	target=$(jq -r --arg s "$service" '.services[$s] // ""' <<<"$json")
+	[[ $target == arn:* ]] || die "release $release records no task definition for $service"
+	[[ $target != "$running" ]] || die "$name already runs $target (release $release)"
+	note "$name: $running -> $target (release $release)"
 	run aws ecs update-service --region "$REGION" --cluster "$CLUSTER" --service "$name" \
-		--task-definition "$family:$revision" --query service.serviceArn --output text >/dev/null
-	wait_stable "$service"
+		--task-definition "$target" --query service.serviceArn --output text >/dev/null
+	rollout "$service" "$target"
+	if [[ $service == web ]]; then
+		point_schedules "$target"
+	fi
 }
 
 # --- main --------------------------------------------------------------------------------------------

