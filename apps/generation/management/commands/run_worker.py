@@ -4,6 +4,7 @@ import signal
 from django.core.management.base import BaseCommand, CommandError
 
 from apps.generation.worker import worker_from_settings
+from apps.generation.worker_readiness import ready_after_warm_up
 from inference.models.threads import ProcessKind, size_torch_threads
 
 
@@ -46,4 +47,5 @@ class Command(BaseCommand):
             ending="\n",
         )
         self.stdout.flush()
-        worker.run_forever()
+        with ready_after_warm_up(worker):  # NARCIS_WORKER_READY_FILE, read by the container's health check
+            worker.run_forever()
