@@ -82,9 +82,10 @@ def _read_photo(name: str):
 
 def _stage_one(args: argparse.Namespace, models, params, bars: StageBars) -> dict:
     from inference.portrait.images import to_pil
-    from inference.portrait.stages.base import BaseRequest, BaseStage
+    from inference.portrait.stages.base import BaseStage
+    from inference.portrait.stages.inputs import StageRequest
 
-    request = BaseRequest(args.prompt, args.negative_prompt, seed=params.seed)
+    request = StageRequest(args.prompt, args.negative_prompt, seed=params.seed)
     result = BaseStage(models).run([request], params, on_progress=bars.on_progress)
     to_pil(result.images)[0].save(args.out)
     return {"status": "succeeded", "timings": result.timings, "params": params.model_dump()}

@@ -31,7 +31,8 @@ from inference.models.devices import pick_device
 from inference.models.registry import ModelRegistry
 from inference.params import GenerationParams
 from inference.portrait.scheduler import ays_timesteps
-from inference.portrait.stages.base import BaseRequest, BaseStage
+from inference.portrait.stages.base import BaseStage
+from inference.portrait.stages.inputs import StageRequest
 from inference.quiet import quiet_libraries
 from inference.terminal import StageBars
 
@@ -143,7 +144,7 @@ def stock_run(pipe, *, batch: int, steps: int, size: int, guidance: float) -> Ca
 
 def compare(models: ModelRegistry, *, batch: int, steps: int, size: int, guidance: float, repeats: int):
     stage = BaseStage(models)
-    requests = [BaseRequest(PROMPT, NEGATIVE, seed=s) for s in range(batch)]
+    requests = [StageRequest(PROMPT, NEGATIVE, seed=s) for s in range(batch)]
     theirs = stock_run(reference_pipeline(models), batch=batch, steps=steps, size=size, guidance=guidance)
 
     results = []
@@ -261,7 +262,7 @@ def compare_fast(models, fast_models, *, batch: int, steps: int, size: int, guid
     guidance for ours), the order rotated every repeat after a warm-up of each."""
     eager, fast = BaseStage(models), BaseStage(fast_models)
     diffusers = stock_run(reference_pipeline(models), batch=batch, steps=steps, size=size, guidance=guidance)
-    requests = [BaseRequest(PROMPT, NEGATIVE, seed=s) for s in range(batch)]
+    requests = [StageRequest(PROMPT, NEGATIVE, seed=s) for s in range(batch)]
     params = GenerationParams(
         width=size, height=size, steps=steps, guidance_scale=guidance, start_merge_step=min(steps, 10)
     )
@@ -296,7 +297,7 @@ def fast_table(models, spec: str, *, batches, steps, size, guidance, repeats) ->
     fast_models = prepare(models, fast, copy=True)
     started = time.perf_counter()
     BaseStage(fast_models).run(
-        [BaseRequest(PROMPT, NEGATIVE, seed=0)],
+        [StageRequest(PROMPT, NEGATIVE, seed=0)],
         GenerationParams(width=size, height=size, steps=5, guidance_scale=guidance, start_merge_step=1),
     )  # compiles both graphs of this resolution (a batch of 1; 2+ rows): what a worker's warm-up pays
     warm_s = time.perf_counter() - started

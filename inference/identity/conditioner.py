@@ -8,7 +8,7 @@ import torch
 from inference.identity.encoder import PhotoMakerIDEncoder
 from inference.identity.preprocess import clip_pixels
 from inference.identity.trigger import expand_class_word, text_only
-from inference.portrait.conditioning import PromptEmbeds, TextEncoder
+from inference.text.encoder import PromptEmbeds, TextEncoder
 
 
 class IdentityConditioner:

@@ -25,11 +25,12 @@ from inference.identity.conditioner import IdentityConditioner
 from inference.identity.trigger import TriggerWordError, text_only
 from inference.models.registry import ModelRegistry
 from inference.params import GenerationParams
-from inference.portrait.conditioning import PromptEmbeds, TextEncoder
 from inference.portrait.images import to_pil
 from inference.portrait.progress import Progress
-from inference.portrait.stages.base import BaseRequest, BaseStage
-from inference.portrait.stages.detailing import DetailingStage, DetailRequest
+from inference.portrait.stages.base import BaseStage
+from inference.portrait.stages.detailing import DetailingStage
+from inference.portrait.stages.inputs import StageRequest
+from inference.text.encoder import PromptEmbeds, TextEncoder
 
 
 @dataclass(frozen=True)
@@ -184,7 +185,7 @@ class PortraitPipeline:
         started = time.perf_counter()
         base = self.base.run(
             [
-                BaseRequest(
+                StageRequest(
                     prompts[r.request_id].text,
                     r.negative_prompt,
                     seed=r.seed,
@@ -203,7 +204,7 @@ class PortraitPipeline:
             detail = self.detailing.run(
                 base.images[[base.rows.index(row) for row in survivors]],
                 [
-                    DetailRequest(
+                    StageRequest(
                         prompts[ids[row]].text,
                         group[row].negative_prompt,
                         seed=group[row].seed,

@@ -12,7 +12,7 @@ from inference.portrait.previews import preview_jpeg
 
 @dataclass(frozen=True)
 class Progress:
-    stage: str  # "base" or "detailing"
+    stage: str  # "base" or "detailing" (a sampler called alone: "guided" or "differential")
     step: int  # steps done, 1..total
     total: int
     latents: torch.Tensor  # [N, 4, h, w] after this step; read it, do not keep it

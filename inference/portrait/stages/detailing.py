@@ -3,12 +3,12 @@
 For every base image: find the largest face, crop a padded square around it, magnify it to the
 detailing resolution, VAE-encode it, repaint it under a progressive mask with the face-conditioned
 prompt, decode, and blend it back through a feathered mask after matching its colours. All faces of a
-batch go through the UNet together.
+batch go through the UNet together, in `sampling.sample_differential`.
 
 Where we differ from diffusers' SDXL differential img2img pipeline, on purpose:
 - x0 is the VAE posterior's mode, not a sample: the same photo and seed give the same portrait, and the
   sample's extra noise would only be drowned by the noise added at the first step.
-- an empty negative prompt is all zeros (conditioning.encode_with_negatives), as SDXL's own pipelines
+- an empty negative prompt is all zeros (TextEncoder.encode_with_negatives), as SDXL's own pipelines
   treat a missing one: the face prompt is guided against "nothing", not against the encoding of "".
 - the change map reaches the latent grid by area averaging (masks.to_latent_grid), not bilinear
   without antialias: each latent pixel gets the mean of the 8x8 pixels it covers (equal at 2x, within
@@ -27,24 +27,23 @@ from inference.faces import Face, FaceAnalyzer, FaceError, largest_face
 from inference.models import vae
 from inference.models.registry import ModelRegistry
 from inference.params import GenerationParams
-from inference.portrait.conditioning import PromptEmbeds, TextEncoder, build_conditioning
 from inference.portrait.crops import Box, crop_resized, paste_back, square_box
 from inference.portrait.images import to_uint8
 from inference.portrait.masks import change_map, face_mask, progressive_masks, to_latent_grid
-from inference.portrait.progress import Progress, ProgressCallback
+from inference.portrait.progress import ProgressCallback
+from inference.portrait.sampling import (
+    GuidedDenoiser,
+    first_step,
+    guided_until,
+    initial_noise,
+    sample_differential,
+)
 from inference.portrait.scheduler import prepare_scheduler
-from inference.portrait.stages.base import GuidedDenoiser, guided_until, initial_noise
+from inference.portrait.stages.inputs import StageRequest, batch_conditioning, unguided_fraction
+from inference.text.encoder import TextEncoder
 
 STAGE = "detailing"
 SEED_OFFSET = 1_000_003  # stage 2 draws different noise from stage 1 for the same request seed
-
-
-@dataclass(frozen=True)
-class DetailRequest:
-    prompt: str
-    negative_prompt: str = ""
-    seed: int = 0
-    face: PromptEmbeds | None = None  # [1, 77, D] identity-fused prompt
 
 
 @dataclass
@@ -54,60 +53,6 @@ class DetailResult:
     boxes: list[Box | None]
     errors: dict[int, FaceError] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
-
-
-def first_step(keep: torch.Tensor) -> int:
-    """Where differential diffusion may start without changing its result: the step before the first
-    release (0 when some pixel is released at step 0; the last step when none ever is).
-
-    Before that step every pixel is reset to the noised original, so those UNet calls are thrown away.
-    The step just before the first release is not: the pixels released at step s take step s-1's
-    denoised output as their input.
-    """
-    released = (~keep).flatten(1).any(dim=1)
-    first_release = int(released.float().argmax()) if released.any() else keep.shape[0]
-    return max(first_release - 1, 0)
-
-
-def sample_differential(
-    denoiser: GuidedDenoiser,
-    original: torch.Tensor,
-    noise: torch.Tensor,
-    scheduler,
-    keep: torch.Tensor,
-    *,
-    guided_until: int,
-    callback: ProgressCallback | None = None,
-    rows: tuple[int, ...] = (),
-) -> torch.Tensor:
-    """Differential diffusion (Levin & Fried, 2023, Algorithm 1) with an Euler scheduler.
-
-    original, noise: [N, 4, h, w]; keep: [steps, N, 1, h, w] bool (masks.progressive_masks).
-    Step 0 starts from the original noised to sigma_0 everywhere. Before each step's UNet call, the
-    pixels still kept are reset to the original noised to that step's sigma (x = x0 + sigma * eps, the
-    Euler/VE form of diffusers' EulerDiscreteScheduler, with one eps for every step); released pixels
-    denoise freely. The result is the last Euler step's output everywhere: pixels never released are
-    close to the original but not equal to it, and the paste-back (crops.paste_back, through the face
-    mask) is what keeps the photo outside the face exact.
-    Steps before `first_step(keep)` are skipped: the result is the same, without their UNet calls.
-    """
-    sigmas = scheduler.sigmas.to(original.device, original.dtype)
-    timesteps = scheduler.timesteps
-    start = first_step(keep)
-    scheduler.set_begin_index(start)
-    latents = original + noise * sigmas[start]
-    for i in range(start, len(timesteps)):
-        t = timesteps[i]
-        latents = torch.where(keep[i], original + noise * sigmas[i], latents)
-        eps = denoiser(latents, t, guided=i < guided_until, use_face=True)
-        latents = scheduler.step(eps, t, latents, return_dict=False)[0]
-        if callback is not None:
-            callback(
-                Progress(
-                    stage=STAGE, step=i - start + 1, total=len(timesteps) - start, latents=latents, rows=rows
-                )
-            )
-    return latents
 
 
 class DetailingStage:
@@ -130,7 +75,7 @@ class DetailingStage:
     def run(
         self,
         images: torch.Tensor,
-        requests: list[DetailRequest],
+        requests: list[StageRequest],
         params: GenerationParams,
         *,
         on_progress: ProgressCallback | None = None,
@@ -165,14 +110,7 @@ class DetailingStage:
 
         started = time.perf_counter()
         chosen = [requests[i] for i in rows]
-        conditioning = build_conditioning(
-            self.text_encoder,
-            [r.prompt for r in chosen],
-            [r.negative_prompt for r in chosen],
-            height=size,
-            width=size,
-            faces=[r.face for r in chosen],
-        )
+        conditioning = batch_conditioning(self.text_encoder, chosen, height=size, width=size)
         timings["prompt_s"] = time.perf_counter() - started
 
         started = time.perf_counter()
@@ -195,9 +133,12 @@ class DetailingStage:
             noise,
             scheduler,
             keep,
-            guided_until=guided_until(params.detailing_steps, params),
+            guided_until=guided_until(
+                params.detailing_steps, params.guidance_scale, unguided_fraction(params)
+            ),
             callback=on_progress,
             rows=tuple(rows),
+            stage=STAGE,
         )
         timings["denoise_s"] = time.perf_counter() - started
 

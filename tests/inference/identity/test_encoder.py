@@ -6,8 +6,9 @@ import torch
 from inference.identity.conditioner import IdentityConditioner
 from inference.identity.encoder import PhotoMakerIDEncoder, tiny_config
 from inference.params import GenerationParams
-from inference.portrait.conditioning import TextEncoder
-from inference.portrait.stages.base import BaseRequest, BaseStage
+from inference.portrait.stages.base import BaseStage
+from inference.portrait.stages.inputs import StageRequest
+from inference.text.encoder import TextEncoder
 from tests.inference.portrait.stages.test_base import UNetSpy
 
 PROMPT = "portrait of a woman img, oil painting"
@@ -54,7 +55,7 @@ def test_stage_one_switches_to_the_identity_path_after_start_merge_step(conditio
     params = GenerationParams(width=64, height=64, steps=5, start_merge_step=2, adaptive_guidance=False)
     with UNetSpy(tiny_models.unet) as spy:
         result = BaseStage(tiny_models).run(
-            [BaseRequest(conditioner.text_prompt(PROMPT), seed=1, face=face)], params
+            [StageRequest(conditioner.text_prompt(PROMPT), seed=1, face=face)], params
         )
     positives = [hidden[1] for _, hidden in spy.calls]
     assert all(

@@ -13,7 +13,8 @@ from torch._dynamo.utils import counters
 
 from inference.models.fast import FastPath, FastPathError, mark_batch_dynamic, prepare
 from inference.params import GenerationParams
-from inference.portrait.stages.base import BaseRequest, BaseStage
+from inference.portrait.stages.base import BaseStage
+from inference.portrait.stages.inputs import StageRequest
 
 CPU = torch.device("cpu")
 
@@ -67,7 +68,7 @@ def test_channels_last_and_fused_projections_paint_what_the_eager_unet_paints(ti
     fast = prepare(tiny_models, FastPath(channels_last=True, fuse_qkv=True), copy=True)
     assert fast.unet is not tiny_models.unet and fast.fast.fuse_qkv and not tiny_models.fast.enabled
     params = GenerationParams(width=128, height=128, steps=5, start_merge_step=1, seed=0)
-    requests = [BaseRequest("a portrait", "blurry", seed=s) for s in range(2)]
+    requests = [StageRequest("a portrait", "blurry", seed=s) for s in range(2)]
     assert_same_painting(BaseStage(fast).run(requests, params), BaseStage(tiny_models).run(requests, params))
 
 
@@ -81,7 +82,7 @@ def test_the_compiled_unet_matches_eager_and_two_graphs_serve_batches_one_to_fou
     )
     before = graphs()
     for batch in (1, 2, 3, 4, 1):
-        requests = [BaseRequest("a portrait", "blurry", seed=s) for s in range(batch)]
+        requests = [StageRequest("a portrait", "blurry", seed=s) for s in range(batch)]
         ours, eager = BaseStage(fast).run(requests, params), BaseStage(tiny_models).run(requests, params)
         assert_same_painting(ours, eager)
         # batch 1: guided rows 2 (the dynamic graph) and unguided 1 (its own); later batches add none

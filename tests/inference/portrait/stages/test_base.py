@@ -8,9 +8,10 @@ from PIL import Image
 
 from inference.bench import reference_pipeline
 from inference.params import GenerationParams
-from inference.portrait.conditioning import TextEncoder
 from inference.portrait.scheduler import ays_timesteps
-from inference.portrait.stages.base import BaseRequest, BaseStage, guided_until
+from inference.portrait.stages.base import BaseStage
+from inference.portrait.stages.inputs import StageRequest
+from inference.text.encoder import TextEncoder
 
 PROMPT, NEGATIVE = "portrait of a woman, oil painting, dramatic light", "blurry, low quality"
 SMALL = dict(width=64, height=64, start_merge_step=0)
@@ -46,7 +47,7 @@ class UNetSpy:
 @pytest.mark.parametrize("negative", [NEGATIVE, ""])
 def test_same_image_as_diffusers_with_adaptive_guidance_off(stage, reference, negative):
     params = GenerationParams(**SMALL, steps=8, guidance_scale=6.0, adaptive_guidance=False)
-    ours = stage.run([BaseRequest(PROMPT, negative, seed=11)], params).images
+    ours = stage.run([StageRequest(PROMPT, negative, seed=11)], params).images
     theirs = reference(
         prompt=PROMPT,
         negative_prompt=negative or None,
@@ -62,7 +63,7 @@ def test_same_image_as_diffusers_with_adaptive_guidance_off(stage, reference, ne
 
 def test_a_batch_gives_the_same_images_as_each_request_alone(stage):
     params = GenerationParams(**SMALL, steps=4)
-    requests = [BaseRequest(PROMPT, seed=1), BaseRequest("a man in a suit", NEGATIVE, seed=2)]
+    requests = [StageRequest(PROMPT, seed=1), StageRequest("a man in a suit", NEGATIVE, seed=2)]
     together = stage.run(requests, params).images
     for i, request in enumerate(requests):
         alone = stage.run([request], params).images
@@ -72,36 +73,29 @@ def test_a_batch_gives_the_same_images_as_each_request_alone(stage):
 
 def test_the_same_seed_repeats_and_another_differs(stage):
     params = GenerationParams(**SMALL, steps=3)
-    a, b, c = (stage.run([BaseRequest(PROMPT, seed=s)], params).images for s in (5, 5, 6))
+    a, b, c = (stage.run([StageRequest(PROMPT, seed=s)], params).images for s in (5, 5, 6))
     assert torch.equal(a, b) and not torch.equal(a, c)
 
 
 def test_adaptive_guidance_drops_the_unconditional_half_in_the_last_fifth(stage, tiny_models):
     params = GenerationParams(**SMALL, steps=10, guidance_scale=5.0, adaptive_guidance=True)
     with UNetSpy(tiny_models.unet) as spy:
-        stage.run([BaseRequest(PROMPT, seed=1), BaseRequest(PROMPT, seed=2)], params)
+        stage.run([StageRequest(PROMPT, seed=1), StageRequest(PROMPT, seed=2)], params)
     assert [batch for batch, _ in spy.calls] == [4] * 8 + [2] * 2
 
 
 def test_without_adaptive_guidance_every_step_is_guided(stage, tiny_models):
     params = GenerationParams(**SMALL, steps=5, adaptive_guidance=False)
     with UNetSpy(tiny_models.unet) as spy:
-        stage.run([BaseRequest(PROMPT, seed=1)], params)
+        stage.run([StageRequest(PROMPT, seed=1)], params)
     assert [batch for batch, _ in spy.calls] == [2] * 5
 
 
 def test_guidance_scale_one_never_runs_the_negative_half(stage, tiny_models):
     params = GenerationParams(**SMALL, steps=4, guidance_scale=1.0)
     with UNetSpy(tiny_models.unet) as spy:
-        stage.run([BaseRequest(PROMPT, seed=1)], params)
+        stage.run([StageRequest(PROMPT, seed=1)], params)
     assert [batch for batch, _ in spy.calls] == [1] * 4
-
-
-@pytest.mark.parametrize("steps,expected", [(10, 8), (25, 20), (30, 24), (4, 3), (1, 1)])
-def test_guided_until_leaves_the_last_fifth_unguided(steps, expected):
-    assert guided_until(steps, GenerationParams()) == expected
-    assert guided_until(steps, GenerationParams(adaptive_guidance=False)) == steps
-    assert guided_until(steps, GenerationParams(guidance_scale=1.0)) == 0
 
 
 def test_text_path_up_to_start_merge_step_face_path_after_it(stage, tiny_models):
@@ -109,7 +103,7 @@ def test_text_path_up_to_start_merge_step_face_path_after_it(stage, tiny_models)
     params = GenerationParams(**{**SMALL, "start_merge_step": 2}, steps=6, adaptive_guidance=False)
     text = TextEncoder(tiny_models).encode([PROMPT])
     with UNetSpy(tiny_models.unet) as spy:
-        stage.run([BaseRequest(PROMPT, seed=1, face=face)], params)
+        stage.run([StageRequest(PROMPT, seed=1, face=face)], params)
     positives = [hidden[1] for _, hidden in spy.calls]  # row 1 = the positive half of [neg, pos]
     assert all(
         torch.equal(p, text.embeds[0]) for p in positives[:3]
@@ -119,7 +113,7 @@ def test_text_path_up_to_start_merge_step_face_path_after_it(stage, tiny_models)
 
 def test_progress_is_reported_every_step_with_a_cheap_preview(stage):
     seen = []
-    stage.run([BaseRequest(PROMPT, seed=1)], GenerationParams(**SMALL, steps=5), on_progress=seen.append)
+    stage.run([StageRequest(PROMPT, seed=1)], GenerationParams(**SMALL, steps=5), on_progress=seen.append)
     assert [(p.stage, p.step, p.total) for p in seen] == [("base", i, 5) for i in range(1, 6)]
     assert seen[-1].percent == 100.0
     preview = Image.open(io.BytesIO(seen[2].preview(max_side=128)))
@@ -128,7 +122,7 @@ def test_progress_is_reported_every_step_with_a_cheap_preview(stage):
 
 def test_a_request_cancelled_between_steps_leaves_the_unet_batch(stage, tiny_models):
     params = GenerationParams(**SMALL, steps=6, adaptive_guidance=False)
-    requests = [BaseRequest(PROMPT, seed=1), BaseRequest(PROMPT, seed=2), BaseRequest(PROMPT, seed=3)]
+    requests = [StageRequest(PROMPT, seed=1), StageRequest(PROMPT, seed=2), StageRequest(PROMPT, seed=3)]
     steps_done = []
 
     def cancelled(row: int) -> bool:
@@ -145,6 +139,6 @@ def test_a_request_cancelled_between_steps_leaves_the_unet_batch(stage, tiny_mod
 
 def test_cancelling_everything_returns_no_images(stage):
     result = stage.run(
-        [BaseRequest(PROMPT)], GenerationParams(**SMALL, steps=3), is_cancelled=lambda row: True
+        [StageRequest(PROMPT)], GenerationParams(**SMALL, steps=3), is_cancelled=lambda row: True
     )
     assert result.rows == [] and result.images.shape == (0, 3, 64, 64)

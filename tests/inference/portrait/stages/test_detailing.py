@@ -8,16 +8,14 @@ from inference.faces import OpenCVFaceAnalyzer
 from inference.models import vae
 from inference.models.tiny import SCHEDULER_CONFIG
 from inference.params import GenerationParams
-from inference.portrait.conditioning import TextEncoder, build_conditioning
+from inference.portrait.conditioning import build_conditioning
 from inference.portrait.images import from_pil
 from inference.portrait.masks import face_mask, progressive_masks
+from inference.portrait.sampling import GuidedDenoiser, initial_noise, sample_differential
 from inference.portrait.scheduler import prepare_scheduler
-from inference.portrait.stages.base import GuidedDenoiser, initial_noise
-from inference.portrait.stages.detailing import (
-    DetailingStage,
-    DetailRequest,
-    sample_differential,
-)
+from inference.portrait.stages.detailing import DetailingStage
+from inference.portrait.stages.inputs import StageRequest
+from inference.text.encoder import TextEncoder
 
 PARAMS = GenerationParams(detailing_resolution=64, detailing_steps=8, detailing_strength=0.7)
 
@@ -156,7 +154,7 @@ def test_map_zero_stays_near_the_original_map_one_repaints(tiny_models, photos):
 def test_detailing_repaints_the_face_and_nothing_else(stage, photos):
     seen = []
     result = stage.run(
-        photos[:1], [DetailRequest("portrait of a woman", seed=1)], PARAMS, on_progress=seen.append
+        photos[:1], [StageRequest("portrait of a woman", seed=1)], PARAMS, on_progress=seen.append
     )
     x0, y0, x1, y1 = result.boxes[0]
     assert x0 < result.faces[0].bbox[0] and result.faces[0].bbox[2] < x1
@@ -174,7 +172,7 @@ def test_all_faces_share_one_unet_batch_and_a_faceless_image_is_reported(stage, 
     sizes = []
     handle = tiny_models.unet.register_forward_pre_hook(lambda m, args: sizes.append(args[0].shape[0]))
     try:
-        result = stage.run(batch, [DetailRequest("portrait", seed=s) for s in range(3)], PARAMS)
+        result = stage.run(batch, [StageRequest("portrait", seed=s) for s in range(3)], PARAMS)
     finally:
         handle.remove()
     assert set(sizes) <= {4, 2} and sizes[0] == 4  # two faces, guided: [neg x 2, pos x 2]
