@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from inference.identity.encoder import PhotoMakerIDEncoder
 from inference.identity.preprocess import clip_pixels
 from inference.identity.trigger import expand_class_word, text_only
+from inference.models.photomaker.encoder import PhotoMakerIDEncoder
 from inference.text.encoder import PromptEmbeds, TextEncoder
 
 

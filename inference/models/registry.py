@@ -16,12 +16,12 @@ import torch
 from diffusers import AutoencoderKL, EulerDiscreteScheduler, UNet2DConditionModel
 from transformers import CLIPTextModel, CLIPTextModelWithProjection, CLIPTokenizer
 
-from inference.identity.checkpoint import load_id_encoder, read_checkpoint, write_checkpoint
-from inference.identity.encoder import PhotoMakerIDEncoder, config_for_text_dim
-from inference.identity.lora import ADAPTER, fuse_lora
 from inference.models.clip_vocab import load_tokenizer, write_tokenizer_folder
 from inference.models.devices import pick_device, pick_dtype
 from inference.models.fast import FastPath
+from inference.models.photomaker.checkpoint import load_id_encoder, read_checkpoint, write_checkpoint
+from inference.models.photomaker.encoder import PhotoMakerIDEncoder, config_for_text_dim
+from inference.models.photomaker.lora import ADAPTER, fuse_lora
 from inference.models.presets import TINY
 from inference.models.tiny import tiny_components
 

@@ -12,8 +12,8 @@ import torch
 from diffusers import AutoencoderKL, EulerDiscreteScheduler, UNet2DConditionModel
 from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection
 
-from inference.identity.encoder import PhotoMakerIDEncoder, tiny_config
 from inference.models.clip_vocab import BOS, EOS, VOCAB_SIZE, clip_tokenizer
+from inference.models.photomaker.encoder import PhotoMakerIDEncoder, tiny_config
 
 SEED = 0
 TEXT_HIDDEN = 32  # both encoders; concatenated: 64 = the UNet's cross_attention_dim

@@ -4,7 +4,7 @@ import skimage.data
 import torch
 
 from inference.identity.conditioner import IdentityConditioner
-from inference.identity.encoder import PhotoMakerIDEncoder, tiny_config
+from inference.models.photomaker.encoder import PhotoMakerIDEncoder, tiny_config
 from inference.params import GenerationParams
 from inference.portrait.stages.base import BaseStage
 from inference.portrait.stages.inputs import StageRequest

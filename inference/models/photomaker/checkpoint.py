@@ -11,7 +11,7 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file
 
-from inference.identity.encoder import IDEncoderConfig, PhotoMakerIDEncoder
+from inference.models.photomaker.encoder import IDEncoderConfig, PhotoMakerIDEncoder
 
 PARTS = ("id_encoder", "lora_weights")
 

@@ -1,13 +1,13 @@
 import pytest
 import torch
 
-from inference.identity.checkpoint import (
+from inference.models.photomaker.checkpoint import (
     PhotoMakerCheckpointError,
     load_id_encoder,
     read_checkpoint,
     write_checkpoint,
 )
-from inference.identity.encoder import PhotoMakerIDEncoder, official_config, tiny_config
+from inference.models.photomaker.encoder import PhotoMakerIDEncoder, official_config, tiny_config
 from inference.models.tiny import tiny_photomaker_lora
 
 

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from inference.identity.lora import LoRAFormatError, fuse_lora, group_lora
+from inference.models.photomaker.lora import LoRAFormatError, fuse_lora, group_lora
 from inference.models.tiny import tiny_photomaker_lora, tiny_unet
 
 
