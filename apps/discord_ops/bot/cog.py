@@ -31,6 +31,10 @@ logger = logging.getLogger("narcis.ops.bot")
 
 PARAMETER_NAMES = [*SPECS, PRODUCTION_MODE]
 OPERATORS_ONLY = permissions.OPERATOR_COMMANDS
+NOT_CREATED = (
+    "Something went wrong on our side: no session was created. "
+    "Try again; if it persists, tell a Narcis admin."
+)
 
 
 async def refuse(interaction: Interaction, said: str) -> None:
@@ -282,7 +286,13 @@ class OpsCog(commands.Cog):
         # session exists, so the follow loop never makes a second one.
         reply = await interaction.original_message()
         if read_config is not None:  # a sweep: its YAML, inline or attached
-            config = await read_config()
+            try:
+                config = await read_config()
+            except nextcord.HTTPException:
+                await interaction.edit_original_message(
+                    content="The attached file could not be read; attach it again."
+                )
+                return
             spec = {"yaml": config[:20_000]}
 
             def combinations():
@@ -304,6 +314,12 @@ class OpsCog(commands.Cog):
             session, summary = await build(create)
         except OpsError as error:
             await interaction.edit_original_message(content=text.message(error.message))
+            return
+        except Exception:  # ours (database, storage): said, not left "thinking" until Discord gives up
+            logger.exception(
+                "session not created", extra={"kind": kind, "discord_user_id": str(interaction.user.id)}
+            )
+            await interaction.edit_original_message(content=NOT_CREATED)
             return
         place = (
             f" · next in the queue after {summary.queue_position} job(s)" if summary.queue_position else ""
