@@ -37,6 +37,12 @@ class Denoiser(Protocol):
     ) -> torch.Tensor: ...
 
 
+class RowDenoiser(Denoiser, Protocol):
+    """A denoiser that can drop batch rows: sample_guided's, since requests may be cancelled mid-run."""
+
+    def select(self, positions: list[int]) -> RowDenoiser: ...
+
+
 def guided_until(steps: int, guidance_scale: float, unguided_fraction: float) -> int:
     """Index of the first unguided step of a `steps`-step run: the last `unguided_fraction` of the
     steps skip the negative half (adaptive guidance; 0 guides every step), and a guidance scale of 1
@@ -147,12 +153,13 @@ def report(
     latents: torch.Tensor,
     rows: tuple[int, ...],
 ) -> None:
+    """Tell the callback, if any, where the run is: a Progress is the samplers' small record."""
     if callback is not None:
         callback(Progress(stage=stage, step=step, total=total, latents=latents, rows=rows))
 
 
 def sample_guided(
-    denoiser: Denoiser,
+    denoiser: RowDenoiser,
     latents: torch.Tensor,
     scheduler: EulerDiscreteScheduler,
     *,
