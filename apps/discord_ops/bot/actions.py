@@ -4,6 +4,8 @@ ephemeral refusal (buttons) or is ignored (reactions)."""
 
 from __future__ import annotations
 
+import logging
+
 import nextcord
 from nextcord import Interaction
 
@@ -12,6 +14,8 @@ from apps.discord_ops.bot import text
 from apps.discord_ops.bot.db import build, db
 from apps.discord_ops.bot.results import HIDE, SAVE
 from apps.discord_ops.errors import OpsError
+
+logger = logging.getLogger("narcis.ops.bot")
 
 
 def roles(member) -> list[int]:
@@ -36,6 +40,9 @@ async def on_button(action: str, item_id: int, interaction: Interaction) -> None
         said = await _act(action, item_id, interaction, operator)
     except OpsError as error:
         said = error.message
+    except Exception:  # ours: said privately, not left thinking
+        logger.exception("button failed", extra={"action": action, "item": item_id})
+        said = "Something went wrong on our side; try again, and tell a Narcis admin if it persists."
     await interaction.followup.send(text.message(said), ephemeral=True)
 
 
