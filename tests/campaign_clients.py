@@ -45,7 +45,7 @@ class WebServer:
         """Returns once `probe` answers: /health with a 200; any other path with any HTTP status (a 404
         path needs no database)."""
         address = ["-b", "127.0.0.1", "-p", str(self.port)]
-        output = open(self.log, "ab") if self.log else subprocess.DEVNULL  # noqa: SIM115 - the child's
+        output = open(self.log, "ab") if self.log else subprocess.DEVNULL  # noqa: SIM115 - closed below
         self.process = subprocess.Popen(
             [
                 *(sys.executable, "-m", "daphne", "-v", "0", "--no-server-name"),
@@ -56,6 +56,8 @@ class WebServer:
             stdout=output,
             stderr=subprocess.STDOUT,
         )
+        if self.log:
+            output.close()  # the child has its own
         deadline = time.monotonic() + timeout
         curl = ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", f"{self.base}{probe}"]
         while not self._answered(subprocess.run(curl, capture_output=True, text=True).stdout, probe):

@@ -118,10 +118,13 @@ class PrivatePostgres:
 
 
 class Balancer:
-    """HAProxy in front of the web processes, as the ALB is in production: a process is taken out after
-    2 failed health checks (every 0.5 s here) and put back after 2 good ones; a connection refused is the
-    client's error, never retried on another process (`retries 0`); when every process fails its checks,
-    requests go to all of them (the ALB fails open; here the `backup` servers without checks)."""
+    """HAProxy in front of the web processes, as the ALB is in production: a health check every second
+    with the ALB's 4 s timeout, 2 failures take a process out and 2 successes put it back; a connection
+    refused is the client's error, never retried on another process (`retries 0`); when every process
+    fails its checks, requests go to all registered ones (the ALB fails open; here the `backup` servers
+    without checks). A deploy deregisters a process before stopping it (`deregister`: its server and
+    its backup leave the rotation, requests in flight finish), as ECS does with the target group.
+    """
 
     def __init__(self, port: int, backends: list[int]):
         self.port, self.backends = port, backends
@@ -151,7 +154,8 @@ class Balancer:
                 "    balance roundrobin",
                 "    option httpchk GET /health",
                 "    option allbackups",
-                "    default-server inter 500 fall 2 rise 2",
+                "    timeout check 4s",
+                "    default-server inter 1s fall 2 rise 2",
                 *servers,
                 *backups,
                 "",
@@ -174,16 +178,29 @@ class Balancer:
                 raise RuntimeError("haproxy did not start")
             time.sleep(0.05)
 
-    def states(self) -> dict[str, str]:
-        """Each checked server's state as HAProxy sees it ("UP", "DOWN", "UP 1/2", ...)."""
+    def _command(self, command: str) -> str:
         with socket.socket(socket.AF_UNIX) as stats:
             stats.connect(str(self.stats_socket))
-            stats.sendall(b"show stat\n")
+            stats.sendall(command.encode() + b"\n")
             raw = b""
             while chunk := stats.recv(65536):
                 raw += chunk
-        rows = csv.DictReader(io.StringIO(raw.decode().lstrip("# ")))
+        return raw.decode()
+
+    def states(self) -> dict[str, str]:
+        """Each checked server's state as HAProxy sees it ("UP", "DOWN", "MAINT", "UP 1/2", ...)."""
+        rows = csv.DictReader(io.StringIO(self._command("show stat").lstrip("# ")))
         return {row["svname"]: row["status"] for row in rows if row["svname"].startswith("web")}
+
+    def deregister(self, index: int) -> None:
+        """Out of the rotation, as a target ECS deregisters: no new requests, those in flight finish."""
+        for server in (f"web{index}", f"open{index}"):
+            self._command(f"set server web/{server} state maint")
+
+    def register(self, index: int) -> None:
+        """Back in the rotation; the health checks decide when it takes requests again."""
+        for server in (f"web{index}", f"open{index}"):
+            self._command(f"set server web/{server} state ready")
 
     def wait_until(self, server: str, state: str, timeout: float = 60.0) -> None:
         deadline = time.monotonic() + timeout

@@ -39,7 +39,7 @@ from tests.campaign_servers import Balancer, PrivatePostgres, Redis
 from tests.chaos_campaign import SIZES, Watchers, submit_jobs
 
 PROJECT = Path(__file__).resolve().parents[1]
-WEB_DRAIN_S = 3  # > the balancer's 2 failed checks 0.5 s apart, with room for a check in flight
+WEB_DRAIN_S = 3  # deregistered first, it is sent nothing new; this covers what the balancer had just sent
 
 
 class Pollers:
@@ -47,9 +47,9 @@ class Pollers:
     the job has ended, as the portrait page falls back to doing. Every answer that is not a 200 (or a
     connection that fails) is a failed request."""
 
-    def __init__(self, base: str, jobs_by_cookie: dict[str, list[str]], *, give_up_at: float):
+    def __init__(self, base: str, jobs_by_cookie: dict[str, list[str]], *, started: float, give_up_at: float):
         self.host, self.port = base.removeprefix("http://").split(":")
-        self.give_up_at = give_up_at
+        self.started, self.give_up_at = started, give_up_at
         self.requests, self.failures = 0, []
         self._lock = threading.Lock()
         self.threads = [
@@ -86,7 +86,7 @@ class Pollers:
         with self._lock:
             self.requests += 1
             if status != 200:
-                failure = {"at": round(time.monotonic(), 2), "job": job_id, "status": status}
+                failure = {"at": round(time.monotonic() - self.started, 2), "job": job_id, "status": status}
                 self.failures.append({**failure, "body": body[:200].decode(errors="replace")})
 
     def wait(self, timeout: float) -> None:
@@ -97,22 +97,23 @@ class Pollers:
 class Workers:
     """The worker processes, each replaced as a deploy replaces a task: the new one first, then SIGTERM."""
 
-    def __init__(self, count: int, env: dict, args: list[str]):
-        self.env, self.args = env, args
-        self.processes = [self._start() for _ in range(count)]
+    def __init__(self, count: int, env: dict, args: list[str], logs: Path):
+        self.env, self.args, self.logs = env, args, logs
+        self.processes = [self._start(index) for index in range(count)]
 
-    def _start(self) -> subprocess.Popen:
-        return subprocess.Popen(
-            [sys.executable, str(PROJECT / "manage.py"), "run_worker", *self.args, "--lease", "20"],
-            env=self.env,
-            cwd=PROJECT,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+    def _start(self, index: int) -> subprocess.Popen:
+        with open(self.logs / f"worker{index}.log", "ab") as log:
+            return subprocess.Popen(
+                [sys.executable, str(PROJECT / "manage.py"), "run_worker", *self.args, "--lease", "20"],
+                env=self.env,
+                cwd=PROJECT,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
 
     def replace(self, index: int, stop_deadline: float) -> dict:
         old, started = self.processes[index], time.monotonic()
-        self.processes[index] = self._start()
+        self.processes[index] = self._start(index)
         old.terminate()
         code = old.wait(stop_deadline + 30)
         return {"worker": index, "exit": code, "seconds": round(time.monotonic() - started, 1)}
@@ -125,12 +126,15 @@ class Workers:
 
 
 def restart_web(webs: list[WebServer], index: int, balancer: Balancer) -> dict:
-    """SIGTERM; the balancer takes it out on its own (health 503); once it has exited a new one takes its
-    port, and the next step waits until the balancer has it back."""
+    """As an ECS deploy replaces a web task: deregistered from the balancer, then SIGTERM (the process
+    drains: narcis_site.daphne_drain); once it has exited a new one takes its port, is registered again,
+    and the next step waits until the balancer's checks have it back."""
     old = webs[index]
+    balancer.deregister(index)
     drained = old.stop(timeout=WEB_DRAIN_S + 60)
     webs[index] = WebServer(old.port, old.env, old.log)
     webs[index].start()
+    balancer.register(index)
     balancer.wait_until(f"web{index}", "UP")
     return {"web": index, "exit": old.process.returncode, "drain_seconds": round(drained, 1)}
 
@@ -161,7 +165,7 @@ def run(
     allowance = token_selectors.balance_of(sessions[0]) + jobs // guests
     connections.close_all()
 
-    web_env = child_env(WEB_DRAIN_S=str(WEB_DRAIN_S))
+    web_env = child_env(WEB_DRAIN_S=str(WEB_DRAIN_S), LOG_LEVEL="INFO")  # each request and the drain, logged
     logs = Path(tempfile.mkdtemp(prefix="narcis-rolling-logs-"))  # kept: the report names it
     webs = [WebServer(free_port(), web_env, logs / f"web{i}.log") for i in range(2)]
     for web in webs:
@@ -182,8 +186,8 @@ def run(
         [(job, cookie) for cookie, js in jobs_by_cookie.items() for job in js],
         give_up_at=give_up_at,
     )
-    pollers = Pollers(balancer.base, jobs_by_cookie, give_up_at=give_up_at)
-    pool = Workers(2, child_env(NARCIS_LOCAL_WORKERS="2"), SIZES[sizes]["worker_args"])
+    pollers = Pollers(balancer.base, jobs_by_cookie, started=started, give_up_at=give_up_at)
+    pool = Workers(2, child_env(NARCIS_LOCAL_WORKERS="2"), SIZES[sizes]["worker_args"], logs)
 
     live = GenerationJob.objects.filter(id__in=ids).exclude(
         status__in=[JobStatus.SUCCEEDED, JobStatus.FAILED]
