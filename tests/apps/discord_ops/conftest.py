@@ -74,3 +74,8 @@ async def start_bot(discord_server):
     yield start
     for running in started:
         await running.close()
+    # The test's own sync_to_async thread keeps a connection: closed, so PostgreSQL can drop the test DB.
+    from asgiref.sync import sync_to_async
+    from django.db import connections
+
+    await sync_to_async(connections.close_all)()
