@@ -166,6 +166,10 @@ SUBMITS_PER_MINUTE_PER_VISITOR = config.env_int(ENV, "SUBMITS_PER_MINUTE_PER_VIS
 SUBMITS_PER_MINUTE_PER_ADDRESS = config.env_int(ENV, "SUBMITS_PER_MINUTE_PER_ADDRESS", 30, minimum=1)
 # Requests one API key may make per minute, on every /api/ operation together (apps.sessions_tokens.api_keys).
 API_KEY_REQUESTS_PER_MINUTE = config.env_int(ENV, "API_KEY_REQUESTS_PER_MINUTE", 120, minimum=1)
+# A program's batch: jobs one API key may have waiting, and submit per minute (apps.generation.services),
+# in place of the visitors' GENERATIONS_MAX_QUEUED / GENERATIONS_PER_MINUTE; tokens are still one a job.
+API_KEY_MAX_QUEUED = config.env_int(ENV, "API_KEY_MAX_QUEUED", 50, minimum=1)
+API_KEY_GENERATIONS_PER_MINUTE = config.env_int(ENV, "API_KEY_GENERATIONS_PER_MINUTE", 60, minimum=1)
 # Webhooks (apps.generation.webhooks): https only, public addresses only, unless these allow local tests.
 WEBHOOKS_ALLOW_HTTP = config.env_bool(ENV, "WEBHOOKS_ALLOW_HTTP", False)
 WEBHOOKS_ALLOW_PRIVATE_ADDRESSES = config.env_bool(ENV, "WEBHOOKS_ALLOW_PRIVATE_ADDRESSES", False)

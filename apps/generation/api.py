@@ -137,7 +137,7 @@ def _webhook_url(request, url: str | None) -> str:
     """A webhook needs a program's API key (a page has its websocket) and a secret to sign with."""
     if not url:
         return ""
-    if getattr(request, "api_key", None) is None:
+    if _api_key(request) is None:
         message = "webhook_url is for calls made with an API key (Authorization: Bearer)."
         raise ApiError(400, "webhook_needs_api_key", message)
     try:
@@ -148,6 +148,11 @@ def _webhook_url(request, url: str | None) -> str:
         message = "Create your webhook signing secret on the account page (Webhooks) first."
         raise ApiError(400, "webhook_secret_missing", message)
     return url
+
+
+def _api_key(request):
+    """The API key the request was made with (ApiKeyMiddleware), else None: a page's request."""
+    return getattr(request, "api_key", None)
 
 
 def _role(request) -> Role:
@@ -244,7 +249,7 @@ def generation_create(
     owner = _owner(request)  # a guest's session and allowance start here, at their first submit
     if key is not None and (earlier := selectors.job_by_key(owner, key)) is not None:
         return Status(201, selectors.job_public(earlier))  # a retry: its job, nothing spent
-    services.job_submit_precheck(owner=owner, params=wanted, role=_role(request))
+    services.job_submit_precheck(owner=owner, params=wanted, role=_role(request), api_key=_api_key(request))
     photos = clean_faces(_read_upload(face), [_read_upload(upload) for upload in more])
     job = services.job_submit(
         owner=owner,
@@ -257,6 +262,7 @@ def generation_create(
         concept_seed=concept_seed,
         wall_consent=wall_consent,
         webhook_url=hook,
+        api_key=_api_key(request),
     )
     return Status(201, selectors.job_public(job))
 
@@ -318,7 +324,9 @@ def generation_again(request, job_id: str):
     _check_csrf(request)
     key = _idempotency_key(request)
     job = selectors.job_for_viewer(job_id, request, owner_only=True)
-    again = portraits.job_paint_again(job=job, role=_role(request), idempotency_key=key)
+    again = portraits.job_paint_again(
+        job=job, role=_role(request), idempotency_key=key, api_key=_api_key(request)
+    )
     return Status(201, selectors.job_public(again))
 
 

@@ -99,6 +99,14 @@ class GenerationJob(models.Model):
         default=False,
         help_text="The owner agreed that Narcis may show this portrait on the public PhotoWall.",
     )
+    api_key = models.ForeignKey(
+        "sessions_tokens.ApiKey",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="generation_jobs",
+        help_text="The API key it was submitted with: its queue allowance (API_KEY_MAX_QUEUED) counts these.",
+    )
     webhook_url = models.URLField(
         max_length=500, blank=True, help_text="Where its events are sent (API-key jobs only): webhooks.py."
     )

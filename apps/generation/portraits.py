@@ -22,7 +22,7 @@ from apps.generation.models import LIVE_STATUSES, GenerationJob
 from apps.generation.selectors import owner_fields
 from apps.generation.signals import portrait_withdrawn
 from apps.sessions_tokens import events
-from apps.sessions_tokens.models import GuestSession, User
+from apps.sessions_tokens.models import ApiKey, GuestSession, User
 from inference.params import TRUSTED, ParamError, Role
 
 logger = logging.getLogger("narcis.generation")
@@ -78,7 +78,11 @@ def job_erase(*, job: GenerationJob) -> GenerationJob:
 
 
 def job_paint_again(
-    *, job: GenerationJob, role: Role = Role.VISITOR, idempotency_key: str | None = None
+    *,
+    job: GenerationJob,
+    role: Role = Role.VISITOR,
+    idempotency_key: str | None = None,
+    api_key: ApiKey | None = None,
 ) -> GenerationJob:
     """A new portrait from the same photos, idea and concept, with a new seed: one token, like any other.
     Staff and operators keep the job's parameters too; a visitor's run on today's defaults."""
@@ -99,6 +103,7 @@ def job_paint_again(
         role=role,
         idempotency_key=idempotency_key,
         concept_seed=_concept_seed_of(job),
+        api_key=api_key,
     )
 
 

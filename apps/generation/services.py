@@ -40,7 +40,7 @@ from apps.generation.models import (
 from apps.generation.selectors import owner_fields
 from apps.sessions_tokens import selectors as token_selectors
 from apps.sessions_tokens import services as tokens
-from apps.sessions_tokens.models import GuestSession, User
+from apps.sessions_tokens.models import ApiKey, GuestSession, User
 from inference.params import TRUSTED, Role
 
 logger = logging.getLogger("narcis.generation")
@@ -60,14 +60,17 @@ def job_submit(
     concept_seed: int | None = None,
     wall_consent: bool = False,
     webhook_url: str = "",
+    api_key: ApiKey | None = None,
 ) -> GenerationJob:
     """Check, spend one token and queue the job, in one transaction: no token, no row; no row, no token.
 
     `face`, `extra_faces` (further photos of the same person) and `idea` must already be clean
     (apps.generation.uploads: clean_faces, clean_idea). `params` (staff and operators only) go over the
-    workers' defaults and are stored fully resolved, seed included. Visitors are held
-    to GENERATIONS_PER_MINUTE and GENERATIONS_MAX_QUEUED. A repeated idempotency key returns the job it
-    created the first time, spending nothing. Refusals raise Refused (or TokenError: no token).
+    workers' defaults and are stored fully resolved, seed included. Visitors are held to
+    GENERATIONS_PER_MINUTE and GENERATIONS_MAX_QUEUED; their programs, submitting with `api_key`, to that
+    key's own API_KEY_GENERATIONS_PER_MINUTE and API_KEY_MAX_QUEUED instead. A repeated idempotency key
+    returns the job it created the first time, spending nothing. Refusals raise Refused (or TokenError:
+    no token).
     `webhook_url` (checked by the caller: webhook_http.check_url) receives the job's events.
     """
     if idempotency_key:
@@ -88,6 +91,7 @@ def job_submit(
         idempotency_key=idempotency_key or None,
         wall_consent=wall_consent,
         webhook_url=webhook_url,
+        api_key=api_key,
         **owner_fields(owner),
     )
     # The photos go to storage first and are deleted again if the row is not committed: a personal
@@ -102,7 +106,7 @@ def job_submit(
             # the same owner waits on it, and then counts every job committed before it.
             tokens.spend(owner=owner, amount=1, reference=job.token_reference)
             if role == Role.VISITOR:
-                _check_limits(owner)
+                _check_limits(owner, api_key)
             job.save(force_insert=True)
             ExtraFace.objects.bulk_create(extras)
     except BaseException as error:
@@ -117,25 +121,34 @@ def job_submit(
     return job
 
 
-def job_submit_precheck(*, owner: Owner, params: dict | None, role: Role = Role.VISITOR) -> None:
+def job_submit_precheck(
+    *, owner: Owner, params: dict | None, role: Role = Role.VISITOR, api_key: ApiKey | None = None
+) -> None:
     """The refusals a submit can meet that cost no photo work: the parameters, the visitor's limits and
     the balance, read without locking, so a submit bound to fail is refused before its photos are
     decoded. job_submit decides again, for real, inside its transaction."""
     job_params.resolve(params, role=role, job_id=uuid.uuid4())
     if role == Role.VISITOR:
-        _check_limits(owner)
+        _check_limits(owner, api_key)
     token_selectors.check_balance_covers(owner, amount=1)
 
 
-def _check_limits(owner: Owner) -> None:
+def _check_limits(owner: Owner, api_key: ApiKey | None = None) -> None:
+    """A person at the page waits for their portraits; a program queues a batch. So a job submitted with
+    an API key counts against that key's allowance only, and the page's against the owner's visitor one."""
     since = timezone.now() - dt.timedelta(minutes=1)
-    recent, queued = selectors.recent_and_queued(owner, since=since)
-    if recent >= settings.GENERATIONS_PER_MINUTE:
+    recent, queued = selectors.recent_and_queued(owner, since=since, api_key=api_key)
+    if api_key is None:
+        per_minute, max_queued = settings.GENERATIONS_PER_MINUTE, settings.GENERATIONS_MAX_QUEUED
+        waiting = "You already have portraits waiting. Let them finish first."
+    else:
+        per_minute, max_queued = settings.API_KEY_GENERATIONS_PER_MINUTE, settings.API_KEY_MAX_QUEUED
+        waiting = f"This API key has {max_queued} portraits waiting already: submit more as they finish."
+    if recent >= per_minute:
         message = "You are creating portraits very quickly. Please wait a minute."
         raise Refused(429, "rate_limited", message)
-    if queued >= settings.GENERATIONS_MAX_QUEUED:
-        message = "You already have portraits waiting. Let them finish first."
-        raise Refused(429, "too_many_queued", message)
+    if queued >= max_queued:
+        raise Refused(429, "too_many_queued", waiting)
 
 
 OPERATOR_JOBS_PER_VISITOR = 4  # operators' jobs claimed ahead of a waiting visitor's, at most

@@ -21,8 +21,11 @@ WINDOW_S = 60
 
 def count_submit(request) -> None:
     """Count this attempt; Refused (429, with the seconds to wait) past either limit. Staff are held to
-    neither, as to none of the visitors' limits."""
+    neither, as to none of the visitors' limits; nor is an API key, which every request of counts against
+    its own API_KEY_REQUESTS_PER_MINUTE (apps.sessions_tokens.api_keys), so a program can queue its batch."""
     if request.user.is_authenticated and request.user.is_staff:
+        return
+    if getattr(request, "api_key", None) is not None:
         return
     window, elapsed = divmod(int(time.time()), WINDOW_S)
     retry_after = WINDOW_S - elapsed

@@ -65,3 +65,41 @@ def test_a_key_without_tokens_gets_no_tokens_and_nothing_is_written(make_user):
     response = submit(Client(), Authorization=f"Bearer {key}")
     assert response.status_code == 402 and response.json()["code"] == "no_tokens"
     assert not GenerationJob.objects.exists()
+
+
+def test_a_key_queues_a_batch_of_fifty_and_the_page_still_two(make_user, staff_user, settings):
+    """API_KEY_MAX_QUEUED (50) for a program, GENERATIONS_MAX_QUEUED (2) for its owner at the page; each
+    allowance counts its own jobs, and every job spends its token."""
+    assert (settings.API_KEY_MAX_QUEUED, settings.GENERATIONS_MAX_QUEUED) == (50, 2)
+    user = make_user()
+    services.grant(owner=user, amount=60, actor=staff_user, reason="batch")
+    key = {"Authorization": f"Bearer {api_keys.api_key_create(user=user, name='batch', scopes=BOTH).key}"}
+    program = Client()
+    for n in range(50):
+        response = submit(program, **key)
+        assert response.status_code == 201, (n, response.content)
+    refused = submit(program, **key)
+    assert refused.status_code == 429 and refused.json()["code"] == "too_many_queued"
+    assert "API key" in refused.json()["message"]
+    browser = Client()
+    browser.force_login(user)
+    assert submit(browser).status_code == 201 and submit(browser).status_code == 201
+    page_refused = submit(browser)
+    assert page_refused.status_code == 429 and page_refused.json()["code"] == "too_many_queued"
+    assert GenerationJob.objects.filter(user=user).count() == 52
+    assert selectors.balance_of(user) == 60 - 52
+
+
+def test_a_second_key_has_its_own_allowance_and_a_key_its_own_rate(funded, settings):
+    settings.API_KEY_MAX_QUEUED, settings.API_KEY_GENERATIONS_PER_MINUTE = 1, 2
+    first, second = (
+        {"Authorization": f"Bearer {api_keys.api_key_create(user=funded, name=name, scopes=BOTH).key}"}
+        for name in ("first", "second")
+    )
+    assert submit(Client(), **first).status_code == 201
+    assert submit(Client(), **first).json()["code"] == "too_many_queued"
+    assert submit(Client(), **second).status_code == 201
+    GenerationJob.objects.update(status="canceled")  # none waiting: only the rate is left
+    assert submit(Client(), **first).status_code == 201  # its second this minute
+    rated = submit(Client(), **first)
+    assert rated.status_code == 429 and rated.json()["code"] == "rate_limited"

@@ -14,6 +14,7 @@ from PIL import Image
 
 from apps.generation.errors import Refused
 from apps.generation.models import GenerationJob, JobStatus
+from apps.sessions_tokens import api_keys
 from apps.sessions_tokens import selectors as token_selectors
 from apps.sessions_tokens import services as tokens
 from apps.sessions_tokens.models import LedgerEntry
@@ -29,12 +30,12 @@ def face() -> ContentFile:
     return ContentFile(buffer.getvalue())
 
 
-def submit_all(owner) -> Counter:
+def submit_all(owner, api_key=None) -> Counter:
     from apps.generation import services
 
     def submit(i: int):
         try:
-            return services.job_submit(owner=owner, idea="calm", face=face())
+            return services.job_submit(owner=owner, idea="calm", face=face(), api_key=api_key)
         except Refused as refused:
             raise RuntimeError(refused.code) from None  # counted by its code
 
@@ -76,3 +77,16 @@ def test_thirty_parallel_submits_with_three_a_minute_create_exactly_three(funded
     assert outcomes == Counter({"ok": 3, "RuntimeError": PARALLEL - 3}), outcomes
     assert GenerationJob.objects.count() == 3
     assert_exact(funded_user, PARALLEL, 3, settings)
+
+
+def test_thirty_parallel_submits_with_one_api_key_allowed_five_queue_exactly_five(
+    funded_user, settings, tmp_path
+):
+    settings.MEDIA_ROOT = tmp_path
+    settings.API_KEY_MAX_QUEUED, settings.API_KEY_GENERATIONS_PER_MINUTE = 5, 100
+    settings.GENERATIONS_MAX_QUEUED = 1  # the page's allowance: not the one a key's submits count against
+    key = api_keys.api_key_create(user=funded_user, name="batch", scopes=["generations:write"]).record
+    outcomes = submit_all(funded_user, api_key=key)
+    assert outcomes == Counter({"ok": 5, "RuntimeError": PARALLEL - 5}), outcomes
+    assert GenerationJob.objects.filter(status=JobStatus.QUEUED, api_key=key).count() == 5
+    assert_exact(funded_user, PARALLEL, 5, settings)
