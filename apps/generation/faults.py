@@ -10,11 +10,11 @@ queue (services.job_release).
 from __future__ import annotations
 
 import logging
+import sys
 import time
 from collections.abc import Callable
 from typing import TypeVar
 
-import torch
 from botocore.exceptions import ClientError
 from botocore.exceptions import ConnectionError as BotoConnectionError
 from django.db import InterfaceError, OperationalError, connections
@@ -32,7 +32,6 @@ INFRASTRUCTURE = (
     BotoConnectionError,
     ConnectionError,
     TimeoutError,
-    torch.OutOfMemoryError,
 )
 
 
@@ -45,9 +44,10 @@ def _chain(error: BaseException):
 
 
 def is_out_of_memory(error: BaseException) -> bool:
-    return any(
-        isinstance(e, torch.OutOfMemoryError) or "out of memory" in str(e).lower() for e in _chain(error)
-    )
+    # Only a process that imported torch can run out of GPU memory; the web imports this module without it.
+    torch = sys.modules.get("torch")
+    oom = (torch.OutOfMemoryError,) if torch is not None else ()
+    return any(isinstance(e, oom) or "out of memory" in str(e).lower() for e in _chain(error))
 
 
 def is_infrastructure(error: BaseException) -> bool:

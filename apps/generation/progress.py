@@ -7,6 +7,7 @@ import asyncio
 import base64
 import logging
 import time
+from typing import TYPE_CHECKING
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
@@ -15,7 +16,9 @@ from django.utils import timezone
 
 from apps.generation import faults, selectors
 from apps.generation.models import GenerationJob, JobStatus
-from inference.portrait.pipeline import RequestProgress
+
+if TYPE_CHECKING:  # the web imports this module (group names); only workers import the pipeline
+    from inference.portrait.pipeline import RequestProgress
 
 logger = logging.getLogger("narcis.generation.progress")
 
