@@ -169,7 +169,7 @@ def sample_guided(
     rows: ActiveRows | None = None,
     stage: str = "guided",
 ) -> torch.Tensor:
-    """Euler sampling (Karras et al., 2022, Algorithm 2 without churn) with classifier-free guidance
+    """Euler sampling (Karras et al., 2022, Algorithm 2: Euler steps, no churn), classifier-free guided
     before step `guided_until`, and PhotoMaker's prompt switch: the text-only prompt up to and including
     step `text_until` (start_merge_step), the face-conditioned prompt after it.
 
