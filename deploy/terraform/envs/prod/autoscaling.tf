@@ -4,6 +4,7 @@
 # queue always have a worker.
 
 resource "aws_appautoscaling_target" "worker" {
+  count              = contains(var.emulator_skips, "aws_appautoscaling_target") ? 0 : 1
   service_namespace  = "ecs"
   scalable_dimension = "ecs:service:DesiredCount"
   resource_id        = "service/${module.cluster.cluster_name}/${module.worker.service_name}"
@@ -12,11 +13,12 @@ resource "aws_appautoscaling_target" "worker" {
 }
 
 resource "aws_appautoscaling_policy" "worker_backlog" {
+  count              = length(aws_appautoscaling_target.worker)
   name               = "${local.name}-worker-backlog-per-task"
   policy_type        = "TargetTrackingScaling"
-  service_namespace  = aws_appautoscaling_target.worker.service_namespace
-  scalable_dimension = aws_appautoscaling_target.worker.scalable_dimension
-  resource_id        = aws_appautoscaling_target.worker.resource_id
+  service_namespace  = aws_appautoscaling_target.worker[0].service_namespace
+  scalable_dimension = aws_appautoscaling_target.worker[0].scalable_dimension
+  resource_id        = aws_appautoscaling_target.worker[0].resource_id
 
   target_tracking_scaling_policy_configuration {
     target_value       = var.worker_target_jobs_per_task

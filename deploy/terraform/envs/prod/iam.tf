@@ -18,10 +18,11 @@ locals {
       Resource = module.storage.media_bucket_arn
     },
     {
-      Sid      = "MediaKms"
-      Effect   = "Allow"
-      Action   = ["kms:Decrypt", "kms:GenerateDataKey"]
-      Resource = aws_kms_key.main.arn
+      Sid       = "MediaKms"
+      Effect    = "Allow"
+      Action    = ["kms:Decrypt", "kms:GenerateDataKey"]
+      Resource  = local.kms.media
+      Condition = { StringEquals = { "kms:ViaService" = "s3.${local.region}.amazonaws.com" } }
     },
   ]
 
@@ -56,6 +57,9 @@ locals {
     # Deliveries need only the database (their payloads are written by web and workers) and HTTPS out.
     webhooks = []
   }
+
+  # IAM refuses a policy with no statement (MalformedPolicyDocument): a role with nothing to allow gets none.
+  task_policies_with_statements = { for k, statements in local.task_policies : k => statements if length(statements) > 0 }
 }
 
 resource "aws_iam_role" "task" {
@@ -75,7 +79,7 @@ resource "aws_iam_role" "task" {
 resource "aws_iam_role_policy" "task" {
   #checkov:skip=CKV_AWS_290:cloudwatch:PutMetricData has no resource-level permissions; the metrics role is limited by the cloudwatch:namespace condition
   #checkov:skip=CKV_AWS_355:cloudwatch:PutMetricData only takes "*", narrowed by the cloudwatch:namespace condition
-  for_each = local.task_policies
+  for_each = local.task_policies_with_statements
   name     = "${each.key}-task"
   role     = aws_iam_role.task[each.key].id
   policy = jsonencode({

@@ -2,7 +2,7 @@ module "observability" {
   source                  = "../../modules/observability"
   name                    = local.name
   environment             = var.environment
-  kms_key_arn             = aws_kms_key.main.arn
+  kms_key_arn             = local.kms.logs
   alarm_email             = var.alarm_email
   cluster_name            = module.cluster.cluster_name
   worker_service_name     = module.worker.service_name

@@ -63,3 +63,13 @@ output "migrate_security_group_ids" {
   description = "Security groups for one-off tasks of the web task definition (manage.py migrate)."
   value       = [aws_security_group.web.id]
 }
+
+output "scheduled_task_schedule_names" {
+  description = "EventBridge schedules running the web task definition; deploy-all points them at each release's web revision."
+  value       = [for s in aws_scheduler_schedule.task : s.name]
+}
+
+output "ecr_build_cache_url" {
+  description = "ECR repository holding the image builds' layer cache (refs :web and :worker)."
+  value       = aws_ecr_repository.build_cache.repository_url
+}

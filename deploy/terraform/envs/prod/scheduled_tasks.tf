@@ -1,5 +1,7 @@
-# Daily housekeeping as one-off tasks of the web task definition (latest ACTIVE
-# revision), started by EventBridge Scheduler with a command override.
+# Daily housekeeping as one-off tasks of the web task definition, started by
+# EventBridge Scheduler with a command override. Always a pinned revision, never the
+# family's latest ACTIVE one (which can be a revision whose migration failed):
+# Terraform's own at first, then each release's (deploy/ecs-deploy.sh deploy-all).
 
 locals {
   scheduled_tasks = {
@@ -47,7 +49,7 @@ resource "aws_iam_role_policy" "scheduler" {
       {
         Effect   = "Allow"
         Action   = ["kms:Decrypt"]
-        Resource = aws_kms_key.main.arn
+        Resource = local.kms.secrets
       },
     ]
   })
@@ -58,7 +60,7 @@ resource "aws_scheduler_schedule" "task" {
   name                         = "${local.name}-${each.key}"
   schedule_expression          = each.value.cron
   schedule_expression_timezone = "UTC"
-  kms_key_arn                  = aws_kms_key.main.arn
+  kms_key_arn                  = local.kms.secrets
 
   flexible_time_window {
     mode = "OFF"
@@ -72,7 +74,7 @@ resource "aws_scheduler_schedule" "task" {
     })
 
     ecs_parameters {
-      task_definition_arn     = module.web.task_definition_arn_without_revision
+      task_definition_arn     = module.web.task_definition_arn
       launch_type             = "FARGATE"
       platform_version        = "LATEST"
       task_count              = 1
@@ -90,5 +92,10 @@ resource "aws_scheduler_schedule" "task" {
       maximum_event_age_in_seconds = 3600
       maximum_retry_attempts       = 2
     }
+  }
+
+  lifecycle {
+    # The released revision belongs to the deploy, as the services' task definitions do.
+    ignore_changes = [target[0].ecs_parameters[0].task_definition_arn]
   }
 }

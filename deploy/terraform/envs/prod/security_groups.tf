@@ -1,6 +1,7 @@
 # Task security groups. web: from the ALB on 8000. worker and background (bot,
-# metrics, scheduled tasks): no inbound. All: HTTPS out (AWS APIs, Discord, LLM),
-# PostgreSQL and Redis inside the VPC only.
+# metrics, scheduled tasks): no inbound; HTTPS out (AWS APIs, Discord, LLM),
+# PostgreSQL and Redis inside the VPC only. webhooks: their own group (they call
+# URLs API clients chose): no inbound, HTTPS out and the database, nothing else.
 
 resource "aws_security_group" "web" {
   name        = "${local.name}-web"
@@ -18,6 +19,30 @@ resource "aws_security_group" "background" {
   name        = "${local.name}-background"
   description = "Discord bot, queue metrics publisher and scheduled tasks"
   vpc_id      = module.network.vpc_id
+}
+
+resource "aws_security_group" "webhooks" {
+  name        = "${local.name}-webhooks"
+  description = "Webhook deliveries: HTTPS out to API clients and PostgreSQL; no inbound, no Redis"
+  vpc_id      = module.network.vpc_id
+}
+
+resource "aws_vpc_security_group_egress_rule" "webhooks_https" {
+  security_group_id = aws_security_group.webhooks.id
+  description       = "HTTPS to the API clients' webhook URLs"
+  cidr_ipv4         = "0.0.0.0/0"
+  ip_protocol       = "tcp"
+  from_port         = 443
+  to_port           = 443
+}
+
+resource "aws_vpc_security_group_egress_rule" "webhooks_database" {
+  security_group_id            = aws_security_group.webhooks.id
+  description                  = "PostgreSQL (the deliveries), its security group only"
+  referenced_security_group_id = module.database.security_group_id
+  ip_protocol                  = "tcp"
+  from_port                    = 5432
+  to_port                      = 5432
 }
 
 locals {

@@ -31,10 +31,12 @@ locals {
   common_service = {
     cluster_arn         = module.cluster.cluster_arn
     subnet_ids          = module.network.private_subnet_ids
-    secrets_kms_key_arn = aws_kms_key.main.arn
-    logs_kms_key_arn    = aws_kms_key.main.arn
+    secrets_kms_key_arn = local.kms.secrets
+    logs_kms_key_arn    = local.kms.logs
     log_retention_days  = var.log_retention_days
   }
+
+  worker_ready_file = "/tmp/narcis-worker-ready"
 
   worker_capacity_provider_strategy = [
     { capacity_provider = module.cluster.capacity_provider_names["g6"], base = 1, weight = 3 },
@@ -67,8 +69,6 @@ module "web" {
   environment         = merge(local.app_environment, { NARCIS_TORCH_THREADS = "1" }) # small models only
   secrets             = local.app_secrets
   stop_timeout        = 30
-
-  service_connect_namespace_arn = aws_service_discovery_http_namespace.this.arn
 }
 
 module "worker" {
@@ -97,11 +97,28 @@ module "worker" {
     NARCIS_LOCAL_WORKERS        = "1" # one worker task per GPU instance: all its cores
     # The fast path's compiled kernels, on the instance (user data), so a restarted task starts warm.
     TORCHINDUCTOR_CACHE_DIR = "/cache/inductor"
+    # Written after the warm-up (apps/generation/worker_readiness.py), read by the health check below.
+    NARCIS_WORKER_READY_FILE = local.worker_ready_file
   })
   secrets = local.app_secrets
-  # SIGTERM -> SIGKILL: the worker hands back a batch it cannot finish in 110 s; 120 is the ECS maximum on EC2.
+  # SIGTERM -> SIGKILL: the worker hands back a batch it cannot finish in 110 s; 120 s fits the 2 minutes a
+  # spot interruption notice gives (Fargate caps stopTimeout at 120 s; on EC2 the agent allows more).
   stop_timeout = 120
   gpu_count    = 1
+  # Healthy means warm: a cold SDXL compile takes minutes. ECS ignores failures for start_period (its
+  # maximum, 300 s), then needs 10 failures 30 s apart: 10 minutes before a worker that never warms up
+  # is replaced; a warm restart (inductor cache on the instance) is ready in well under a minute.
+  health_check = {
+    command      = ["CMD-SHELL", "test -f ${local.worker_ready_file}"]
+    interval     = 30
+    timeout      = 5
+    retries      = 10
+    start_period = 300
+  }
+  # Never below the running capacity: new workers start beside the old (200%: an instance each, from
+  # the capacity providers) and the old stop only once the new are healthy, i.e. warm (100%).
+  deployment_minimum_healthy_percent = 100
+  deployment_maximum_percent         = 200
   host_volumes = [
     { name = "models", host_path = "/models", container_path = "/models", read_only = true },
     { name = "inductor-cache", host_path = "/var/cache/narcis-inductor", container_path = "/cache/inductor", read_only = false },
@@ -176,10 +193,11 @@ module "webhooks" {
   memory              = 512
   launch_type         = "FARGATE"
   desired_count       = 1
-  security_group_ids  = [aws_security_group.background.id]
+  security_group_ids  = [aws_security_group.webhooks.id]
   task_role_arn       = aws_iam_role.task["webhooks"].arn
   ecr_repository_arns = [aws_ecr_repository.this["web"].arn]
   environment         = local.app_environment
-  secrets             = local.app_secrets
+  # No REDIS_URL: its group cannot reach Redis; the process needs only the database.
+  secrets = { for k, v in local.app_secrets : k => v if k != "REDIS_URL" }
   # Loops claim disjoint deliveries, so old and new may overlap during a deploy.
 }

@@ -112,3 +112,26 @@ variable "log_retention_days" {
   type        = number
   default     = 30
 }
+
+variable "emulator_skips" {
+  description = "Resource types left out of an apply against an AWS API emulator that lacks them (deploy/terraform/apply_on_moto.py). Always empty in AWS."
+  type        = set(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for t in var.emulator_skips : contains(["aws_appautoscaling_target", "aws_elasticache_replication_group", "aws_elasticache_subnet_group", "aws_s3_bucket_logging"], t)])
+    error_message = "emulator_skips may only name aws_appautoscaling_target (with its policy), aws_elasticache_replication_group, aws_elasticache_subnet_group and aws_s3_bucket_logging."
+  }
+}
+
+variable "redis_auth_token_version" {
+  description = "Bump to rotate the Redis AUTH token (the group and REDIS_URL change in the same apply)."
+  type        = number
+  default     = 1
+}
+
+variable "database_deletion_protection" {
+  description = "RDS deletion protection. Set false and apply only right before a deliberate destroy."
+  type        = bool
+  default     = true
+}

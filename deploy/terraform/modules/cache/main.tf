@@ -1,8 +1,8 @@
 # ElastiCache Redis: 2 nodes, automatic failover, Multi-AZ, TLS + AUTH, encrypted
-# at rest. The AUTH token comes from Secrets Manager's password generator (a data
-# source, so it does live in the state: keep the state bucket encrypted and
-# private). It is generated afresh on every plan, so the group ignores later
-# changes and the REDIS_URL secret is written (write-only) once; to rotate, see README.
+# at rest. The AUTH token comes from Secrets Manager's password generator and is
+# kept (in the state: keep the state bucket encrypted and private) until
+# auth_token_version changes. The REDIS_URL secret is rewritten whenever the group
+# changes, so a rotated token or a replaced group never leaves it stale.
 
 terraform {
   required_providers {
@@ -15,7 +15,18 @@ data "aws_secretsmanager_random_password" "auth" {
   exclude_punctuation = true # AUTH tokens forbid @ " / and must stay URL-safe
 }
 
+# The generator answers anew on every plan: the first answer is kept until the version changes.
+resource "terraform_data" "auth_token" {
+  input            = data.aws_secretsmanager_random_password.auth.random_password
+  triggers_replace = var.auth_token_version
+
+  lifecycle {
+    ignore_changes = [input]
+  }
+}
+
 resource "aws_elasticache_subnet_group" "this" {
+  count      = var.create_subnet_group ? 1 : 0
   name       = var.name
   subnet_ids = var.subnet_ids
 }
@@ -37,6 +48,7 @@ resource "aws_vpc_security_group_ingress_rule" "redis" {
 }
 
 resource "aws_elasticache_replication_group" "this" {
+  count                      = var.create_replication_group ? 1 : 0
   replication_group_id       = var.name
   description                = "Narcis queue/cache/channels Redis"
   engine                     = "redis"
@@ -46,23 +58,31 @@ resource "aws_elasticache_replication_group" "this" {
   port                       = 6379
   automatic_failover_enabled = true
   multi_az_enabled           = true
-  subnet_group_name          = aws_elasticache_subnet_group.this.name
+  subnet_group_name          = aws_elasticache_subnet_group.this[0].name
   security_group_ids         = [aws_security_group.redis.id]
 
   at_rest_encryption_enabled = true
   kms_key_id                 = var.kms_key_arn
   transit_encryption_enabled = true
-  auth_token                 = data.aws_secretsmanager_random_password.auth.random_password
+  auth_token                 = terraform_data.auth_token.output
+  # A new token is accepted beside the old one, so connected clients survive the rotation.
+  auth_token_update_strategy = "ROTATE"
 
   snapshot_retention_limit   = 3
   snapshot_window            = "01:00-02:00"
   maintenance_window         = "sun:04:30-sun:05:30"
   auto_minor_version_upgrade = true
   apply_immediately          = false
+}
 
-  lifecycle {
-    ignore_changes = [auth_token]
-  }
+locals {
+  primary_endpoint = var.create_replication_group ? aws_elasticache_replication_group.this[0].primary_endpoint_address : "replication-group-left-out.invalid"
+}
+
+# What REDIS_URL is made of. A write-only value never shows in a plan, so a change of either part
+# replaces this, and through it the secret's version below.
+resource "terraform_data" "redis_url_parts" {
+  triggers_replace = [terraform_data.auth_token.id, local.primary_endpoint]
 }
 
 resource "aws_secretsmanager_secret" "redis_url" {
@@ -75,13 +95,16 @@ resource "aws_secretsmanager_secret" "redis_url" {
 
 resource "aws_secretsmanager_secret_version" "redis_url" {
   secret_id = aws_secretsmanager_secret.redis_url.id
-  # Write-only and written once, with the token the group was created with. Never
-  # bump the version: the generator's next value would not match the group's token.
-  # Rotation is done outside Terraform (README).
+  # Write-only (never in the state). Replaced, hence written again, whenever the token
+  # or the group's address changes: the secret always holds what the group accepts.
   secret_string_wo = format(
     "rediss://:%s@%s:6379/0",
-    data.aws_secretsmanager_random_password.auth.random_password,
-    aws_elasticache_replication_group.this.primary_endpoint_address,
+    terraform_data.auth_token.output,
+    local.primary_endpoint,
   )
   secret_string_wo_version = 1
+
+  lifecycle {
+    replace_triggered_by = [terraform_data.redis_url_parts]
+  }
 }

@@ -3,7 +3,7 @@ output "redis_url_secret_arn" {
 }
 
 output "replication_group_id" {
-  value = aws_elasticache_replication_group.this.id
+  value = one(aws_elasticache_replication_group.this[*].id)
 }
 
 output "member_cluster_ids" {
@@ -16,11 +16,17 @@ output "security_group_id" {
 }
 
 output "replication_group" {
-  value = {
-    transit_encryption_enabled = aws_elasticache_replication_group.this.transit_encryption_enabled
-    at_rest_encryption_enabled = aws_elasticache_replication_group.this.at_rest_encryption_enabled
-    automatic_failover_enabled = aws_elasticache_replication_group.this.automatic_failover_enabled
-    multi_az_enabled           = aws_elasticache_replication_group.this.multi_az_enabled
-    num_cache_clusters         = aws_elasticache_replication_group.this.num_cache_clusters
-  }
+  value = var.create_replication_group ? {
+    transit_encryption_enabled = aws_elasticache_replication_group.this[0].transit_encryption_enabled
+    at_rest_encryption_enabled = aws_elasticache_replication_group.this[0].at_rest_encryption_enabled
+    automatic_failover_enabled = aws_elasticache_replication_group.this[0].automatic_failover_enabled
+    multi_az_enabled           = aws_elasticache_replication_group.this[0].multi_az_enabled
+    num_cache_clusters         = aws_elasticache_replication_group.this[0].num_cache_clusters
+    auth_token_update_strategy = aws_elasticache_replication_group.this[0].auth_token_update_strategy
+  } : null
+}
+
+output "allowed_from" {
+  description = "Labels of the security groups admitted (for tests)."
+  value       = keys(var.allowed_security_group_ids)
 }

@@ -20,13 +20,6 @@ resource "aws_ecs_cluster" "this" {
     name  = "containerInsights"
     value = "enabled"
   }
-
-  dynamic "service_connect_defaults" {
-    for_each = var.service_connect_namespace_arn == null ? [] : [1]
-    content {
-      namespace = var.service_connect_namespace_arn
-    }
-  }
 }
 
 # ------------------------------------------------------------ instance identity
@@ -64,11 +57,26 @@ resource "aws_iam_role_policy" "models_read" {
         Resource = "${var.models_bucket_arn}/models/*"
       },
       {
-        Effect   = "Allow"
-        Action   = ["kms:Decrypt"]
-        Resource = var.models_kms_key_arn
+        Effect    = "Allow"
+        Action    = ["kms:Decrypt"]
+        Resource  = var.models_kms_key_arn
+        Condition = { StringEquals = { "kms:ViaService" = "s3.${data.aws_region.current.name}.amazonaws.com" } }
       },
     ]
+  })
+}
+
+# A bootstrap that failed (user data) marks its own instance unhealthy, so the group replaces it.
+resource "aws_iam_role_policy" "self_health" {
+  name = "report-own-health"
+  role = aws_iam_role.instance.id
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Effect   = "Allow"
+      Action   = ["autoscaling:SetInstanceHealth"]
+      Resource = [for g in aws_autoscaling_group.gpu : g.arn]
+    }]
   })
 }
 
@@ -206,7 +214,7 @@ resource "aws_ecs_capacity_provider" "gpu" {
       status                    = "ENABLED"
       target_capacity           = 100
       minimum_scaling_step_size = 1
-      maximum_scaling_step_size = 2
+      maximum_scaling_step_size = var.maximum_scaling_step_size
       instance_warmup_period    = 300
     }
   }

@@ -35,10 +35,6 @@ variable "root_volume_size_gb" {
   default     = 150
 }
 
-variable "service_connect_namespace_arn" {
-  type    = string
-  default = null
-}
 
 variable "capacity_groups" {
   description = "GPU tier => instance types (first is the launch template default), spot or on-demand, ASG max size."
@@ -52,4 +48,10 @@ variable "capacity_groups" {
     g5   = { instance_types = ["g5.xlarge", "g5.2xlarge"], spot = true, max_size = 6 }
     g4dn = { instance_types = ["g4dn.xlarge", "g4dn.2xlarge"], spot = true, max_size = 6 }
   }
+}
+
+variable "maximum_scaling_step_size" {
+  description = "Most instances one managed scale-out adds: a burst of queued jobs reaches its workers in one step, not in steps of 2 with a warm-up between."
+  type        = number
+  default     = 10
 }

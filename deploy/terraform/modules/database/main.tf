@@ -109,7 +109,7 @@ resource "aws_db_instance" "this" {
   port                   = 5432
 
   iam_database_authentication_enabled = var.iam_database_authentication_enabled
-  deletion_protection                 = true
+  deletion_protection                 = var.deletion_protection
   skip_final_snapshot                 = false
   final_snapshot_identifier           = "${var.name}-final"
   copy_tags_to_snapshot               = true

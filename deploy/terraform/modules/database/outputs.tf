@@ -25,3 +25,8 @@ output "instance" {
     backup_retention    = aws_db_instance.this.backup_retention_period
   }
 }
+
+output "allowed_from" {
+  description = "Labels of the security groups admitted (for tests)."
+  value       = keys(var.allowed_security_group_ids)
+}

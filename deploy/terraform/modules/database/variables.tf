@@ -65,3 +65,9 @@ variable "iam_database_authentication_enabled" {
   type    = bool
   default = true
 }
+
+variable "deletion_protection" {
+  description = "Refuse to delete the instance; turn off (apply) only right before a deliberate destroy."
+  type        = bool
+  default     = true
+}

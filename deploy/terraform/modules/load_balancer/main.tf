@@ -51,6 +51,7 @@ resource "aws_s3_bucket_server_side_encryption_configuration" "alb_logs" {
 }
 
 resource "aws_s3_bucket_logging" "alb_logs" {
+  count         = var.access_logging ? 1 : 0
   bucket        = aws_s3_bucket.alb_logs.id
   target_bucket = var.access_log_bucket_name
   target_prefix = "s3/alb-logs/"

@@ -72,3 +72,9 @@ variable "waf_rate_limit" {
   type        = number
   default     = 2000
 }
+
+variable "access_logging" {
+  description = "S3 server access logs of the ALB log bucket; false only for an emulator that lacks them."
+  type        = bool
+  default     = true
+}

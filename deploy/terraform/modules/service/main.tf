@@ -10,13 +10,12 @@ terraform {
 data "aws_region" "current" {}
 
 locals {
-  fargate         = var.launch_type == "FARGATE"
-  serves_port     = var.container_port != null
-  port_name       = "http"
-  secret_arns     = distinct(values(var.secrets))
-  has_secrets     = length(local.secret_arns) > 0
-  requires        = local.fargate ? ["FARGATE"] : ["EC2"]
-  service_connect = local.serves_port && var.service_connect_namespace_arn != null
+  fargate     = var.launch_type == "FARGATE"
+  serves_port = var.container_port != null
+  port_name   = "http"
+  secret_arns = distinct(values(var.secrets))
+  has_secrets = length(local.secret_arns) > 0
+  requires    = local.fargate ? ["FARGATE"] : ["EC2"]
 
   container = merge(
     {
@@ -49,6 +48,15 @@ locals {
       }
     },
     { for k, v in { command = var.command } : k => v if v != null },
+    var.health_check == null ? {} : {
+      healthCheck = {
+        command     = var.health_check.command
+        interval    = var.health_check.interval
+        timeout     = var.health_check.timeout
+        retries     = var.health_check.retries
+        startPeriod = var.health_check.start_period
+      }
+    },
     { for k, v in { resourceRequirements = [{ type = "GPU", value = tostring(var.gpu_count) }] } : k => v if var.gpu_count > 0 },
   )
 }
@@ -109,10 +117,11 @@ resource "aws_iam_role_policy" "execution" {
           Resource = local.secret_arns
         },
         {
-          Sid      = "SecretsKms"
-          Effect   = "Allow"
-          Action   = ["kms:Decrypt"]
-          Resource = var.secrets_kms_key_arn
+          Sid       = "SecretsKms"
+          Effect    = "Allow"
+          Action    = ["kms:Decrypt"]
+          Resource  = var.secrets_kms_key_arn
+          Condition = { StringEquals = { "kms:ViaService" = "secretsmanager.${data.aws_region.current.name}.amazonaws.com" } }
         },
       ], 0, local.has_secrets ? 2 : 0),
     )
@@ -191,30 +200,6 @@ resource "aws_ecs_service" "this" {
       target_group_arn = var.target_group_arn
       container_name   = var.container_name
       container_port   = var.container_port
-    }
-  }
-
-  dynamic "service_connect_configuration" {
-    for_each = local.service_connect ? [1] : []
-    content {
-      enabled   = true
-      namespace = var.service_connect_namespace_arn
-      service {
-        port_name      = local.port_name
-        discovery_name = var.container_name
-        client_alias {
-          port     = var.container_port
-          dns_name = var.container_name
-        }
-      }
-      log_configuration {
-        log_driver = "awslogs"
-        options = {
-          awslogs-group         = aws_cloudwatch_log_group.this.name
-          awslogs-region        = data.aws_region.current.name
-          awslogs-stream-prefix = "service-connect"
-        }
-      }
     }
   }
 

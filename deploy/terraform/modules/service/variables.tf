@@ -131,19 +131,15 @@ variable "health_check_grace_period" {
   default = 60
 }
 
-variable "service_connect_namespace_arn" {
-  type    = string
-  default = null
-}
 
 variable "stop_timeout" {
-  description = "Seconds between SIGTERM and SIGKILL (ECS maximum 120)."
+  description = "Seconds between SIGTERM and SIGKILL (Fargate's maximum is 120; EC2 allows more)."
   type        = number
   default     = 30
 
   validation {
-    condition     = var.stop_timeout >= 2 && var.stop_timeout <= 120
-    error_message = "stop_timeout must be within 2..120 seconds."
+    condition     = var.stop_timeout >= 2 && (var.launch_type == "EC2" || var.stop_timeout <= 120)
+    error_message = "stop_timeout must be at least 2 seconds, and at most 120 on Fargate."
   }
 }
 
@@ -162,4 +158,26 @@ variable "host_volumes" {
     read_only      = bool
   }))
   default = []
+}
+
+variable "health_check" {
+  description = "Container health check (ECS limits: interval 5-300 s, timeout 2-120 s, retries 1-10, start_period 0-300 s); null for none."
+  type = object({
+    command      = list(string)
+    interval     = number
+    timeout      = number
+    retries      = number
+    start_period = number
+  })
+  default = null
+
+  validation {
+    condition = var.health_check == null ? true : (
+      var.health_check.interval >= 5 && var.health_check.interval <= 300 &&
+      var.health_check.timeout >= 2 && var.health_check.timeout <= 120 &&
+      var.health_check.retries >= 1 && var.health_check.retries <= 10 &&
+      var.health_check.start_period >= 0 && var.health_check.start_period <= 300
+    )
+    error_message = "health_check must stay within ECS's limits: interval 5-300, timeout 2-120, retries 1-10, start_period 0-300."
+  }
 }

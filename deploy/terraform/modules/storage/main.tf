@@ -145,9 +145,12 @@ resource "aws_s3_bucket_server_side_encryption_configuration" "media" {
 }
 
 resource "aws_s3_bucket_logging" "media" {
+  count         = var.access_logging ? 1 : 0
   bucket        = aws_s3_bucket.media.id
   target_bucket = aws_s3_bucket.logs.id
   target_prefix = "s3/media/"
+  # S3 delivers the logs only once the target bucket's policy lets it.
+  depends_on = [aws_s3_bucket_policy.logs]
 }
 
 resource "aws_s3_bucket_policy" "media" {
@@ -207,9 +210,11 @@ resource "aws_s3_bucket_server_side_encryption_configuration" "models" {
 }
 
 resource "aws_s3_bucket_logging" "models" {
+  count         = var.access_logging ? 1 : 0
   bucket        = aws_s3_bucket.models.id
   target_bucket = aws_s3_bucket.logs.id
   target_prefix = "s3/models/"
+  depends_on    = [aws_s3_bucket_policy.logs]
 }
 
 resource "aws_s3_bucket_policy" "models" {

@@ -16,6 +16,8 @@ output "models_bucket_arn" {
 
 output "logs_bucket_name" {
   value = aws_s3_bucket.logs.bucket
+  # Other modules log into it: only once its policy admits the logging service.
+  depends_on = [aws_s3_bucket_policy.logs]
 }
 
 output "logs_bucket_arn" {

@@ -12,3 +12,9 @@ variable "access_log_retention_days" {
   type    = number
   default = 90
 }
+
+variable "access_logging" {
+  description = "S3 server access logs of media and models into the logs bucket; false only for an emulator that lacks them."
+  type        = bool
+  default     = true
+}

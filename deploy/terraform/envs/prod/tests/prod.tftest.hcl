@@ -179,7 +179,33 @@ run "worker_task_definition" {
   }
   assert {
     condition     = one(module.worker.container_definitions).stopTimeout == 120
-    error_message = "worker stopTimeout must be 120 s (deadline 110 s + margin, the ECS maximum)"
+    error_message = "worker stopTimeout must be 120 s (deadline 110 s + margin; a spot notice gives 2 minutes)"
+  }
+  assert {
+    condition = one(module.worker.container_definitions).healthCheck == {
+      command     = ["CMD-SHELL", "test -f /tmp/narcis-worker-ready"]
+      interval    = 30
+      timeout     = 5
+      retries     = 10
+      startPeriod = 300
+    }
+    error_message = "worker is healthy only once warm: its ready file, start period 300 s (ECS's maximum) then 10 x 30 s"
+  }
+  assert {
+    condition = contains(one(module.worker.container_definitions).environment,
+    { name = "NARCIS_WORKER_READY_FILE", value = "/tmp/narcis-worker-ready" })
+    error_message = "the worker writes the file its health check reads"
+  }
+  assert {
+    condition     = module.worker.service.deployment_minimum_healthy_percent == 100 && module.worker.service.deployment_maximum_percent == 200
+    error_message = "a worker deploy never drops below the running capacity: new beside old (200%), old stop once new are healthy (100%)"
+  }
+  assert {
+    condition = alltrue([
+      for cp in values(module.cluster.capacity_providers) :
+      one(one(cp.auto_scaling_group_provider).managed_scaling).maximum_scaling_step_size == 10
+    ])
+    error_message = "one managed scale-out may add up to 10 GPU instances"
   }
   assert {
     condition = one(module.worker.container_definitions).mountPoints == [
@@ -238,41 +264,41 @@ run "worker_autoscaling" {
   command = plan
 
   assert {
-    condition     = aws_appautoscaling_target.worker.min_capacity >= 1
+    condition     = aws_appautoscaling_target.worker[0].min_capacity >= 1
     error_message = "worker autoscaling minimum must be at least 1"
   }
   assert {
     condition = [
-      for m in one(one(aws_appautoscaling_policy.worker_backlog.target_tracking_scaling_policy_configuration).customized_metric_specification).metrics :
+      for m in one(one(aws_appautoscaling_policy.worker_backlog[0].target_tracking_scaling_policy_configuration).customized_metric_specification).metrics :
       "${one(one(m.metric_stat).metric).namespace}/${one(one(m.metric_stat).metric).metric_name}" if m.id == "m1"
     ] == ["Narcis/Queue/QueuedJobs"]
     error_message = "m1 must be Narcis/Queue QueuedJobs"
   }
   assert {
     condition = [
-      for m in one(one(aws_appautoscaling_policy.worker_backlog.target_tracking_scaling_policy_configuration).customized_metric_specification).metrics :
+      for m in one(one(aws_appautoscaling_policy.worker_backlog[0].target_tracking_scaling_policy_configuration).customized_metric_specification).metrics :
       "${one(one(m.metric_stat).metric).namespace}/${one(one(m.metric_stat).metric).metric_name}" if m.id == "m2"
     ] == ["ECS/ContainerInsights/RunningTaskCount"]
     error_message = "m2 must be the worker's running task count"
   }
   assert {
     condition = [
-      for m in one(one(aws_appautoscaling_policy.worker_backlog.target_tracking_scaling_policy_configuration).customized_metric_specification).metrics :
+      for m in one(one(aws_appautoscaling_policy.worker_backlog[0].target_tracking_scaling_policy_configuration).customized_metric_specification).metrics :
       m.id if m.return_data
     ] == ["e1"]
     error_message = "only the expression returns data"
   }
   assert {
     condition = [
-      for m in one(one(aws_appautoscaling_policy.worker_backlog.target_tracking_scaling_policy_configuration).customized_metric_specification).metrics :
+      for m in one(one(aws_appautoscaling_policy.worker_backlog[0].target_tracking_scaling_policy_configuration).customized_metric_specification).metrics :
       startswith(replace(m.expression, " ", ""), "m1/") && strcontains(m.expression, "m2") if m.id == "e1"
     ] == [true]
     error_message = "the expression divides queued jobs (m1) by running tasks (m2)"
   }
   assert {
     condition = (
-      one(aws_appautoscaling_policy.worker_backlog.target_tracking_scaling_policy_configuration).scale_in_cooldown >
-      one(aws_appautoscaling_policy.worker_backlog.target_tracking_scaling_policy_configuration).scale_out_cooldown
+      one(aws_appautoscaling_policy.worker_backlog[0].target_tracking_scaling_policy_configuration).scale_in_cooldown >
+      one(aws_appautoscaling_policy.worker_backlog[0].target_tracking_scaling_policy_configuration).scale_out_cooldown
     )
     error_message = "scale in more slowly than out"
   }
@@ -316,13 +342,13 @@ run "secrets_never_plain" {
   }
   assert {
     condition = alltrue(flatten([
-      for svc in [module.web, module.worker, module.bot, module.metrics, module.webhooks] : [
+      for name, svc in { web = module.web, worker = module.worker, bot = module.bot, metrics = module.metrics, webhooks = module.webhooks } : [
         for c in svc.container_definitions :
-        length(setsubtract(["DATABASE_URL", "REDIS_URL", "SECRET_KEY"], [for s in c.secrets : s.name])) == 0 &&
+        length(setsubtract(name == "webhooks" ? ["DATABASE_URL", "SECRET_KEY"] : ["DATABASE_URL", "REDIS_URL", "SECRET_KEY"], [for s in c.secrets : s.name])) == 0 &&
         alltrue([for s in c.secrets : startswith(s.valueFrom, "arn:aws:secretsmanager:")])
       ]
     ]))
-    error_message = "SECRET_KEY, DATABASE_URL and REDIS_URL come from Secrets Manager (valueFrom ARNs)"
+    error_message = "SECRET_KEY, DATABASE_URL and (but for webhooks) REDIS_URL come from Secrets Manager (valueFrom ARNs)"
   }
   assert {
     condition     = contains([for s in one(module.bot.container_definitions).secrets : s.name], "DISCORD_BOT_TOKEN")
@@ -365,5 +391,76 @@ run "logs_and_outputs" {
   assert {
     condition     = output.worker_batch_by_tier.g4dn.batch == 1 && output.worker_batch_by_tier.g5.batch == 2 && output.worker_batch_by_tier.g6.batch == 2
     error_message = "worker batch per tier (T4 1, A10G 2, L4 2)"
+  }
+}
+
+run "iam_policies_iam_accepts" {
+  command = plan
+
+  assert {
+    condition     = alltrue([for k, statements in local.task_policies : length(statements) > 0 || !contains(keys(aws_iam_role_policy.task), k)])
+    error_message = "IAM refuses a policy with no statement (MalformedPolicyDocument): a role with nothing to allow gets no policy"
+  }
+  assert {
+    condition     = contains(keys(aws_iam_role.task), "webhooks") && !contains(keys(aws_iam_role_policy.task), "webhooks")
+    error_message = "the webhooks task role exists and carries no inline policy (it needs no AWS API)"
+  }
+}
+
+run "scheduled_tasks_named_for_the_deploy" {
+  command = plan
+
+  # The pinned revision itself is checked after the apply against moto (apply_on_moto.py).
+  assert {
+    condition     = length(output.scheduled_task_schedule_names) == 2
+    error_message = "the deploy reads the schedules' names from scheduled_task_schedule_names"
+  }
+}
+
+run "redis_secret_follows_the_token" {
+  command = plan
+
+  assert {
+    condition     = module.cache.replication_group.auth_token_update_strategy == "ROTATE"
+    error_message = "a new AUTH token is accepted beside the old one while clients move"
+  }
+}
+
+run "emulator_skips_only_known_types" {
+  command = plan
+
+  variables {
+    emulator_skips = ["aws_lb"]
+  }
+  expect_failures = [var.emulator_skips]
+}
+
+run "webhooks_isolated" {
+  command = plan
+
+  assert {
+    condition     = contains(module.database.allowed_from, "webhooks") && !contains(module.cache.allowed_from, "webhooks")
+    error_message = "the database admits the webhooks' group; Redis does not"
+  }
+  assert {
+    condition = (
+      aws_vpc_security_group_egress_rule.webhooks_https.from_port == 443 &&
+      aws_vpc_security_group_egress_rule.webhooks_database.from_port == 5432 &&
+      length([for k, r in aws_vpc_security_group_egress_rule.app : k if startswith(k, "webhooks")]) == 0
+    )
+    error_message = "webhooks may reach HTTPS and the database only (no Redis, no VPC-wide rules)"
+  }
+  assert {
+    condition     = !contains([for s in one(module.webhooks.container_definitions).secrets : s.name], "REDIS_URL")
+    error_message = "webhooks get no REDIS_URL: their group cannot reach Redis"
+  }
+}
+
+run "no_service_connect" {
+  command = plan
+
+  assert {
+    condition     = alltrue([for svc in [module.web, module.worker, module.bot, module.metrics, module.webhooks] : length(svc.service.service_connect_configuration) == 0])
+    error_message = "no Service Connect: no service calls another, so its proxy would only cost every task"
   }
 }

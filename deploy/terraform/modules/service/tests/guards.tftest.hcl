@@ -45,7 +45,7 @@ run "token_in_environment_is_refused" {
   expect_failures = [var.environment]
 }
 
-run "stop_timeout_above_ecs_maximum_is_refused" {
+run "stop_timeout_above_fargate_maximum_is_refused" {
   command = plan
 
   variables {
@@ -53,6 +53,16 @@ run "stop_timeout_above_ecs_maximum_is_refused" {
   }
 
   expect_failures = [var.stop_timeout]
+}
+
+run "health_check_beyond_ecs_limits_is_refused" {
+  command = plan
+
+  variables {
+    health_check = { command = ["CMD-SHELL", "true"], interval = 30, timeout = 5, retries = 10, start_period = 600 }
+  }
+
+  expect_failures = [var.health_check]
 }
 
 run "gpu_becomes_resource_requirement" {
