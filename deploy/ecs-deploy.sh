@@ -17,6 +17,7 @@
 #   Names, each overriding the Terraform output of deploy/terraform/envs/prod (TF_DIR) it comes from:
 #   CLUSTER (cluster_name), REGION (region), ECR_WEB / ECR_WORKER (ecr_repository_urls),
 #   SUBNETS (private_subnet_ids, comma-separated), SECURITY_GROUPS (migrate_security_group_ids),
+#   ECR_CACHE (ecr_build_cache_url: the registry cache of the image layers),
 #   SERVICE_WEB ... SERVICE_METRICS (service_names), FAMILY_WEB ... FAMILY_METRICS
 #   (task_definition_families), SCHEDULES (scheduled_task_schedule_names, comma-separated: the
 #   EventBridge schedules that run the web task definition). Terraform is read only when one of the first
@@ -118,6 +119,7 @@ load_names() {
 	SUBNETS=${SUBNETS:-$(tfv .private_subnet_ids.value)}
 	SECURITY_GROUPS=${SECURITY_GROUPS:-$(tfv .migrate_security_group_ids.value)}
 	SCHEDULES=${SCHEDULES:-$(tfv .scheduled_task_schedule_names.value)}
+	ECR_CACHE=${ECR_CACHE:-$(tfv .ecr_build_cache_url.value)}
 	if is_dry; then
 		REGION=${REGION:-eu-west-1}
 		CLUSTER=${CLUSTER:-narcis-prod}
@@ -132,6 +134,7 @@ load_names() {
 	done
 	((${#missing[@]} == 0)) || die "no value for ${missing[*]} (neither the environment nor Terraform gave one)"
 	SCHEDULES=${SCHEDULES:-$CLUSTER-sweep-faces,$CLUSTER-purge-guest-sessions}
+	ECR_CACHE=${ECR_CACHE:-${ECR_WEB%/*}/$CLUSTER-build-cache}
 	RELEASES=/$CLUSTER/releases
 
 	local service up
@@ -189,8 +192,12 @@ cmd_build() {
 	check_clean
 	local image revision
 	revision=$(git rev-parse HEAD)
+	# The layers' cache lives in ECR (a mutable repository of its own: the image repositories' tags are
+	# immutable), so an unchanged dependency layer is never rebuilt, whichever machine builds.
 	for image in web worker; do
 		run docker buildx build --platform "$PLATFORM" --file "deploy/docker/$image.Dockerfile" \
+			--cache-from "type=registry,ref=$ECR_CACHE:$image" \
+			--cache-to "type=registry,ref=$ECR_CACHE:$image,mode=max,image-manifest=true,oci-mediatypes=true" \
 			--tag "$(repo_of "$image"):$TAG" --label "org.opencontainers.image.revision=$revision" --load .
 	done
 }

