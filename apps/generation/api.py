@@ -7,11 +7,10 @@ sees a job; anyone else gets 404, exactly as for a job that does not exist.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from typing import Annotated
 
-from ninja import File, Form, Query, Router, Schema, Status
+from ninja import File, Form, Query, Router, Status
 from ninja.errors import HttpError
 from ninja.files import UploadedFile
 from ninja.utils import check_csrf
@@ -28,6 +27,7 @@ from apps.generation import (
 )
 from apps.generation.errors import errors
 from apps.generation.models import MAX_EXTRA_FACES, JobStatus
+from apps.generation.schemas import ConsentIn, JobOut
 from apps.generation.uploads import (
     IDEA_IN_OPENAPI,
     MAX_BYTES,
@@ -49,34 +49,6 @@ class ApiError(HttpError):
     def __init__(self, status: int, code: str, message: str):
         super().__init__(status, message)
         self.code = code
-
-
-class ProgressOut(Schema):
-    stage: str
-    step: int
-    total: int
-    percent: float
-
-
-class JobOut(Schema):
-    id: str
-    status: str
-    idea: str
-    created_at: dt.datetime
-    progress: ProgressOut
-    queue_position: int | None = None
-    eta_seconds: float | None = None
-    result_url: str | None = None
-    error: str | None = None
-    prompt: str | None = None  # the mecene prompt, once painted
-    keywords: list[str]  # the mecene keywords it was painted with (the idea's words until then)
-    photos: int  # how many photos of the person it was painted from (1 to 4; 0 once they are deleted)
-    wall_consent: bool  # its owner agreed that Narcis may show it on the public PhotoWall
-    finished_at: dt.datetime | None = None
-
-
-class ConsentIn(Schema):
-    consent: bool
 
 
 def _owner(request):

@@ -1,6 +1,7 @@
 """Reads of the job queue, and the one read-model of what a job produced (JobOutcome): the API,
 webhooks, photowall and discord_ops read a job through it, never its columns or metadata keys."""
 
+import dataclasses
 import datetime as dt
 import uuid
 from collections.abc import Iterable
@@ -9,9 +10,10 @@ from dataclasses import dataclass
 from django.db.models import QuerySet
 from django.http import Http404
 
-from apps.generation import eta
+from apps.generation import eta, job_params
 from apps.generation.models import ENDED_STATUSES, LIVE_STATUSES, GenerationJob, JobStatus, Priority
 from apps.sessions_tokens.models import GuestSession, User
+from inference.params import ParamError
 
 
 def guest_sessions_with_live_jobs() -> QuerySet:
@@ -116,8 +118,10 @@ def queue_position(job: GenerationJob) -> int:
 
 
 def job_public(job: GenerationJob) -> dict:
-    """What the job's owner may know of it: the API's JobOut and the webhooks' `data`."""
+    """What the job's owner (or staff: job_for_viewer decides) may know of it: the API's JobOut and the
+    webhooks' `data`. Plain JSON values only: a webhook stores it as it is at the event."""
     position = queue_position(job) if job.status == JobStatus.QUEUED else None
+    outcome = job_outcome(job)
     return {
         "id": str(job.id),
         "status": job.status,
@@ -134,11 +138,22 @@ def job_public(job: GenerationJob) -> dict:
         "result_url": job.result_image.url if job.result_image else None,  # presigned on S3
         "error": job.error_message or None,
         "prompt": job.prompt or None,
-        "keywords": job_keywords(job),
+        "keywords": outcome.keywords,
         "photos": photo_count(job),
         "wall_consent": job.wall_consent,
         "finished_at": job.finished_at,
+        "params": outcome.params or None,
+        "outcome": outcome.painted() if outcome.ended else None,
     }
+
+
+@dataclass(frozen=True)
+class ConceptUsed:
+    """The mecene concept a job was painted with: `seed` and the idea's words give it back
+    (concept_seed at submit), `idea` is the sentence it grew from them."""
+
+    seed: int
+    idea: str
 
 
 @dataclass(frozen=True)
@@ -148,11 +163,13 @@ class JobOutcome:
     id: uuid.UUID
     status: str
     idea: str
-    params: dict
+    params: dict  # resolved, seed included: exactly what the worker ran (or will run)
     seed: int | None
     identity_score: float | None
     keywords: list[str]
     seconds: float | None  # painting time, claim to end
+    stage_seconds: dict[str, float]  # {"base": ..., "detailing": ...} once painted, else {}
+    concept: ConceptUsed | None  # once painted
     finished_at: dt.datetime | None
     error: str  # the visitor-facing reason when it did not succeed
     result_name: str  # the result's storage name ("" until it succeeded)
@@ -167,6 +184,19 @@ class JobOutcome:
     def succeeded(self) -> bool:
         return self.status == JobStatus.SUCCEEDED and bool(self.result_name)
 
+    def painted(self) -> dict:
+        """What painting produced, as JSON values: the API's JobOut.outcome."""
+        return {
+            "identity_score": self.identity_score,
+            "seconds": self.seconds,
+            "stage_seconds": self.stage_seconds,
+            "keywords": self.keywords,
+            "concept": dataclasses.asdict(self.concept) if self.concept else None,
+        }
+
+
+STAGE_TIMINGS = {"base": "base_s", "detailing": "detailing_s"}  # the pipeline's names for its stages
+
 
 def job_outcome(job: GenerationJob) -> JobOutcome:
     metadata = job.metadata or {}
@@ -174,21 +204,43 @@ def job_outcome(job: GenerationJob) -> JobOutcome:
     seconds = (
         (job.finished_at - job.started_at).total_seconds() if job.finished_at and job.started_at else None
     )
+    timings = metadata.get("timings") or {}
+    params = _params_run(job)
     return JobOutcome(
         id=job.id,
         status=job.status,
         idea=job.idea,
-        params=dict(job.params or {}),
-        seed=(job.params or {}).get("seed"),
+        params=params,
+        seed=params.get("seed"),
         identity_score=float(score) if score is not None else None,
         keywords=job_keywords(job),
         seconds=seconds,
+        stage_seconds={stage: float(timings[key]) for stage, key in STAGE_TIMINGS.items() if key in timings},
+        concept=_concept_used(metadata.get("mecene")),
         finished_at=job.finished_at,
         error=job.error_message if job.status != JobStatus.SUCCEEDED else "",
         result_name=job.result_image.name if job.result_image else "",
         priority=job.priority,
         public=may_show_in_public(job),
     )
+
+
+def _params_run(job: GenerationJob) -> dict:
+    """The parameters the worker recorded running; before it ran, those the row will run with ({} for a
+    row no worker could run either)."""
+    ran = (job.metadata or {}).get("params")
+    if ran:
+        return dict(ran)
+    try:
+        return job_params.params_of(job).model_dump()
+    except ParamError:
+        return {}
+
+
+def _concept_used(summary: dict | None) -> ConceptUsed | None:
+    if not summary or summary.get("seed") is None:
+        return None
+    return ConceptUsed(seed=int(summary["seed"]), idea=str(summary.get("idea") or ""))
 
 
 def job_outcomes(job_ids: Iterable) -> dict[uuid.UUID, JobOutcome]:
