@@ -17,7 +17,7 @@ class ProgressOut(Schema):
     percent: float
 
 
-class ConceptOut(Schema):
+class PaintedConceptOut(Schema):
     seed: int = Field(description="Send it back as `concept_seed` (with the same idea) for the same concept.")
     idea: str = Field(description="The sentence the mecene grew from the idea's words.")
 
@@ -31,7 +31,7 @@ class OutcomeOut(Schema):
     seconds: float | None = Field(None, description="Painting time, from a worker's claim to the end.")
     stage_seconds: dict[str, float] = Field(description="Seconds per stage: `base`, `detailing`.")
     keywords: list[str] = Field(description="The mecene keywords it was painted with.")
-    concept: ConceptOut | None = None
+    concept: PaintedConceptOut | None = None
 
 
 class JobOut(Schema):
