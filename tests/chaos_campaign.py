@@ -137,16 +137,49 @@ def terminate_connections() -> int:
         return cursor.fetchone()[0]
 
 
+def portraits_report(ids: list, sessions: list, *, allowance: int, media: Path) -> dict:
+    """What became of a campaign's portraits: statuses, the attempts histogram, refunds, whether every
+    guest spent exactly its share, and whether the stored result objects are exactly the rows'."""
+    from django.db.models import Count
+
+    from apps.generation.models import GenerationJob, JobStatus
+    from apps.sessions_tokens import selectors as token_selectors
+    from apps.sessions_tokens.models import LedgerEntry
+
+    rows = GenerationJob.objects.filter(id__in=ids)
+    statuses = dict(rows.values_list("status").annotate(n=Count("id")).order_by())
+    spent = [allowance - token_selectors.balance_of(session) for session in sessions]
+    results = {job.result_image.name for job in rows if job.result_image}
+    stored = {f"productions/{path.name}" for path in (media / "productions").glob("*")}
+    return {
+        "succeeded": statuses.get(JobStatus.SUCCEEDED, 0),
+        "statuses": statuses,
+        "attempts": dict(rows.values_list("attempts").annotate(n=Count("id")).order_by()),
+        "refunds": LedgerEntry.objects.filter(reason="refund").count(),
+        "balances_exact": spent == [len(ids) // len(sessions)] * len(sessions),
+        "result_objects": len(stored),
+        "results_are_the_objects": results == stored,
+    }
+
+
+def portraits_all_painted(report: dict, jobs: int) -> bool:
+    return (
+        report["succeeded"] == jobs
+        and report["refunds"] == 0
+        and report["balances_exact"]
+        and report["result_objects"] == jobs
+        and report["results_are_the_objects"]
+    )
+
+
 def run(
     *, jobs: int, guests: int, workers: int, kill_every: float, timeout: float, media: Path, sizes: str
 ) -> dict:
     from django.core.management import call_command
-    from django.db.models import Count
 
     from apps.generation.consumers import QUIET_RECHECK_S
     from apps.generation.models import GenerationJob, JobStatus
     from apps.sessions_tokens import selectors as token_selectors
-    from apps.sessions_tokens.models import LedgerEntry
     from tests.apps.generation.processes import child_env, free_port
 
     call_command("migrate", verbosity=0)
@@ -192,44 +225,22 @@ def run(
         pool.stop()
         web.stop()
         redis.kill()
-    statuses = dict(
-        GenerationJob.objects.filter(id__in=ids).values_list("status").annotate(n=Count("id")).order_by()
-    )
-    attempts = dict(
-        GenerationJob.objects.filter(id__in=ids).values_list("attempts").annotate(n=Count("id")).order_by()
-    )
-    spent = [allowance - token_selectors.balance_of(session) for session in sessions]
-    refunds = LedgerEntry.objects.filter(reason="refund").count()
-    results = {job.result_image.name for job in GenerationJob.objects.filter(id__in=ids) if job.result_image}
-    stored = {f"productions/{path.name}" for path in (media / "productions").glob("*")}
+    portraits = portraits_report(ids, sessions, allowance=allowance, media=media)
     report = {
         "sizes": sizes,
         "jobs": jobs,
-        "succeeded": statuses.get(JobStatus.SUCCEEDED, 0),
-        "statuses": statuses,
-        "attempts": attempts,
-        "refunds": refunds,
-        "balances_exact": spent == [jobs // guests] * guests,
+        **portraits,
         "worker_kills": pool.kills,
         "redis_restarted": redis_restarted,
         "connections_terminated": terminated,
         "web_kills": web.kills,
-        "result_objects": len(stored),
-        "results_are_the_objects": results == stored,
         "watched": len(watched),
         "watchers_saw_success": sum(1 for s in seen if s["ending"] == "succeeded"),
         "endings_from_a_reconnect_snapshot": sum(1 for s in seen if s["from_snapshot"]),
         "watcher_reconnects": sum(s["reconnects"] for s in seen),
         "seconds": round(time.monotonic() - started, 1),
     }
-    report["passed"] = (
-        report["succeeded"] == jobs
-        and refunds == 0
-        and report["balances_exact"]
-        and report["result_objects"] == jobs
-        and report["results_are_the_objects"]
-        and report["watchers_saw_success"] == jobs
-    )
+    report["passed"] = portraits_all_painted(report, jobs) and report["watchers_saw_success"] == jobs
     return report
 
 
