@@ -174,6 +174,8 @@ API_KEY_GENERATIONS_PER_MINUTE = config.env_int(ENV, "API_KEY_GENERATIONS_PER_MI
 WEBHOOKS_ALLOW_HTTP = config.env_bool(ENV, "WEBHOOKS_ALLOW_HTTP", False)
 WEBHOOKS_ALLOW_PRIVATE_ADDRESSES = config.env_bool(ENV, "WEBHOOKS_ALLOW_PRIVATE_ADDRESSES", False)
 FACE_RETENTION_DAYS = config.env_int(ENV, "FACE_RETENTION_DAYS", 30, minimum=1)
+# How long a photo sent with POST /api/uploads waits for its submission (apps.generation.photo_uploads).
+UPLOAD_TTL_MINUTES = config.env_int(ENV, "UPLOAD_TTL_MINUTES", 60, minimum=1)
 # Jobs per GPU batch; 0 (the default): what the device's memory holds (inference.models.devices).
 NARCIS_WORKER_BATCH = config.env_int(ENV, "NARCIS_WORKER_BATCH", 0, minimum=0)
 # The environment's name on its CloudWatch queue metrics (manage.py publish_queue_metrics).
