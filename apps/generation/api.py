@@ -1,5 +1,6 @@
 """POST /api/generations, GET /api/generations[/{id}], POST /api/generations/{id}/cancel, and what an
-owner does with a portrait afterwards: POST .../consent, POST .../again, DELETE /api/generations/{id}.
+owner does with a portrait afterwards: POST .../consent, POST .../again, DELETE /api/generations/{id};
+POST /api/uploads, a photo sent ahead of a JSON submission.
 
 The caller is the logged-in user, else the guest session from the cookie. Only the owner (or staff)
 sees a job; anyone else gets 404, exactly as for a job that does not exist.
@@ -7,42 +8,34 @@ sees a job; anyone else gets 404, exactly as for a job that does not exist.
 
 from __future__ import annotations
 
-import json
-from typing import Annotated
+import uuid
 
-from ninja import File, Form, Query, Router, Status
+from ninja import File, Query, Router, Status
 from ninja.errors import HttpError
 from ninja.files import UploadedFile
 from ninja.utils import check_csrf
-from pydantic import WithJsonSchema
 
 from apps.generation import (
+    job_params,
+    photo_uploads,
     portraits,
     progress,
     selectors,
     services,
+    submission,
     submit_throttle,
     webhook_http,
     webhooks,
 )
 from apps.generation.errors import errors
-from apps.generation.models import MAX_EXTRA_FACES, JobStatus
-from apps.generation.schemas import ConsentIn, JobOut
-from apps.generation.uploads import (
-    IDEA_IN_OPENAPI,
-    MAX_BYTES,
-    SEED_IN_OPENAPI,
-    check_concept_seed,
-    check_extra_count,
-    clean_faces,
-    clean_idea,
-)
-from inference.params import GenerationParams, Role
+from apps.generation.models import JobStatus
+from apps.generation.schemas import ConsentIn, JobOut, UploadOut
+from apps.generation.uploads import MAX_BYTES, check_concept_seed, clean_faces, clean_idea
+from inference.params import Role
 
 router = Router(tags=["generations"])
 MAX_IDEMPOTENCY_KEY = 100  # the column's length
 MAX_PAGE = 100_000  # far past any visitor's history; keeps the offset inside every database's integers
-MAX_PARAMS_CHARS = 4096  # every parameter of the catalogue set at once takes well under 1,000
 
 
 class ApiError(HttpError):
@@ -55,46 +48,10 @@ def _owner(request):
     return request.user if request.user.is_authenticated else request.guest.get()
 
 
-def _read_upload(upload: UploadedFile) -> bytes:
-    return upload.read(MAX_BYTES + 1)  # one byte past the limit is enough to refuse it
-
-
-def _params(raw: str | None) -> dict | None:
-    """The `params` form field: a JSON object (its schema is GenerationParams in the OpenAPI document).
-
-    Bounded before it is parsed (MAX_PARAMS_CHARS) and after (a flat object: each value one JSON
-    scalar), so no nesting reaches the parser's or the validator's recursion."""
-    if raw is None or not raw.strip():
-        return None
-    if len(raw) > MAX_PARAMS_CHARS:
-        message = f"params must be at most {MAX_PARAMS_CHARS} characters of JSON."
-        raise ApiError(400, "invalid_params", message)
-    try:
-        params = json.loads(raw)
-    except json.JSONDecodeError as error:
-        raise ApiError(400, "invalid_params", f"params must be a JSON object ({error.msg}).") from None
-    except RecursionError:
-        raise ApiError(400, "invalid_params", "params must be a flat JSON object, not nested.") from None
-    if not isinstance(params, dict):
-        raise ApiError(400, "invalid_params", "params must be a JSON object of parameter names and values.")
-    nested = [name for name, value in params.items() if isinstance(value, dict | list)]
-    if nested:
-        message = f"params values are numbers, strings or booleans; {nested[0]} is not."
-        raise ApiError(400, "invalid_params", message)
-    return params
-
-
 def _check_csrf(request) -> None:
     if check_csrf(request) is not None:
         message = "The security token was expired or missing; reload the page and try again."
         raise ApiError(403, "csrf_failed", message)
-
-
-def _refuse_repeated_fields(request) -> None:
-    """Two `face` or two `idea` parts: refused, never silently the last one."""
-    for name in ("face", "idea", "params", "concept_seed", "wall_consent", "webhook_url"):
-        if len(request.FILES.getlist(name)) + len(request.POST.getlist(name)) > 1:
-            raise ApiError(400, "repeated_field", f"Send one {name}, not several.")
 
 
 def _idempotency_key(request) -> str | None:
@@ -131,75 +88,21 @@ def _role(request) -> Role:
     return Role.STAFF if request.user.is_authenticated and request.user.is_staff else Role.VISITOR
 
 
-# For the OpenAPI document, what the form fields accept; the view's own checks give the friendly 400s.
-# `params` travels as a JSON text part of the multipart body: the document shows the object it holds.
-IdeaField = Annotated[str, WithJsonSchema(IDEA_IN_OPENAPI)]
-SeedField = Annotated[int | None, WithJsonSchema({**SEED_IN_OPENAPI, "title": "Concept Seed"})]
-ParamsField = Annotated[
-    str | None,
-    WithJsonSchema(
-        {
-            # One alternative under anyOf: django-ninja would otherwise flatten a nested object's
-            # fields into the form's own.
-            "anyOf": [GenerationParams.model_json_schema()],
-            "description": "Staff and operators only: generation parameters, as a JSON object. Omitted "
-            "fields take the workers' defaults; the job stores them all, resolved.",
-        }
-    ),
-]
-WebhookUrlField = Annotated[
-    str | None,
-    WithJsonSchema(
-        {
-            "type": "string",
-            "format": "uri",
-            "maxLength": webhook_http.MAX_URL,
-            "description": "API keys only: an https URL that receives the job's events, signed per the "
-            "Standard Webhooks spec with the signing secret from the Webhooks page.",
-        }
-    ),
-]
-EXTRA_FACES_IN_OPENAPI = {
-    "type": "array",
-    "items": {"type": "string", "format": "binary"},
-    "maxItems": MAX_EXTRA_FACES,
-    "description": "Up to three more photos of the same person (a part each, all named extra_faces), each "
-    "checked like `face`. The identity score is measured against `face`.",
-}
-# Merged into the generated document: `params` is JSON inside the form; `extra_faces` with its bounds
-# (an annotation on a list of files would hide the list from django-ninja's multipart parser).
-CREATE_OPENAPI = {
-    "requestBody": {
-        "content": {
-            "multipart/form-data": {
-                "encoding": {"params": {"contentType": "application/json"}},
-                "schema": {"properties": {"extra_faces": EXTRA_FACES_IN_OPENAPI}},
-            }
-        }
-    }
-}
-
-
 @router.post(
     "/generations",
-    response={201: JobOut, **errors(400, 402, 403, 413, 422, 429)},
+    response={201: JobOut, **errors(400, 402, 403, 413, 415, 422, 429)},
     summary="Create a portrait (one token)",
-    openapi_extra=CREATE_OPENAPI,
+    openapi_extra={"requestBody": submission.openapi_request_body()},
 )
-def generation_create(
-    request,
-    idea: Form[IdeaField],
-    face: File[UploadedFile],
-    extra_faces: list[UploadedFile] = File(None),
-    wall_consent: Form[bool] = False,
-    params: ParamsField = Form(None),
-    concept_seed: SeedField = Form(None),
-    webhook_url: WebhookUrlField = Form(None),
-):
-    """multipart: `face` (JPEG, PNG or WebP, ≤ 10 MB, ≤ 4096 px a side) and `idea` (1 to 4 words);
-    optionally up to three `extra_faces` (more photos of the same person, each checked like `face`:
-    a better likeness), `wall_consent` (true: Narcis may show the portrait on the public PhotoWall;
-    false by default), and `concept_seed`, the `seed` of a concept previewed with GET /api/mecene.
+def generation_create(request):
+    """`face` (JPEG, PNG or WebP, ≤ 10 MB, ≤ 4096 px a side) and `idea` (1 to 4 words); optionally up to
+    three `extra_faces` (more photos of the same person, each checked like `face`: a better likeness),
+    `wall_consent` (true: Narcis may show the portrait on the public PhotoWall; false by default), and
+    `concept_seed`, the `seed` of a concept previewed with GET /api/mecene (or a job's
+    `outcome.concept.seed`).
+
+    Two forms, one schema: multipart/form-data (photos as file parts, `params` a JSON part: the page),
+    or application/json (each photo a `data:` URI or the `id` of POST /api/uploads: programs).
 
     Send the CSRF token (cookie `csrftoken`) in `X-CSRFToken`; an `Idempotency-Key` header makes retries safe.
 
@@ -209,34 +112,51 @@ def generation_create(
     # Cheapest first: nothing below the throttle runs for a refused attempt, and no photo is decoded
     # until the fields, the limits and the balance (read-only here) would all let the job in.
     _check_csrf(request)
-    _refuse_repeated_fields(request)
     submit_throttle.count_submit(request)
+    sent = submission.parse(request)
     key = _idempotency_key(request)
-    clean = clean_idea(idea)
-    check_concept_seed(concept_seed)
-    wanted = _params(params)
-    more = request.FILES.getlist("extra_faces")
-    check_extra_count(len(more))
-    hook = _webhook_url(request, webhook_url)
+    fields = sent.fields
+    clean = clean_idea(fields.idea)
+    check_concept_seed(fields.concept_seed)
+    role, api_key = _role(request), _api_key(request)
+    params = job_params.resolve(fields.params, role=role, job_id=uuid.uuid4())  # the one validation
+    hook = _webhook_url(request, fields.webhook_url)
     owner = _owner(request)  # a guest's session and allowance start here, at their first submit
     if key is not None and (earlier := selectors.job_by_key(owner, key)) is not None:
         return Status(201, selectors.job_public(earlier))  # a retry: its job, nothing spent
-    services.job_submit_precheck(owner=owner, params=wanted, role=_role(request), api_key=_api_key(request))
-    photos = clean_faces(_read_upload(face), [_read_upload(upload) for upload in more])
+    services.job_submit_precheck(owner=owner, role=role, api_key=api_key)
+    photos = photo_uploads.submitted_photos(owner=owner, sources=sent.photos)
     job = services.job_submit(
         owner=owner,
         idea=clean,
-        face=photos[0].file,
-        extra_faces=[photo.file for photo in photos[1:]],
-        params=wanted,
-        role=_role(request),
+        face=photos[0],
+        extra_faces=photos[1:],
+        params=params,
+        role=role,
         idempotency_key=key,
-        concept_seed=concept_seed,
-        wall_consent=wall_consent,
+        concept_seed=fields.concept_seed,
+        wall_consent=fields.wall_consent,
         webhook_url=hook,
-        api_key=_api_key(request),
+        api_key=api_key,
     )
+    photo_uploads.uploads_consume(s.upload_id for s in sent.photos if s.upload_id is not None)
     return Status(201, selectors.job_public(job))
+
+
+@router.post(
+    "/uploads",
+    response={201: UploadOut, **errors(400, 403, 413, 422, 429)},
+    summary="Send a photo ahead of its submission",
+)
+def upload_create(request, photo: File[UploadedFile]):
+    """multipart `photo`, checked like a submission's `face` (JPEG, PNG or WebP, ≤ 10 MB, ≤ 4096 px a
+    side, a face in it). Name its `id` as `face` or in `extra_faces` of a JSON POST /api/generations
+    before `expires_at`; only you can. A submission uses it up; an unused one is deleted once it expires."""
+    _check_csrf(request)
+    submit_throttle.count_submit(request)
+    cleaned = clean_faces(photo.read(MAX_BYTES + 1))[0]
+    upload = photo_uploads.upload_create(owner=_owner(request), photo=cleaned)
+    return Status(201, {"id": str(upload.id), "expires_at": upload.expires_at})
 
 
 @router.get(

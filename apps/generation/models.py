@@ -147,6 +147,37 @@ class GenerationJob(models.Model):
 MAX_EXTRA_FACES = 3  # with the first photo, four of the same person: PhotoMaker V2 fuses them
 
 
+class PhotoUpload(models.Model):
+    """A photo sent ahead of its submission (POST /api/uploads), cleaned and checked like a submitted one;
+    its owner's submissions name it by id. Used once: the job takes its pixels and the upload is deleted.
+    Never used: deleted once `expires_at` passes (apps.generation.photo_uploads)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="photo_uploads",
+    )
+    guest_session = models.ForeignKey(
+        "sessions_tokens.GuestSession",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="photo_uploads",
+    )
+    image = models.FileField(upload_to="uploads/")  # PNG, orientation applied, no metadata
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        constraints = [exactly_one_owner("upload_has_exactly_one_owner")]
+
+    def __str__(self) -> str:
+        return f"upload {str(self.id)[:8]}"
+
+
 class ExtraFace(models.Model):
     """A further photo of the same person, for a better likeness: identity only (the first photo,
     `GenerationJob.face_image`, is the one the identity score is measured against)."""

@@ -58,3 +58,8 @@ class JobOut(Schema):
 
 class ConsentIn(Schema):
     consent: bool
+
+
+class UploadOut(Schema):
+    id: str = Field(description="Name it as `face` or in `extra_faces` of a JSON POST /api/generations.")
+    expires_at: dt.datetime = Field(description="Unused by then, it is deleted.")

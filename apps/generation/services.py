@@ -19,7 +19,7 @@ import datetime as dt
 import logging
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -27,7 +27,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from apps.generation import job_params, selectors, webhooks
+from apps.generation import job_params, photo_uploads, selectors, webhooks
 from apps.generation.errors import Refused
 from apps.generation.models import (
     LIVE_STATUSES,
@@ -41,7 +41,7 @@ from apps.generation.selectors import owner_fields
 from apps.sessions_tokens import selectors as token_selectors
 from apps.sessions_tokens import services as tokens
 from apps.sessions_tokens.models import ApiKey, GuestSession, User
-from inference.params import TRUSTED, Role
+from inference.params import TRUSTED, GenerationParams, Role
 
 logger = logging.getLogger("narcis.generation")
 
@@ -54,7 +54,7 @@ def job_submit(
     idea: str,
     face: ContentFile,
     extra_faces: Sequence[ContentFile] = (),
-    params: dict | None = None,
+    params: GenerationParams | dict | None = None,
     role: Role = Role.VISITOR,
     idempotency_key: str | None = None,
     concept_seed: int | None = None,
@@ -66,11 +66,12 @@ def job_submit(
 
     `face`, `extra_faces` (further photos of the same person) and `idea` must already be clean
     (apps.generation.uploads: clean_faces, clean_idea). `params` (staff and operators only) go over the
-    workers' defaults and are stored fully resolved, seed included. Visitors are held to
-    GENERATIONS_PER_MINUTE and GENERATIONS_MAX_QUEUED; their programs, submitting with `api_key`, to that
-    key's own API_KEY_GENERATIONS_PER_MINUTE and API_KEY_MAX_QUEUED instead. A repeated idempotency key
-    returns the job it created the first time, spending nothing. Refusals raise Refused (or TokenError:
-    no token).
+    workers' defaults and are stored fully resolved, seed included; a GenerationParams that
+    job_params.resolve made already (the API's edge) is stored as it is, not validated again.
+    Visitors are held to GENERATIONS_PER_MINUTE and GENERATIONS_MAX_QUEUED; their programs, submitting
+    with `api_key`, to that key's own API_KEY_GENERATIONS_PER_MINUTE and API_KEY_MAX_QUEUED instead.
+    A repeated idempotency key returns the job it created the first time, spending nothing. Refusals
+    raise Refused (or TokenError: no token).
     `webhook_url` (checked by the caller: webhook_http.check_url) receives the job's events.
     """
     if idempotency_key:
@@ -80,7 +81,10 @@ def job_submit(
         if existing is not None:
             return existing
     job_id = uuid.uuid4()
-    resolved = job_params.resolve(params, role=role, job_id=job_id)
+    if isinstance(params, GenerationParams) and params.seed is not None:
+        resolved = params
+    else:
+        resolved = job_params.resolve(params, role=role, job_id=job_id)
     job = GenerationJob(
         id=job_id,
         idea=idea,
@@ -121,13 +125,11 @@ def job_submit(
     return job
 
 
-def job_submit_precheck(
-    *, owner: Owner, params: dict | None, role: Role = Role.VISITOR, api_key: ApiKey | None = None
-) -> None:
-    """The refusals a submit can meet that cost no photo work: the parameters, the visitor's limits and
-    the balance, read without locking, so a submit bound to fail is refused before its photos are
-    decoded. job_submit decides again, for real, inside its transaction."""
-    job_params.resolve(params, role=role, job_id=uuid.uuid4())
+def job_submit_precheck(*, owner: Owner, role: Role = Role.VISITOR, api_key: ApiKey | None = None) -> None:
+    """The refusals a submit can meet that cost no photo work: the visitor's limits and the balance,
+    read without locking, so a submit bound to fail is refused before its photos are decoded (the
+    parameters were refused or resolved before: job_params.resolve). job_submit decides again, for
+    real, inside its transaction."""
     if role == Role.VISITOR:
         _check_limits(owner, api_key)
     token_selectors.check_balance_covers(owner, amount=1)
@@ -408,11 +410,13 @@ ORPHAN_GRACE = dt.timedelta(hours=1)  # a submission stores its photo just befor
 class FaceSweep:
     orphans: list[str]  # files under faces/ that no job names
     expired: list[str]  # selfies of jobs finished more than FACE_RETENTION_DAYS ago (the portraits stay)
+    uploads: list[str] = field(default_factory=list)  # sent ahead (POST /api/uploads), expired unused
 
 
 def faces_sweep(*, now: dt.datetime | None = None, dry_run: bool = False) -> FaceSweep:
     """Delete the personal photos Narcis no longer needs: files no job names (older than an hour, so a
-    submission in flight keeps its own), and the selfies of finished jobs past FACE_RETENTION_DAYS."""
+    submission in flight keeps its own), the selfies of finished jobs past FACE_RETENTION_DAYS, and the
+    photos sent ahead that expired unused."""
     now = now or timezone.now()
     storage = GenerationJob._meta.get_field("face_image").storage
     try:
@@ -440,9 +444,15 @@ def faces_sweep(*, now: dt.datetime | None = None, dry_run: bool = False) -> Fac
             storage.delete(path)
             ExtraFace.objects.filter(id=extra_id).delete()
     expired = [path for _, path in expired_jobs + expired_extras]
-    report = FaceSweep(orphans=orphans, expired=expired)
+    uploads = photo_uploads.uploads_sweep_expired(now=now, dry_run=dry_run)
+    report = FaceSweep(orphans=orphans, expired=expired, uploads=uploads)
     logger.info(
         "faces swept",
-        extra={"orphans": len(report.orphans), "expired": len(report.expired), "dry_run": dry_run},
+        extra={
+            "orphans": len(report.orphans),
+            "expired": len(report.expired),
+            "uploads": len(report.uploads),
+            "dry_run": dry_run,
+        },
     )
     return report

@@ -7,7 +7,8 @@ from apps.generation import services
 class Command(BaseCommand):
     help = (
         "Delete selfies Narcis no longer needs: files that belong to no job, and the photos of jobs "
-        "finished more than FACE_RETENTION_DAYS ago (their portraits stay). Meant for a daily schedule."
+        "finished more than FACE_RETENTION_DAYS ago (their portraits stay), and photos sent ahead with "
+        "POST /api/uploads that expired unused. Meant for a daily schedule."
     )
 
     def add_arguments(self, parser):
@@ -20,6 +21,9 @@ class Command(BaseCommand):
             self.stdout.write(f"{verb} {path} (no job)")
         for path in report.expired:
             self.stdout.write(f"{verb} {path} (finished over {settings.FACE_RETENTION_DAYS} days ago)")
+        for path in report.uploads:
+            self.stdout.write(f"{verb} {path} (uploaded, expired unused)")
         self.stdout.write(
-            f"{len(report.orphans)} orphaned and {len(report.expired)} expired selfie(s) {verb}."
+            f"{len(report.orphans)} orphaned and {len(report.expired)} expired selfie(s) and "
+            f"{len(report.uploads)} expired upload(s) {verb}."
         )
