@@ -1,10 +1,11 @@
 """The OpenAPI document is the contract: schemathesis walks it against the live app (daphne, as `make run`
 serves it) and every response must be documented: no server error, no undocumented status, content
-type or body."""
+type or body. POST /api/generations is walked in both its forms, multipart and JSON."""
 
 from __future__ import annotations
 
 import http.cookiejar
+import json
 import shutil
 import subprocess
 import sys
@@ -50,6 +51,10 @@ def test_schemathesis_finds_nothing_against_the_live_app(tmp_path):
                 f"X-CSRFToken: {cookies['csrftoken']}",
                 "--header",
                 "Cookie: " + "; ".join(f"{name}={value}" for name, value in cookies.items()),
+                "--report",
+                "har",
+                "--report-har-path",
+                str(tmp_path / "run.har"),
             ],
             capture_output=True,
             text=True,
@@ -57,3 +62,20 @@ def test_schemathesis_finds_nothing_against_the_live_app(tmp_path):
         )
     assert run.returncode == 0, run.stdout[-6000:]
     assert "No issues found" in run.stdout
+    statuses = submissions_by_content_type(tmp_path / "run.har")
+    # Both forms of POST /api/generations were sent, and each got past the parsing to the checks after it.
+    for kind in ("multipart/form-data", "application/json"):
+        assert statuses.get(kind, set()) - {415, 422}, (kind, statuses)
+
+
+def submissions_by_content_type(har: Path) -> dict[str, set[int]]:
+    """{content type: the statuses it got} of the POST /api/generations requests in schemathesis' HAR."""
+    found: dict[str, set[int]] = {}
+    for entry in json.loads(har.read_text())["log"]["entries"]:
+        request = entry["request"]
+        if request["method"] != "POST" or not request["url"].split("?")[0].endswith("/api/generations"):
+            continue
+        headers = {header["name"].lower(): header["value"] for header in request["headers"]}
+        kind = headers.get("content-type", "").split(";")[0]
+        found.setdefault(kind, set()).add(entry["response"]["status"])
+    return found
