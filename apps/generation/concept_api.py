@@ -21,9 +21,9 @@ from apps.generation import concepts, selectors
 from apps.generation.errors import errors
 from apps.generation.uploads import IDEA_IN_OPENAPI, SEED_IN_OPENAPI, check_concept_seed, clean_idea
 from apps.sessions_tokens.allowances import address_digest, client_address
+from inference.params import MAX_SEED
 
 router = Router(tags=["mecene"])
-MAX_SEED = 2**31 - 1
 
 
 class VisitorThrottle(SimpleRateThrottle):

@@ -21,6 +21,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from apps.generation.models import MAX_EXTRA_FACES
 from inference.faces import FaceError, OpenCVFaceAnalyzer, largest_face
 from inference.mecene.words import MAX_CHARS, MAX_WORDS, WordsError, normalise_words
+from inference.params import MAX_SEED
 
 MAX_BYTES = 10 * 1024 * 1024
 MAX_SIDE = 4096
@@ -195,7 +196,7 @@ IDEA_IN_OPENAPI = {
     "description": f"1 to {MAX_WORDS} words of letters, single spaces or hyphens between them.",
     "examples": ["corporate confidence"],
 }
-SEED_IN_OPENAPI = {"type": "integer", "minimum": 0, "maximum": 2**31 - 1}
+SEED_IN_OPENAPI = {"type": "integer", "minimum": 0, "maximum": MAX_SEED}  # the catalogue's bound
 
 
 def clean_idea(raw: str) -> str:
@@ -208,7 +209,7 @@ def clean_idea(raw: str) -> str:
 
 def check_concept_seed(seed: int | None) -> int | None:
     """The seed of a previewed concept (GET /api/mecene), sent back so the portrait uses that concept."""
-    if seed is not None and not 0 <= seed <= 2**31 - 1:
-        message = "The concept seed must be between 0 and 2147483647."
+    if seed is not None and not 0 <= seed <= MAX_SEED:
+        message = f"The concept seed must be between 0 and {MAX_SEED}."
         raise UploadError("invalid_seed", message, "concept_seed")
     return seed
