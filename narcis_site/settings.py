@@ -272,5 +272,7 @@ LOGGING = {
         "django.db.backends": {"level": "WARNING"},
         # axes logs every login at INFO with the typed email; its lockouts (WARNING) are what operators need.
         "axes": {"level": "WARNING"},
+        # nextcord logs request URLs at DEBUG, interaction tokens (webhooks/<app>/<token>) in them: never.
+        "nextcord": {"level": "INFO"},
     },
 }
