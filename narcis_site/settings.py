@@ -189,6 +189,8 @@ DISCORD_GUILD_IDS = [int(g) for g in config.env_list(ENV, "DISCORD_GUILD_IDS", [
 OPS_IDEAS = config.env_list(
     ENV, "OPS_IDEAS", ["corporate confidence", "ethereal beauty", "cyberpunk rebel", "vintage glamour"]
 )
+# Sessions one operator may have painting at once (apps.discord_ops.services.sessions).
+MAX_LIVE_SESSIONS = config.env_int(ENV, "MAX_LIVE_SESSIONS", 3, minimum=1)
 # Refused by the server before it is read (narcis_site.daphne_requests): a body past MAX_REQUEST_BYTES
 # (four 10 MB photos and the form around them), and a request too slow to arrive: headers past
 # REQUEST_HEADER_TIMEOUT_S from its first byte; a body slower than that again plus a second per

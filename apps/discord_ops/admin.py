@@ -164,6 +164,7 @@ class TestSessionAdmin(admin.ModelAdmin):
         "spec",
         "production_mode",
         "created_at",
+        "built_at",
         "canceled_at",
         "discord_user_id",
         "stalled_at",

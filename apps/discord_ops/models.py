@@ -125,6 +125,9 @@ class TestSession(models.Model):
     production_mode = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     canceled_at = models.DateTimeField(null=True, blank=True)
+    built_at = models.DateTimeField(
+        null=True, blank=True, help_text="Every job queued: only then is it followed and can it finish."
+    )
     channel_id = models.CharField(max_length=20, blank=True)
     progress_message_id = models.CharField(max_length=20, blank=True)
     discord_user_id = models.CharField(

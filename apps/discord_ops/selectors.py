@@ -67,6 +67,8 @@ def face_photos(keys: set[tuple[str, str]]) -> dict[tuple[str, str], FacePhoto]:
 
 @dataclass
 class SessionSummary:
+    """A session as the operator sees it: hidden results are left out of every count and figure."""
+
     session: TestSession
     total: int
     done: int
@@ -79,10 +81,12 @@ class SessionSummary:
     queue_position: int | None = None  # of the session's next job in the whole queue
     best_identity: float | None = None
     first_result_message_id: str = ""
+    all_ended: bool = False  # every job of the session, hidden ones included, ended (and there is one)
 
     @property
     def finished(self) -> bool:
-        return self.done + self.failed + self.canceled == self.total
+        """Built (every job queued), with at least one job, and each of them ended."""
+        return self.session.built_at is not None and self.all_ended
 
 
 def session_job_ids(session_id: int) -> list:
@@ -93,33 +97,33 @@ def session_summary(session: TestSession) -> SessionSummary:
     items = list(
         SessionItem.objects.filter(session=session)
         .order_by("position")
-        .values_list("position", "job_id", "result_message_id")
+        .values_list("position", "job_id", "result_message_id", "hidden")
     )
-    outcomes = generation_selectors.job_outcomes(job_id for _, job_id, _ in items)
+    outcomes = generation_selectors.job_outcomes(job_id for _, job_id, _, _ in items)
+    shown = [(pos, outcomes[job_id], message) for pos, job_id, message, hidden in items if not hidden]
     counts = dict.fromkeys(JobStatus.values, 0)
-    for outcome in outcomes.values():
+    for _, outcome, _ in shown:
         counts[outcome.status] += 1
     failures = [
-        (position, outcomes[job_id].error or "failed")
-        for position, job_id, _ in items
-        if outcomes[job_id].status == JobStatus.FAILED
+        (pos, outcome.error or "failed") for pos, outcome, _ in shown if outcome.status == JobStatus.FAILED
     ]
-    scores = [o.identity_score for o in outcomes.values() if o.identity_score is not None]
-    posted = [message for _, job_id, message in items if message and outcomes[job_id].succeeded]
+    scores = [o.identity_score for _, o, _ in shown if o.identity_score is not None]
+    posted = [message for _, outcome, message in shown if message and outcome.succeeded]
     live = [job_id for job_id, o in outcomes.items() if not o.ended]
     return SessionSummary(
         session=session,
-        total=len(items),
+        total=len(shown),
         done=counts[JobStatus.SUCCEEDED],
         running=counts[JobStatus.RUNNING],
         queued=counts[JobStatus.QUEUED],
         failed=counts[JobStatus.FAILED],
         canceled=counts[JobStatus.CANCELED],
-        eta_seconds=_eta(list(outcomes.values()), left=len(live)),
+        eta_seconds=_eta([o for _, o, _ in shown], left=len(live)),
         failures=failures,
         queue_position=generation_selectors.first_queued_position(live) if live else None,
         best_identity=max(scores) if scores else None,
         first_result_message_id=posted[0] if posted else "",
+        all_ended=bool(items) and not live,
     )
 
 
@@ -158,10 +162,13 @@ def next_position(session_id: int) -> int:
 
 
 def sessions_to_follow() -> list[TestSession]:
-    """Sessions started from Discord that are not done with: results to post, or their end still to
-    announce; stalled ones are left alone. After a restart the bot picks them up again."""
+    """Sessions started from Discord, built (every job queued: one still being built, or whose build
+    failed, is not followed) and not done with: results to post, or their end still to announce; stalled
+    ones are left alone. After a restart the bot picks them up again."""
     return list(
-        TestSession.objects.exclude(channel_id="").filter(stalled_at__isnull=True, announced_at__isnull=True)
+        TestSession.objects.exclude(channel_id="").filter(
+            built_at__isnull=False, stalled_at__isnull=True, announced_at__isnull=True
+        )
     )
 
 
@@ -214,16 +221,6 @@ def results_of(session_id: int, *, exclude_item_ids=()) -> list[ResultCard]:
 def result_card(item_id: int) -> ResultCard | None:
     cards = _cards(SessionItem.objects.filter(pk=item_id))
     return cards[0] if cards else None
-
-
-def posted_result_ids(*, limit: int = 2000) -> list[int]:
-    """The newest results on Discord still shown: their buttons are registered again at start."""
-    return list(
-        SessionItem.objects.exclude(result_message_id="")
-        .filter(hidden=False)
-        .order_by("-pk")
-        .values_list("pk", flat=True)[:limit]
-    )
 
 
 def visitor_defaults() -> dict:

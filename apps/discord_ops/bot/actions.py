@@ -11,7 +11,7 @@ from nextcord import Interaction
 
 from apps.discord_ops import selectors, services
 from apps.discord_ops.bot import text
-from apps.discord_ops.bot.db import build, db
+from apps.discord_ops.bot.db import build, db, image_io
 from apps.discord_ops.bot.results import HIDE, SAVE
 from apps.discord_ops.errors import OpsError
 
@@ -51,7 +51,7 @@ async def _act(action: str, item_id: int, interaction: Interaction, operator) ->
 
 
 async def _save(item_id: int, interaction: Interaction, operator) -> str:
-    production, created = await db(
+    production, created = await image_io(  # copies the image
         services.production_save_item, item_id=item_id, operator=operator, message_link=_link(interaction)
     )
     return f"{'saved' if created else 'already saved'} as production {production.pk}"
@@ -124,5 +124,5 @@ async def handle_reaction(bot, payload) -> str:
     link = (
         f"https://discord.com/channels/{payload.guild_id or '@me'}/{payload.channel_id}/{payload.message_id}"
     )
-    await db(services.production_save_item, item_id=item_id, operator=operator, message_link=link)
+    await image_io(services.production_save_item, item_id=item_id, operator=operator, message_link=link)
     return "saved"

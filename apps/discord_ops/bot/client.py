@@ -1,7 +1,10 @@
 """The bot itself: nextcord with the operators' cog, slash commands registered on DISCORD_GUILD_IDS.
 
-Intents: the defaults (guilds, guild reactions for the 💾/❌ fallback); no privileged intent (no message
-content, no members). Permissions and the invite URL: see README ("Operators' console on Discord")."""
+Intents: only what the bot listens to: guilds (the guild, its channels and the bot's own member: channel
+permissions and the upload limit) and guild reactions (on_raw_reaction_add, the 💾/❌ fallback).
+Interactions (commands, autocomplete, buttons) need no intent; no privileged intent (message content,
+members, presences) and no message events. Permissions and the invite URL: see README ("Operators'
+console on Discord")."""
 
 from __future__ import annotations
 
@@ -12,8 +15,9 @@ from apps.discord_ops.bot.cog import OpsCog
 
 
 def build_bot(guild_ids: list[int]) -> commands.Bot:
-    intents = nextcord.Intents.default()
-    intents.message_content = False
+    intents = nextcord.Intents.none()
+    intents.guilds = True
+    intents.guild_reactions = True
     bot = commands.Bot(intents=intents, default_guild_ids=guild_ids or None)
     bot.add_cog(OpsCog(bot))
     return bot

@@ -2,8 +2,10 @@
 call apps.discord_ops.services / selectors (through bot.db: off the event loop), format.
 
 Answering within Discord's 3 seconds: a command checks the bot's channel permissions (carried by the
-interaction) and the operator (one indexed lookup), then defers before any real work and answers with a
-follow-up. Anyone not on the allow-list gets an ephemeral refusal and the services log an audit line.
+interaction, no I/O), then defers before any database work (the private commands at once; a session's
+command, whose deferred answer is public, once the operator is known or ACK_WITHIN has passed) and
+answers with a follow-up. Anyone not on the allow-list gets an ephemeral refusal and the services log an
+audit line.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from apps.discord_ops.bot.actions import handle_reaction, on_button, operator_of
 from apps.discord_ops.bot.db import build, db
 from apps.discord_ops.bot.follow import SessionFollower
 from apps.discord_ops.bot.hints import ParameterHints
-from apps.discord_ops.bot.results import ResultView
+from apps.discord_ops.bot.results import parse_custom_id
 from apps.discord_ops.errors import OpsError
 from apps.discord_ops.services import PRODUCTION_MODE
 from inference.params import SPECS
@@ -35,9 +37,11 @@ NOT_CREATED = (
     "Something went wrong on our side: no session was created. "
     "Try again; if it persists, tell a Narcis admin."
 )
+ACK_WITHIN = 2.0  # seconds a session's command waits for the operator lookup before deferring anyway
 
 
 async def refuse(interaction: Interaction, said: str) -> None:
+    """A private answer: the deferred one's follow-up, or the answer itself."""
     said = text.message(said)
     if interaction.response.is_done():
         await interaction.followup.send(said, ephemeral=True)
@@ -45,36 +49,61 @@ async def refuse(interaction: Interaction, said: str) -> None:
         await interaction.response.send_message(said, ephemeral=True)
 
 
+answer_privately = refuse
+
+
+async def defer(interaction: Interaction, *, ephemeral: bool) -> None:
+    if not interaction.response.is_done():
+        await interaction.response.defer(ephemeral=ephemeral)
+
+
 class OpsCog(commands.Cog):
     def __init__(self, bot: commands.Bot):
         self.bot = bot
-        self.follower = SessionFollower(bot, on_button)
+        self.follower = SessionFollower(bot)
         self.hints = ParameterHints()
-        self.views_registered = False
 
     def cog_unload(self):
         self.follow_sessions.cancel()
 
     @commands.Cog.listener()
     async def on_ready(self):
-        # After a restart: the buttons of results already posted work again, and sessions still running
-        # are followed again (their progress message keeps updating).
-        if not self.views_registered:
-            for item_id in await db(selectors.posted_result_ids):
-                self.bot.add_view(ResultView(item_id, on_button))
-            self.views_registered = True
+        # After a restart: sessions still running are followed again. Nothing is read first: a database
+        # not answering at start-up cannot keep the loop from starting (the loop's passes wait for it),
+        # and a resumed gateway session never sends on_ready again. Buttons need no registering: see
+        # on_interaction.
         if not self.follow_sessions.is_running():
             self.follow_sessions.start()
 
-    async def _admit(self, interaction: Interaction):
+    @commands.Cog.listener()
+    async def on_interaction(self, interaction: Interaction):
+        """Every press of a result's button, however old the result and whatever restarts came between:
+        one handler reading `narcis:<action>:<item id>` (no view per result registered at start, so no
+        start-up read and no cut-off at the newest N results). Slash commands are nextcord's own."""
+        if interaction.type != nextcord.InteractionType.component:
+            return
+        pressed = parse_custom_id((interaction.data or {}).get("custom_id", ""))
+        if pressed is not None:
+            await on_button(*pressed, interaction)
+
+    async def _admit(self, interaction: Interaction, *, ephemeral: bool = True):
         """The operator behind a command, or None after an ephemeral refusal (missing channel
-        permissions named, or not on the list)."""
+        permissions named, or not on the list). Acknowledged in time whatever the database does: a
+        private command is deferred before the lookup; a session's command (public answer: the progress
+        message; ephemeral=False) once the lookup is done, or after ACK_WITHIN seconds without it."""
         missing = permissions.missing(interaction.app_permissions) if interaction.guild_id else []
         if missing:
             await refuse(interaction, permissions.refusal(missing))
             return None
+        if ephemeral:
+            await defer(interaction, ephemeral=True)
+        lookup = asyncio.ensure_future(operator_of(interaction.user))
+        if not interaction.response.is_done():
+            done, _ = await asyncio.wait({lookup}, timeout=ACK_WITHIN)
+            if not done:
+                await defer(interaction, ephemeral=ephemeral)
         try:
-            return await operator_of(interaction.user)
+            return await lookup
         except OpsError as error:
             await refuse(interaction, error.message)
             return None
@@ -101,9 +130,8 @@ class OpsCog(commands.Cog):
             await refuse(interaction, error.message)
             return
         self.hints.remember(interaction.user.id, working.values, working.production_mode)
-        await interaction.response.send_message(
-            text.message(f"{text.echoed(parameter)} = {text.echoed(value)} (working set v{working.version})"),
-            ephemeral=True,
+        await answer_privately(
+            interaction, f"{text.echoed(parameter)} = {text.echoed(value)} (working set v{working.version})"
         )
 
     @set_parameter.on_autocomplete("parameter")
@@ -155,7 +183,7 @@ class OpsCog(commands.Cog):
         ]
         said = f"working set v{version} · production_mode {str(production_mode).lower()}\n"
         said += "\n".join(changed) if changed else "every parameter at its default"
-        await interaction.response.send_message(text.message(said), ephemeral=True)
+        await answer_privately(interaction, said)
 
     @nextcord.slash_command(
         name="reset",
@@ -180,7 +208,7 @@ class OpsCog(commands.Cog):
         self.hints.remember(interaction.user.id, working.values, working.production_mode)
         what = text.echoed(parameter or "every parameter")
         said = f"{what} back to the default (working set v{working.version})"
-        await interaction.response.send_message(text.message(said), ephemeral=True)
+        await answer_privately(interaction, said)
 
     @reset.on_autocomplete("parameter")
     async def complete_reset(self, interaction: Interaction, parameter: str):
@@ -260,7 +288,6 @@ class OpsCog(commands.Cog):
         owner = await self._admit(interaction)
         if owner is None:
             return
-        await interaction.response.defer(ephemeral=True)
         try:
             _, combinations = await db(services.sweep_combinations, await read_config())
         except OpsError as error:
@@ -278,10 +305,10 @@ class OpsCog(commands.Cog):
     ):
         """Admit, defer (the reply will be public: it is the session's progress message), build the jobs
         in the BUILD pool, answer with the session number and its place in the queue."""
-        owner = await self._admit(interaction)
+        owner = await self._admit(interaction, ephemeral=False)
         if owner is None:
             return
-        await interaction.response.defer()
+        await defer(interaction, ephemeral=False)
         # The deferred answer is a message already: the session's progress message, known before the
         # session exists, so the follow loop never makes a second one.
         reply = await interaction.original_message()
@@ -335,10 +362,10 @@ class OpsCog(commands.Cog):
     async def cancel(
         self, interaction: Interaction, session: int = SlashOption(description="the session number")
     ):
-        owner = await self._admit(interaction)
+        owner = await self._admit(interaction, ephemeral=False)
         if owner is None:
             return
-        await interaction.response.defer()
+        await defer(interaction, ephemeral=False)
         try:
             count = await db(services.session_cancel_by_number, number=session, owner=owner)
         except OpsError as error:

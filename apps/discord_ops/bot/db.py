@@ -1,7 +1,9 @@
 """The bot's database and storage work, off the event loop and off asgiref's one shared thread: a
 200-job session being built must not hold up autocomplete, buttons or /cancel.
 
-Two pools: QUICK for lookups and small writes, BUILD for session creation (seconds of photo copies).
+Three pools: QUICK for lookups and small writes (what a command waits on before Discord's 3 seconds run
+out), IMAGES for reading and copying result images (posting, Save), BUILD for session creation (seconds of
+photo copies): a pass posting large images never holds up a command's lookup.
 Every call starts and ends with close_old_connections(), as a Django request does: a connection broken
 by a database failover is dropped instead of poisoning every later command."""
 
@@ -14,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from django.db import close_old_connections
 
 QUICK = ThreadPoolExecutor(max_workers=4, thread_name_prefix="ops-db")
+IMAGES = ThreadPoolExecutor(max_workers=2, thread_name_prefix="ops-images")
 BUILD = ThreadPoolExecutor(max_workers=2, thread_name_prefix="ops-build")
 
 
@@ -36,4 +39,11 @@ async def build(fn, /, *args, **kwargs):
     """fn(*args, **kwargs) in the BUILD pool: long work that must not queue behind or ahead of lookups."""
     return await asyncio.get_running_loop().run_in_executor(
         BUILD, functools.partial(_fresh, fn, args, kwargs)
+    )
+
+
+async def image_io(fn, /, *args, **kwargs):
+    """fn(*args, **kwargs) in the IMAGES pool: result images read or copied (megabytes from storage)."""
+    return await asyncio.get_running_loop().run_in_executor(
+        IMAGES, functools.partial(_fresh, fn, args, kwargs)
     )

@@ -1,7 +1,12 @@
 """The loop that follows sessions: posts results as they end, edits each session's progress message,
 announces the end. Each session's pass is isolated: whatever it raises is logged with the session id
 and counted, the loop goes on; a session whose passes fail STALL_AFTER_FAILED_PASSES times in a row,
-or whose channel refuses the bot, is stalled and its operator told once."""
+or whose channel refuses the bot, is stalled and its operator told once, in words (what went wrong,
+what to do); the exception's own text goes to the log and the admin (stall_reason) only.
+
+At most POSTS_PER_PASS results per session per pass: a 200-result session does not hold the others up.
+A result sent whose message id could not be recorded stays in `pending` (never sent again) and is
+recorded before anything else is posted."""
 
 from __future__ import annotations
 
@@ -10,25 +15,28 @@ from collections import Counter
 
 import aiohttp
 import nextcord
+from django.db import DatabaseError
 
 from apps.discord_ops import selectors, services
 from apps.discord_ops.bot import text
-from apps.discord_ops.bot.db import db
-from apps.discord_ops.bot.results import ButtonHandler, CannotPost, post_result, upload_limit_of
+from apps.discord_ops.bot.db import db, image_io
+from apps.discord_ops.bot.results import CannotPost, post_result, refusal, upload_limit_of
 from apps.discord_ops.progress import ProgressEditor, progress_text
 
 logger = logging.getLogger("narcis.ops.bot")
 
 # Discord unreachable or failing (5xx): not this session's fault, never a reason to stop following it.
 DISCORD_UNAVAILABLE = (nextcord.DiscordServerError, aiohttp.ClientError, TimeoutError)
+POSTS_PER_PASS = 5  # results posted per session per pass
 
 
 class SessionFollower:
-    def __init__(self, bot, handler: ButtonHandler):
-        self.bot, self.handler = bot, handler
+    def __init__(self, bot):
+        self.bot = bot
         self.editors: dict[int, ProgressEditor] = {}
         self.failures: Counter[int] = Counter()  # session -> failed passes since the bot started
         self.passes = 0  # completed passes since the bot started
+        self.pending: dict[int, int] = {}  # item -> message id: sent, the id not recorded yet
 
     async def run_pass(self) -> None:
         """One pass over every followed session; never raises (the tasks.loop would end)."""
@@ -43,43 +51,58 @@ class SessionFollower:
         self.passes += 1
 
     async def follow_isolated(self, session) -> None:
+        """One session's pass; whatever it raises (stalling included) is logged and counted here."""
         try:
-            await self.follow(session)
-            if session.failed_passes:
-                await db(services.session_pass_succeeded, session_id=session.pk)
-        except CannotPost as refused:
-            await self._stall(session, refused.reason, in_channel=False)
-        except Exception as error:
-            self.failures[session.pk] += 1
-            logger.exception(
-                "session pass failed",
-                extra={
-                    "session": session.pk,
-                    "error": type(error).__name__,
-                    "failures": self.failures[session.pk],
-                },
-            )
-            if isinstance(error, DISCORD_UNAVAILABLE):  # Discord's side, for everyone: the next pass retries
-                return
             try:
-                if await db(services.session_pass_failed, session_id=session.pk, reason=_reason(error)):
-                    await self._tell(session, _stalled_text(session, _reason(error)), in_channel=True)
-            except Exception:
-                logger.exception("session failure not recorded", extra={"session": session.pk})
+                await self.follow(session)
+                if session.failed_passes:
+                    await db(services.session_pass_succeeded, session_id=session.pk)
+            except CannotPost as refused:
+                await self._stall(session, refused.reason, in_channel=False)
+        except Exception as error:
+            await self._failed(session, error)
+
+    async def _failed(self, session, error: Exception) -> None:
+        self.failures[session.pk] += 1
+        logger.exception(
+            "session pass failed",
+            extra={
+                "session": session.pk,
+                "error": type(error).__name__,
+                "failures": self.failures[session.pk],
+            },
+        )
+        if isinstance(error, DISCORD_UNAVAILABLE):  # Discord's side, for everyone: the next pass retries
+            return
+        try:
+            if await db(services.session_pass_failed, session_id=session.pk, reason=_reason(error)):
+                await self._tell(session, _stalled_text(session, what_went_wrong(error)), in_channel=True)
+        except Exception:
+            logger.exception("session failure not recorded", extra={"session": session.pk})
+
+    async def _record_pending(self) -> None:
+        """Results sent whose message id was not recorded (the write failed): recorded now, first."""
+        for item_id, message_id in list(self.pending.items()):
+            await db(services.result_posted, item_id=item_id, message_id=message_id)
+            self.pending.pop(item_id, None)
 
     async def follow(self, session) -> None:
+        await self._record_pending()
         channel = await self._channel(session)
-        for card in await db(selectors.unposted_results, session.pk):
-            await post_result(channel, card, self.handler, upload_limit_of(channel))
-        await db(services.productions_for_finished, session=session)
+        unposted = await db(selectors.unposted_results, session.pk)
+        unposted = [card for card in unposted if card.item_id not in self.pending]
+        for card in unposted[:POSTS_PER_PASS]:
+            await post_result(channel, card, upload_limit_of(channel), self.pending)
+        await image_io(services.productions_for_finished, session=session)  # copies images
         summary = await db(selectors.session_summary, session)
+        finished = summary.finished and len(unposted) <= POSTS_PER_PASS  # and every result posted
         editor = self.editors.setdefault(session.pk, ProgressEditor())
         shown = editor.take(progress_text(summary))
-        if summary.finished:
+        if finished:
             shown = editor.flush() or shown
         if shown is not None:
             await self._edit_progress(channel, session, shown)
-        if summary.finished and await db(services.session_announced, session_id=session.pk):
+        if finished and await db(services.session_announced, session_id=session.pk):
             await self._announce(channel, session, summary)
             self.editors.pop(session.pk, None)
 
@@ -88,7 +111,7 @@ class SessionFollower:
         try:
             return self.bot.get_channel(channel_id) or await self.bot.fetch_channel(channel_id)
         except nextcord.Forbidden as refused:
-            raise CannotPost(f"the bot cannot see channel {channel_id} ({refused.text})") from refused
+            raise CannotPost(refusal(refused, f"the bot's view of channel {channel_id}")) from refused
 
     async def _edit_progress(self, channel, session, shown: str) -> None:
         """The command's own reply is the progress message, edited in place (through the channel: no
@@ -104,7 +127,7 @@ class SessionFollower:
         try:
             message = await channel.send(text.message(shown))
         except nextcord.Forbidden as refused:
-            raise CannotPost(f"Discord refused the progress message ({refused.text})") from refused
+            raise CannotPost(refusal(refused, "the progress message")) from refused
         session.progress_message_id = str(message.id)
         await db(services.progress_message_set, session_id=session.pk, message_id=message.id)
 
@@ -152,11 +175,23 @@ class SessionFollower:
 
 
 def _reason(error: Exception) -> str:
+    """For the log and the admin (stall_reason): the exception as it was."""
     return f"{type(error).__name__}: {error}"[:300]
 
 
-def _stalled_text(session, reason: str) -> str:
+def what_went_wrong(error: Exception) -> str:
+    """For the operator: the kind of failure and what to do, never the exception's text."""
+    if isinstance(error, DatabaseError):
+        return "our database did not answer (tell a Narcis admin if it lasts)"
+    if isinstance(error, OSError):
+        return "storage (result images could not be read; tell a Narcis admin)"
+    if isinstance(error, nextcord.Forbidden):
+        return refusal(error, "the bot")
+    return "an error on our side (a Narcis admin finds it in the bot's log under this session)"
+
+
+def _stalled_text(session, what: str) -> str:
     return (
-        f"Session {session.pk} is no longer reported here: {text.cut(reason, 300)}. Its jobs keep "
+        f"Session {session.pk} is no longer reported here: {text.cut(what, 400)}. Its jobs keep "
         f"painting; see them with `manage.py ops sessions` or the admin, or /cancel {session.pk}."
     )

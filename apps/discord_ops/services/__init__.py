@@ -29,7 +29,6 @@ from apps.discord_ops.services.promotion import (
     visitor_defaults_rollback,
 )
 from apps.discord_ops.services.sessions import (
-    MAX_LIVE_SESSIONS,
     STALL_AFTER_FAILED_PASSES,
     item_hide,
     item_rerun,
@@ -48,7 +47,6 @@ from apps.discord_ops.services.sessions import (
 
 __all__ = [
     "FOLDER_NAME",
-    "MAX_LIVE_SESSIONS",
     "MAX_ZIP_PHOTOS",
     "PHOTO_SUFFIXES",
     "PRODUCTION_MODE",

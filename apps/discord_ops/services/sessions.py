@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import random
 
+from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import F
@@ -23,7 +24,6 @@ from inference.params import SPECS, GenerationParams, ParamError, Role
 
 logger = logging.getLogger("narcis.ops")
 
-MAX_LIVE_SESSIONS = 3  # per operator: sessions with jobs still queued or running
 STALL_AFTER_FAILED_PASSES = 10  # the bot's passes (2 s apart) failing in a row before the session is stalled
 
 
@@ -76,17 +76,22 @@ def _prepare(owner, combinations: list[sweeps.Combination]) -> list[tuple]:
     return prepared
 
 
+def _refuse_over_cap(owner) -> None:
+    """OpsError when the owner already has settings.MAX_LIVE_SESSIONS sessions still painting."""
+    live, cap = selectors.live_session_count(owner), settings.MAX_LIVE_SESSIONS
+    if live >= cap:
+        raise OpsError(
+            f"You have {live} sessions still running (at most {cap}): wait for one to finish or /cancel one."
+        )
+
+
 def _open_session(owner, **fields) -> TestSession:
     """The session row, once the owner's live sessions are under the cap: decided in the transaction that
-    creates it, the owner's row locked so two commands at once cannot both pass."""
+    creates it, the owner's row locked so two commands at once cannot both pass. Not built yet
+    (built_at empty): the bot does not follow it, and it cannot be "finished" with no job."""
     with transaction.atomic():
         type(owner).objects.select_for_update().filter(pk=owner.pk).first()
-        live = selectors.live_session_count(owner)
-        if live >= MAX_LIVE_SESSIONS:
-            raise OpsError(
-                f"You have {live} sessions still running (at most {MAX_LIVE_SESSIONS}): "
-                "wait for one to finish or /cancel one."
-            )
+        _refuse_over_cap(owner)
         return TestSession.objects.create(operator=owner, **fields)
 
 
@@ -106,6 +111,7 @@ def session_create(
         raise OpsError(f"Unknown session kind {quoted(kind)}.")
     if not combinations:
         raise OpsError("Nothing to paint: no combination.")
+    _refuse_over_cap(owner)  # cheap, before the checks of every combination and the top-up
     prepared = _prepare(owner, combinations)
     working = selectors.current_set(owner, WORKING_SET)
     tokens.operator_budget_top_up(user=owner, needed=len(prepared), note=f"{kind} of {len(prepared)}")
@@ -128,6 +134,8 @@ def session_create(
     except BaseException:
         session_cancel(session=session)  # what was queued goes back; the session counts no more
         raise
+    session.built_at = timezone.now()
+    TestSession.objects.filter(pk=session.pk).update(built_at=session.built_at)
     logger.info("ops session queued", extra={"session": session.pk, "kind": kind, "jobs": len(prepared)})
     return session
 

@@ -53,3 +53,46 @@ def noise_png(side: int) -> bytes:
     out = io.BytesIO()
     Image.fromarray(pixels).save(out, format="PNG", compress_level=0)
     return out.getvalue()
+
+
+class FailingWrites:
+    """A real database error on every write that sets `column` of `table` to a non-empty value: a trigger
+    in the database itself (SQLite or PostgreSQL), as a failing server answers; `heal()` drops it."""
+
+    def __init__(self, table: str, column: str):
+        from django.db import connection
+
+        self.table, self.column, self.vendor = table, column, connection.vendor
+        self.name = f"narcis_fail_{table}_{column}"[:60]
+
+    def start(self) -> FailingWrites:
+        from django.db import connection
+
+        with connection.cursor() as cursor:
+            if self.vendor == "postgresql":
+                cursor.execute(
+                    f"CREATE FUNCTION {self.name}() RETURNS trigger AS $$ BEGIN "
+                    "RAISE EXCEPTION 'the database refused the write'; END $$ LANGUAGE plpgsql"
+                )
+                cursor.execute(
+                    f"CREATE TRIGGER {self.name} BEFORE UPDATE OF {self.column} ON {self.table} FOR EACH ROW "
+                    f"WHEN (NEW.{self.column} IS NOT NULL AND NEW.{self.column}::text <> '') "
+                    f"EXECUTE FUNCTION {self.name}()"
+                )
+            else:
+                cursor.execute(
+                    f"CREATE TRIGGER {self.name} BEFORE UPDATE OF {self.column} ON {self.table} "
+                    f"WHEN NEW.{self.column} IS NOT NULL AND NEW.{self.column} <> '' "
+                    "BEGIN SELECT RAISE(ABORT, 'the database refused the write'); END"
+                )
+        return self
+
+    def heal(self) -> None:
+        from django.db import connection
+
+        with connection.cursor() as cursor:
+            if self.vendor == "postgresql":
+                cursor.execute(f"DROP TRIGGER IF EXISTS {self.name} ON {self.table}")
+                cursor.execute(f"DROP FUNCTION IF EXISTS {self.name}()")
+            else:
+                cursor.execute(f"DROP TRIGGER IF EXISTS {self.name}")

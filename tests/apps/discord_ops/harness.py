@@ -31,7 +31,7 @@ class BotUnderTest:
         await self.bot.sync_all_application_commands()
         state.dispatch("ready")
         cog = self.bot.get_cog("OpsCog")
-        await eventually(lambda: cog.views_registered and cog.follow_sessions.is_running())
+        await eventually(lambda: cog.follow_sessions.is_running())
         if not self.follow:  # the test drives the passes itself (cog.follower.run_pass)
             # The loop's first pass starts at once: let it end (it may be posting) before stopping it.
             await eventually(lambda: cog.follower.passes >= 1)
@@ -109,6 +109,16 @@ class BotUnderTest:
         raise AssertionError(
             f"interaction not answered in {timeout} s: {record}; violations {self.server.violations}"
         )
+
+    async def private(self, payload: dict, *, timeout: float = 15.0) -> str:
+        """What the interaction answered privately: its ephemeral answer, or the follow-up of its
+        ephemeral deferral. Fails when the answer was public."""
+        record = await self.answered(payload, timeout=timeout)
+        assert record.response["flags"] & 64, f"answered publicly: {record}"
+        if record.response_type == 4:
+            return record.response["content"]
+        record = await self.answered(payload, followups=1, timeout=timeout)
+        return self.server.messages[record.followups[-1]]["content"]
 
     async def reply(self, payload: dict, *, timeout: float = 15.0) -> dict:
         """The interaction's own message once the bot has written it (a deferred answer edited)."""

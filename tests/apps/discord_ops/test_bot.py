@@ -36,11 +36,10 @@ async def test_commands_are_synced_with_their_options_and_hidden_from_non_operat
 async def test_someone_not_on_the_list_gets_an_ephemeral_refusal(start_bot, discord_server, operator):
     bot = await start_bot()
     channel = discord_server.add_channel()
-    record = await bot.answered(
+    said = await bot.private(
         bot.command("set", user_id=STRANGER_ID, channel_id=channel, parameter="steps", value="20")
     )
-    assert record.response_type == 4 and record.response["flags"] & 64  # ephemeral
-    assert "not on the operators' list" in record.response["content"]
+    assert "not on the operators' list" in said
     assert not await sync_to_async(ParameterSet.objects.exists)()
     assert discord_server.violations == []
 
@@ -48,14 +47,14 @@ async def test_someone_not_on_the_list_gets_an_ephemeral_refusal(start_bot, disc
 async def test_set_validates_and_autocomplete_offers_values_set_accepts(start_bot, discord_server, operator):
     bot = await start_bot()
     channel = discord_server.add_channel()
-    record = await bot.answered(
+    said = await bot.private(
         bot.command("set", user_id=OPERATOR_ID, channel_id=channel, parameter="steps", value="999")
     )
-    assert "steps must be at most 150" in record.response["content"]
-    record = await bot.answered(
+    assert "steps must be at most 150" in said
+    said = await bot.private(
         bot.command("set", user_id=OPERATOR_ID, channel_id=channel, parameter="steps", value="20")
     )
-    assert record.response["content"] == "steps = 20 (working set v1)"
+    assert said == "steps = 20 (working set v1)"
 
     record = await bot.answered(
         bot.autocomplete(

@@ -5,6 +5,7 @@ MAX_LIVE_SESSIONS sessions at once."""
 import io
 
 import pytest
+from django.conf import settings
 from django.core.files.base import ContentFile
 from PIL import Image
 
@@ -48,8 +49,28 @@ def test_a_visitors_job_is_not_starved_by_a_200_job_sweep(operator, faces_dir):
 
 def test_an_operator_runs_at_most_max_live_sessions_at_once(operator, faces_dir):
     services.folder_import(name="team", directory=faces_dir)
-    sessions = [session_on(555, operator) for _ in range(services.MAX_LIVE_SESSIONS)]
-    with pytest.raises(OpsError, match=f"You have {services.MAX_LIVE_SESSIONS} sessions still running"):
+    sessions = [session_on(555, operator) for _ in range(settings.MAX_LIVE_SESSIONS)]
+    with pytest.raises(OpsError, match=f"You have {settings.MAX_LIVE_SESSIONS} sessions still running"):
         session_on(555, operator)
     services.session_cancel(session=sessions[0])
     assert session_on(555, operator).items.count() == 2  # room again
+
+
+def test_the_cap_is_checked_before_the_budget_top_up(operator, faces_dir):
+    from apps.sessions_tokens.selectors import balance_of
+
+    services.folder_import(name="team", directory=faces_dir)
+    for _ in range(settings.MAX_LIVE_SESSIONS):
+        session_on(555, operator)
+    balance = balance_of(operator)
+    with pytest.raises(OpsError, match="sessions still running"):
+        session_on(555, operator, per_input=20)  # 40 jobs: far more than the balance left
+    assert balance_of(operator) == balance  # refused before anything was granted
+
+
+def test_the_cap_is_a_setting(operator, faces_dir, settings):
+    settings.MAX_LIVE_SESSIONS = 1  # MAX_LIVE_SESSIONS=1 in the environment
+    services.folder_import(name="team", directory=faces_dir)
+    session_on(555, operator)
+    with pytest.raises(OpsError, match=r"You have 1 sessions still running \(at most 1\)"):
+        session_on(555, operator)

@@ -31,7 +31,7 @@ def test_edits_are_spaced_and_never_repeated():
 
 def test_the_text_shows_counts_bar_and_eta():
     summary = SessionSummary(
-        session=SimpleNamespace(pk=7),
+        session=SimpleNamespace(pk=7, built_at="built"),
         total=4,
         done=2,
         running=1,
@@ -49,7 +49,7 @@ def test_the_text_shows_counts_bar_and_eta():
 
 def test_the_text_shows_where_the_sessions_next_job_is_in_the_whole_queue():
     summary = SessionSummary(
-        session=SimpleNamespace(pk=8),
+        session=SimpleNamespace(pk=8, built_at="built"),
         total=3,
         done=0,
         running=0,
