@@ -55,15 +55,12 @@ def defaults_for(role: Role) -> GenerationParams:
 
 
 def params_of(job) -> GenerationParams:
-    """What a job paints with: its row, merged with nothing (ParamError if the row is not valid).
-
-    Rows queued before the catalogue stored only the fields staff set, never a seed; they run as
-    the worker ran them then: those fields over the models' defaults, the seed from the job's id.
-    """
-    if "seed" in job.params:
-        return GenerationParams.parse(job.params)
-    params = GenerationParams.parse(job.params, defaults=default_params(settings.NARCIS_MODELS_DIR))
-    return params.replace(seed=_seed_of(uuid.UUID(str(job.id))))
+    """What a job paints with: its row as stored, resolved at submit (rows from before were upgraded by
+    migration 0010); ParamError if the row is not a complete, valid parameter set."""
+    missing = [name for name in GenerationParams.model_fields if name not in job.params]
+    if missing or job.params.get("seed") is None:
+        raise ParamError(missing[0] if missing else "seed", "is missing from the job's resolved parameters")
+    return GenerationParams.parse(job.params)
 
 
 def _seed_of(job_id: uuid.UUID) -> int:

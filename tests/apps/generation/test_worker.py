@@ -272,17 +272,33 @@ def test_a_queued_job_runs_with_what_its_row_says_whatever_the_defaults_become(
     assert pipeline.painted[0].model_dump() == stored == job.params  # steps 3, guidance 5: the row's
 
 
-def test_a_row_queued_before_the_catalogue_still_runs(guest, tiny_models):
-    job = services.job_submit(owner=guest, idea="calm", face=png(skimage.data.astronaut()))
+def test_a_row_queued_before_the_catalogue_is_upgraded_once_and_runs_as_it_did(guest, tiny_models):
+    """Migration 0010 resolves such rows as the worker used to read them; the worker then reads every
+    row as stored, and one the migration could not resolve fails alone, never painted with guesses."""
+    import importlib
+
+    from django.apps import apps as django_apps
+
+    upgrade = importlib.import_module("apps.generation.migrations.0010_resolve_legacy_params")
+    job, unresolved = (
+        services.job_submit(owner=guest, idea="calm", face=png(skimage.data.astronaut())) for _ in range(2)
+    )
     legacy = {"steps": 4}  # what the API stored then: only the fields staff set, no seed
     GenerationJob.objects.filter(id=job.id).update(params=legacy, batch_key="legacy")
-    pipeline = RecordingPipeline(tiny_models, OpenCVFaceAnalyzer(), require_face=False)
-    Worker(pipeline, worker_id="w1").run_once()
+    upgrade.resolve_legacy_params(django_apps, None)
     job.refresh_from_db()
+    assert set(job.params) == set(GenerationParams.model_fields) and job.batch_key != "legacy"
+    GenerationJob.objects.filter(id=unresolved.id).update(params=legacy)  # after the upgrade: not resolved
+    pipeline = RecordingPipeline(tiny_models, OpenCVFaceAnalyzer(), require_face=False)
+    worker = Worker(pipeline, worker_id="w1")
+    while worker.run_once():  # their batch keys differ now: two rounds
+        pass
+    job.refresh_from_db(), unresolved.refresh_from_db()
     assert job.status == JobStatus.SUCCEEDED
     painted = pipeline.painted[0]
     assert painted.steps == 4 and painted.width == 64  # the row's field over the models' defaults
     assert painted.seed == uuid.UUID(str(job.id)).int % 2**31  # the seed the worker gave such jobs
+    assert unresolved.status == JobStatus.FAILED and "resolved parameters" in unresolved.error_detail
 
 
 def test_a_row_whose_params_are_not_valid_fails_alone_with_a_refund(guest, tiny_models):
