@@ -284,7 +284,7 @@ muts = [
     ),
     (
         "service names",
-        [(E + "main.tf", 'bot     = "${local.name}-bot"', 'bot     = "${local.name}-discord"')],
+        [(E + "main.tf", 'bot      = "${local.name}-bot"', 'bot      = "${local.name}-discord"')],
     ),
     (
         "worker batch per tier",
@@ -293,6 +293,63 @@ muts = [
                 E + "main.tf",
                 'instance_type = "g4dn.xlarge", batch = 1',
                 'instance_type = "g4dn.xlarge", batch = 2',
+            )
+        ],
+    ),
+    # issue 34
+    (
+        "IAM refuses a policy with no statement",
+        [(E + "iam.tf", "for_each = local.task_policies_with_statements", "for_each = local.task_policies")],
+    ),
+    (
+        "worker is healthy only once warm",
+        [(E + "services.tf", "start_period = 300", "start_period = 60")],
+    ),
+    (
+        "a worker deploy never drops below the running capacity",
+        [
+            (
+                E + "services.tf",
+                "deployment_minimum_healthy_percent = 100\n  deployment_maximum_percent         = 200\n  host_volumes",
+                "deployment_minimum_healthy_percent = 50\n  deployment_maximum_percent         = 200\n  host_volumes",
+            )
+        ],
+    ),
+    (
+        "one managed scale-out may add up to 10 GPU instances",
+        [(M + "cluster_capacity/variables.tf", "default     = 10", "default     = 2")],
+    ),
+    (
+        "webhooks may reach HTTPS and the database only",
+        [
+            (
+                E + "security_groups.tf",
+                "from_port                    = 5432",
+                "from_port                    = 6379",
+            )
+        ],
+    ),
+    (
+        "webhooks get no REDIS_URL",
+        [(E + "services.tf", 'if k != "REDIS_URL"', 'if k != "NOTHING"')],
+    ),
+    (
+        "a new AUTH token is accepted beside the old one",
+        [
+            (
+                M + "cache/main.tf",
+                'auth_token_update_strategy = "ROTATE"',
+                'auth_token_update_strategy = "SET"',
+            )
+        ],
+    ),
+    (
+        "no Service Connect",
+        [
+            (
+                M + "service/main.tf",
+                "  lifecycle {\n    # Rollouts",
+                "  service_connect_configuration {\n    enabled = true\n  }\n\n  lifecycle {\n    # Rollouts",
             )
         ],
     ),
