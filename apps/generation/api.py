@@ -44,10 +44,6 @@ class ApiError(HttpError):
         self.code = code
 
 
-def _owner(request):
-    return request.user if request.user.is_authenticated else request.guest.get()
-
-
 def _check_csrf(request) -> None:
     if check_csrf(request) is not None:
         message = "The security token was expired or missing; reload the page and try again."
@@ -121,7 +117,7 @@ def generation_create(request):
     role, api_key = _role(request), _api_key(request)
     params = job_params.resolve(fields.params, role=role, job_id=uuid.uuid4())  # the one validation
     hook = _webhook_url(request, fields.webhook_url)
-    owner = _owner(request)  # a guest's session and allowance start here, at their first submit
+    owner = request.owner.get(create=True)  # a guest's session and allowance start at their first submit
     if key is not None and (earlier := selectors.job_by_key(owner, key)) is not None:
         return Status(201, selectors.job_public(earlier))  # a retry: its job, nothing spent
     services.job_submit_precheck(owner=owner, role=role, api_key=api_key)
@@ -155,7 +151,7 @@ def upload_create(request, photo: File[UploadedFile]):
     _check_csrf(request)
     submit_throttle.count_submit(request)
     cleaned = clean_faces(photo.read(MAX_BYTES + 1))[0]
-    upload = photo_uploads.upload_create(owner=_owner(request), photo=cleaned)
+    upload = photo_uploads.upload_create(owner=request.owner.get(create=True), photo=cleaned)
     return Status(201, {"id": str(upload.id), "expires_at": upload.expires_at})
 
 
@@ -176,7 +172,7 @@ def generation_list(
     page: int = Query(1, ge=1, le=MAX_PAGE),
     page_size: int = Query(20, ge=1, le=100),
 ):
-    viewer = selectors.viewer(request)
+    viewer = request.owner.get()
     if viewer is None:
         return []  # a visitor before their first portrait: nothing to list, and no session made for it
     jobs = selectors.jobs_of(viewer)[(page - 1) * page_size :][:page_size]

@@ -28,15 +28,9 @@ def owner_fields(owner) -> dict:
     return {"user": owner} if isinstance(owner, User) else {"guest_session": owner}
 
 
-def viewer(request) -> User | GuestSession | None:
-    """The logged-in user, else the guest session from the cookie; None for a visitor with nothing yet
-    (never creates a session: reading creates nothing)."""
-    return request.user if request.user.is_authenticated else request.guest.get(create=False)
-
-
 def viewer_key(request) -> str | None:
     """The viewer as a key for counters and caches ("user-<id>", "guest-<id>"), or None."""
-    found = viewer(request)
+    found = request.owner.get()  # never created: reading creates nothing
     if found is None:
         return None
     return f"user-{found.pk}" if isinstance(found, User) else f"guest-{found.pk}"
@@ -62,11 +56,10 @@ def job_for_viewer(job_id: str, request, *, owner_only: bool = False) -> Generat
         job = GenerationJob.objects.get(pk=uuid.UUID(str(job_id)), erased_at__isnull=True)
     except (ValueError, GenerationJob.DoesNotExist):
         raise Http404 from None
-    user = request.user if request.user.is_authenticated else None
-    if user is not None and (job.user_id == user.pk or (user.is_staff and not owner_only)):
+    owner = request.owner.get()
+    if isinstance(owner, User) and (job.user_id == owner.pk or (owner.is_staff and not owner_only)):
         return job
-    guest = None if user is not None else request.guest.get(create=False)
-    if guest is not None and job.guest_session_id == guest.pk:
+    if isinstance(owner, GuestSession) and job.guest_session_id == owner.pk:
         return job
     raise Http404
 

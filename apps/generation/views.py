@@ -30,7 +30,7 @@ THUMB_SIDE = 384
 
 @require_safe
 def portrait_list(request):
-    owner = selectors.viewer(request)
+    owner = request.owner.get()
     jobs = selectors.jobs_of(owner) if owner is not None else GenerationJob.objects.none()
     page = Paginator(jobs, PAGE_SIZE).get_page(request.GET.get("page"))
     context = {

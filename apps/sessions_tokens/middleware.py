@@ -65,12 +65,29 @@ class GuestSessionHandle:
             response.delete_cookie(settings.GUEST_COOKIE_NAME, samesite="Lax")
 
 
+class RequestOwner:
+    """Who the request acts for, its one answer: the logged-in user (an API key's user included: the key's
+    middleware sets request.user), else the guest session of the cookie."""
+
+    def __init__(self, request):
+        self._request = request
+
+    def get(self, *, create: bool = False):
+        """The user or the guest session; None for a visitor with neither, unless `create` (their first
+        submit) makes the guest session. Reading creates nothing."""
+        user = self._request.user
+        return user if user.is_authenticated else self._request.guest.get(create=create)
+
+
 class GuestSessionMiddleware:
+    """Sets request.guest (the cookie's session, lazily) and request.owner (RequestOwner)."""
+
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
         request.guest = GuestSessionHandle(request)
+        request.owner = RequestOwner(request)
         response = self.get_response(request)
         request.guest.write_cookie(response)
         return response
