@@ -8,8 +8,6 @@ sees a job; anyone else gets 404, exactly as for a job that does not exist.
 
 from __future__ import annotations
 
-import uuid
-
 from ninja import File, Query, Router, Status
 from ninja.errors import HttpError
 from ninja.files import UploadedFile
@@ -115,7 +113,7 @@ def generation_create(request):
     clean = clean_idea(fields.idea)
     check_concept_seed(fields.concept_seed)
     role, api_key = _role(request), _api_key(request)
-    params = job_params.resolve(fields.params, role=role, job_id=uuid.uuid4())  # the one validation
+    params = job_params.resolve(fields.params, role=role, job_id=None)  # the one validation
     hook = _webhook_url(request, fields.webhook_url)
     owner = request.owner.get(create=True)  # a guest's session and allowance start at their first submit
     if key is not None and (earlier := selectors.job_by_key(owner, key)) is not None:

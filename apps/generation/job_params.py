@@ -17,8 +17,10 @@ from inference.models.presets import default_params
 from inference.params import MAX_SEED, GenerationParams, ParamError, Role, refused_for
 
 
-def resolve(raw: dict | None, *, role: Role, job_id: uuid.UUID) -> GenerationParams:
-    """The full parameter set of a new job; Refused (403 or 400, naming the field) otherwise."""
+def resolve(raw: dict | None, *, role: Role, job_id: uuid.UUID | None) -> GenerationParams:
+    """The full parameter set of a new job; Refused (403 or 400, naming the field) otherwise. Without a
+    `job_id` (the API's edge, before the job exists) an unpinned seed stays None: job_submit gives the
+    job its own (with_seed)."""
     raw = raw or {}
     refused = refused_for(role, raw) if isinstance(raw, dict) else []
     if refused:
@@ -28,9 +30,13 @@ def resolve(raw: dict | None, *, role: Role, job_id: uuid.UUID) -> GenerationPar
         params = GenerationParams.parse(raw, defaults=defaults_for(role))
     except ParamError as error:
         raise Refused(400, error.code, error.message, field=error.field) from None
-    if params.seed is None:
-        params = params.replace(seed=_seed_of(job_id))
-    return params
+    return params if job_id is None else with_seed(params, job_id=job_id)
+
+
+def with_seed(params: GenerationParams, *, job_id: uuid.UUID) -> GenerationParams:
+    """The parameters as they are when their seed is pinned; else with the job's own seed. Not validated
+    again: the rest was, and _seed_of is within the catalogue's bounds by construction."""
+    return params if params.seed is not None else params.model_copy(update={"seed": _seed_of(job_id)})
 
 
 # Apps above this one may provide the visitors' defaults (discord_ops: a parameter set staff promoted).

@@ -81,8 +81,8 @@ def job_submit(
         if existing is not None:
             return existing
     job_id = uuid.uuid4()
-    if isinstance(params, GenerationParams) and params.seed is not None:
-        resolved = params
+    if isinstance(params, GenerationParams):  # resolved at the edge already: not validated again
+        resolved = job_params.with_seed(params, job_id=job_id)
     else:
         resolved = job_params.resolve(params, role=role, job_id=job_id)
     job = GenerationJob(

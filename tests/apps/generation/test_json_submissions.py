@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
+import uuid
 
 import numpy as np
 import pytest
@@ -201,3 +202,8 @@ def test_the_openapi_document_types_both_forms_alike(client):
 def test_an_empty_photo_reference_is_an_unknown_upload(client):
     response = post_json(client, {"idea": "calm", "face": "", "extra_faces": [""]})
     assert response.status_code == 400 and response.json()["code"] == "unknown_upload"
+
+
+def test_an_unpinned_seed_is_the_jobs_own_whichever_form(client):
+    job_id = post_json(client, {"idea": "calm", "face": data_uri(ASTRONAUT)}).json()["id"]
+    assert GenerationJob.objects.get(pk=job_id).params["seed"] == uuid.UUID(job_id).int % 2**31
