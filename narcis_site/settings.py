@@ -159,6 +159,9 @@ GUEST_ALLOWANCES_PER_ADDRESS = config.env_int(ENV, "GUEST_ALLOWANCES_PER_ADDRESS
 GUEST_COOKIE_NAME = "narcis_guest"
 GENERATIONS_PER_MINUTE = config.env_int(ENV, "GENERATIONS_PER_MINUTE", 5, minimum=1)
 GENERATIONS_MAX_QUEUED = config.env_int(ENV, "GENERATIONS_MAX_QUEUED", 2, minimum=1)
+# Operators' jobs go first, but a waiting visitor's job is claimed once this many operators' jobs have
+# started since it was queued (generation.services.jobs_claim): a 200-job sweep cannot starve visitors.
+OPERATOR_JOBS_PER_VISITOR = config.env_int(ENV, "OPERATOR_JOBS_PER_VISITOR", 4, minimum=1)
 # Submit attempts a minute, refused ones included, counted before any photo is read
 # (apps.generation.submit_throttle): per account or guest session, and per client address (an office
 # or a carrier NAT shares one, hence the larger figure).

@@ -121,6 +121,8 @@ class GenerationJob(models.Model):
         indexes = [
             models.Index(fields=["status", "-priority", "created_at"], name="job_queue_order"),
             models.Index(fields=["status", "-finished_at"], name="job_recent_successes"),  # the ETA
+            # The claim's fair share counts operators' jobs started since a visitor's job was queued.
+            models.Index(fields=["started_at"], condition=Q(priority__gt=0), name="job_operator_starts"),
         ]
         constraints = [
             exactly_one_owner("job_has_exactly_one_owner"),

@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db.models import QuerySet
 from django.http import Http404
 
@@ -100,14 +101,12 @@ def queue_position(job: GenerationJob) -> int:
     """How many queued jobs will be claimed before this one (0 = next). A visitor's job waits for the
     visitors' jobs before it and, per visitor job, at most OPERATOR_JOBS_PER_VISITOR operators' jobs
     (services.jobs_claim's fair share)."""
-    from apps.generation.services import OPERATOR_JOBS_PER_VISITOR
-
     queued = GenerationJob.objects.filter(status=JobStatus.QUEUED)
     same = queued.filter(priority=job.priority, created_at__lt=job.created_at).count()
     if job.priority >= Priority.OPERATOR:
         return same + queued.filter(priority__gt=job.priority).count()
     operators = queued.filter(priority__gt=job.priority).count()
-    return same + min(operators, OPERATOR_JOBS_PER_VISITOR * (same + 1))
+    return same + min(operators, settings.OPERATOR_JOBS_PER_VISITOR * (same + 1))
 
 
 def job_public(job: GenerationJob) -> dict:

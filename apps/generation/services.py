@@ -153,16 +153,13 @@ def _check_limits(owner: Owner, api_key: ApiKey | None = None) -> None:
         raise Refused(429, "too_many_queued", waiting)
 
 
-OPERATOR_JOBS_PER_VISITOR = 4  # operators' jobs claimed ahead of a waiting visitor's, at most
-
-
 def jobs_claim(
     *, worker_id: str, limit: int, lease_seconds: int, now: dt.datetime | None = None
 ) -> list[GenerationJob]:
     """Take up to `limit` compatible queued jobs (same batch key as the head of the queue).
 
-    Operators go first, but never starve visitors: once OPERATOR_JOBS_PER_VISITOR operators' jobs were
-    claimed since the oldest waiting visitor's job was queued, that job is the head (_fair_head).
+    Operators go first, but never starve visitors: once OPERATOR_JOBS_PER_VISITOR (a setting) operators'
+    jobs were claimed since the oldest waiting visitor's job was queued, that job is the head (_fair_head).
 
     PostgreSQL: SELECT ... FOR UPDATE SKIP LOCKED, so concurrent workers take disjoint jobs without
     waiting. SQLite: the IMMEDIATE transaction holds the database's write lock from its first statement,
@@ -209,15 +206,20 @@ def _fair_head(queued, limit: int) -> tuple[GenerationJob | None, int]:
     head = queued.select_for_update(skip_locked=True).first()
     if head is None or head.priority == Priority.VISITOR:
         return head, limit
-    visitor = queued.filter(priority=Priority.VISITOR).select_for_update(skip_locked=True).first()
-    if visitor is None:
+    # A look, not a lock: a lock held while an operator batch is claimed would hide this visitor's job
+    # from a concurrent claim, which would then see no visitor waiting and take operators' jobs past
+    # the share.
+    oldest_visitor = queued.filter(priority=Priority.VISITOR).first()
+    if oldest_visitor is None:
         return head, limit
-    served = GenerationJob.objects.filter(
-        priority__gt=Priority.VISITOR, started_at__gte=visitor.created_at
+    share = settings.OPERATOR_JOBS_PER_VISITOR
+    served = GenerationJob.objects.filter(  # the job_operator_starts index
+        priority__gt=Priority.VISITOR, started_at__gte=oldest_visitor.created_at
     ).count()
-    if served >= OPERATOR_JOBS_PER_VISITOR:
-        return visitor, limit
-    return head, min(limit, OPERATOR_JOBS_PER_VISITOR - served)
+    if served < share:
+        return head, min(limit, share - served)
+    visitor = queued.filter(priority=Priority.VISITOR).select_for_update(skip_locked=True).first()
+    return (visitor, limit) if visitor is not None else (head, limit)
 
 
 FRESH_PROGRESS = {"progress_stage": "", "progress_step": 0, "progress_total": 0, "progress_percent": 0.0}

@@ -13,7 +13,6 @@ from apps.discord_ops import services
 from apps.discord_ops.errors import OpsError
 from apps.generation import selectors as generation_selectors
 from apps.generation import services as generation
-from apps.generation.services import OPERATOR_JOBS_PER_VISITOR
 from apps.sessions_tokens import services as tokens
 from tests.apps.discord_ops.bot_fixtures import session_on
 
@@ -34,7 +33,9 @@ def test_a_visitors_job_is_not_starved_by_a_200_job_sweep(operator, faces_dir):
     assert sweep.items.count() == 200
     generation.jobs_claim(worker_id="w1", limit=4, lease_seconds=60)  # the sweep has started
     visitor = _visitor_job()
-    assert generation_selectors.queue_position(visitor) == OPERATOR_JOBS_PER_VISITOR  # what it is told
+    assert (
+        generation_selectors.queue_position(visitor) == settings.OPERATOR_JOBS_PER_VISITOR
+    )  # what it is told
     ahead = 0
     while True:
         claimed = generation.jobs_claim(worker_id="w1", limit=4, lease_seconds=60)
@@ -42,7 +43,7 @@ def test_a_visitors_job_is_not_starved_by_a_200_job_sweep(operator, faces_dir):
         if visitor.id in {job.id for job in claimed}:
             break
         ahead += len(claimed)
-    assert ahead <= OPERATOR_JOBS_PER_VISITOR
+    assert ahead <= settings.OPERATOR_JOBS_PER_VISITOR
     # ... and the sweep goes on after it.
     assert generation.jobs_claim(worker_id="w1", limit=4, lease_seconds=60)[0].priority > visitor.priority
 

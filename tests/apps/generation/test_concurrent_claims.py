@@ -114,3 +114,30 @@ def tokens_spent(owner) -> int:
     return -sum(
         LedgerEntry.objects.filter(reason="spend", wallet__user=owner).values_list("delta", flat=True)
     )
+
+
+def test_a_visitors_job_another_claim_has_locked_still_holds_operators_to_their_share(face_file, guest):
+    """A concurrent claim holds the waiting visitor's row (here a second connection holds it FOR UPDATE):
+    this claim must still see that a visitor is waiting and take no more operators' jobs than the share
+    leaves. (When the claim probed the visitor with SKIP LOCKED, it saw none and took a full batch.)"""
+    import psycopg
+    from django.conf import settings
+
+    staff = User.objects.create_user(
+        email="ops@example.com", password="a-long-pass-phrase-42", is_staff=True, is_superuser=True
+    )
+    tokens.grant(owner=staff, amount=12, actor=staff, reason="sweep")
+    visitor = services.job_submit(owner=guest, idea="calm", face=face_file())
+    for _ in range(12):
+        services.job_submit(owner=staff, idea="calm", face=face_file(), role=Role.OPERATOR)
+    db = connection.settings_dict
+    holder = psycopg.connect(
+        host=db["HOST"] or "127.0.0.1", port=db["PORT"] or 5432, user=db["USER"], dbname=db["NAME"]
+    )
+    try:
+        holder.execute("SELECT id FROM generation_generationjob WHERE id = %s FOR UPDATE", [visitor.id])
+        claimed = services.jobs_claim(worker_id="w0", limit=8, lease_seconds=60)
+    finally:
+        holder.close()
+    assert len(claimed) == settings.OPERATOR_JOBS_PER_VISITOR
+    assert all(job.priority > visitor.priority for job in claimed)
