@@ -13,9 +13,18 @@ from __future__ import annotations
 import hashlib
 import json
 from enum import StrEnum
-from typing import Any
+from functools import cache
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 MAX_SEED = 2**31 - 1
 LATENT_FACTOR = 8  # SDXL's VAE (and the tiny preset's) downsamples by 8: sides must divide by it
@@ -137,9 +146,25 @@ _PROBLEMS = {
 }
 
 
-def _first_problem(error: ValidationError, data: dict) -> ParamError:
+def check_value(name: str, value: Any) -> None:
+    """One known parameter's value alone, by the catalogue's type and bounds (the rules between fields,
+    start_merge_step within steps, are the whole set's: GenerationParams.parse); ParamError otherwise.
+    No GenerationParams is built: a front-end refuses a bad value early without validating a set."""
+    try:
+        _field_adapter(name).validate_python(value, strict=True)
+    except ValidationError as error:
+        raise _first_problem(error, {name: value}, name=name) from None
+
+
+@cache
+def _field_adapter(name: str) -> TypeAdapter:
+    info = GenerationParams.model_fields[name]
+    return TypeAdapter(Annotated[info.annotation, *info.metadata] if info.metadata else info.annotation)
+
+
+def _first_problem(error: ValidationError, data: dict, *, name: str | None = None) -> ParamError:
     problem = error.errors(include_url=False)[0]
-    name = str(problem["loc"][0]) if problem["loc"] else "params"
+    name = name or (str(problem["loc"][0]) if problem["loc"] else "params")
     if problem["type"] == "extra_forbidden":
         return ParamError(name, f"is not a known parameter (known: {', '.join(SPECS)})")
     template = _PROBLEMS.get(problem["type"])

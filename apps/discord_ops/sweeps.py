@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 
 import yaml
 
-from inference.params import SPECS, GenerationParams, ParamError
+from inference import params as catalogue
+from inference.params import SPECS, ParamError
 
 MAX_COMBINATIONS = 200
 SWEEP_KEYS = ("ideas", "faces", "seeds")
@@ -82,20 +83,13 @@ def unknown_parameter(name: str) -> str:
 
 
 def check_value(name: str, value) -> None:
-    """The catalogue's own check (type and bounds), one parameter alone."""
+    """The catalogue's own check of one value alone (type and bounds), refused early with its message.
+    Rules between parameters (start_merge_step within steps) are the combination's: each combination is
+    validated once, whole, when the session is prepared."""
     try:
-        GenerationParams.parse({name: value, **_companions(name, value)})
+        catalogue.check_value(name, value)
     except ParamError as error:
         raise SweepError(error.message) from None
-
-
-def _companions(name: str, value) -> dict:
-    # start_merge_step is bounded by steps: checked alone, it is given room.
-    if name == "start_merge_step" and isinstance(value, int):
-        return {"steps": max(value, SPECS["steps"].default)}
-    if name == "steps" and isinstance(value, int):
-        return {"start_merge_step": min(value, SPECS["start_merge_step"].default)}
-    return {}
 
 
 def _listed(value, name: str) -> list:

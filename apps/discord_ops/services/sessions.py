@@ -20,7 +20,7 @@ from apps.generation import selectors as generation_selectors
 from apps.generation import services as generation
 from apps.generation.uploads import UploadError, clean_idea
 from apps.sessions_tokens import services as tokens
-from inference.params import SPECS, GenerationParams, ParamError, Role
+from inference.params import MAX_SEED, SPECS, GenerationParams, ParamError, Role
 
 logger = logging.getLogger("narcis.ops")
 
@@ -57,7 +57,8 @@ def sweep_combinations(text: str) -> tuple[sweeps.SweepSpec, list[sweeps.Combina
 
 
 def _prepare(owner, combinations: list[sweeps.Combination]) -> list[tuple]:
-    """Every combination checked (idea, parameters over the owner's set) before anything is queued."""
+    """Every combination checked (idea, parameters over the owner's set) before anything is queued; its
+    parameters validated here, once, into the GenerationParams its job stores as they are."""
     working = selectors.current_set(owner, WORKING_SET)
     base = dict(working.values) if working else {}
     faces = selectors.face_photos({(c.folder, c.face) for c in combinations})
@@ -67,9 +68,8 @@ def _prepare(owner, combinations: list[sweeps.Combination]) -> list[tuple]:
             idea = clean_idea(combo.idea)
         except UploadError as error:
             raise OpsError(f"idea {quoted(combo.idea)}: {error.message}") from None
-        params = {**base, **combo.params}
         try:
-            GenerationParams.parse(params, defaults=defaults_in_use())
+            params = GenerationParams.parse({**base, **combo.params}, defaults=defaults_in_use())
         except ParamError as error:
             raise OpsError(f"combination {number} ({combo.idea}, {combo.params}): {error.message}") from None
         prepared.append((combo, idea, params, faces[(combo.folder, combo.face)]))
@@ -191,8 +191,9 @@ def item_rerun(*, item_id: int, operator, with_working_set: bool) -> SessionItem
 
 
 def _new_seed(old: int | None) -> int:
-    seed = random.randrange(2**31)
-    return seed if seed != old else seed + 1
+    """A seed within the catalogue's bounds, never the old one."""
+    seed = random.randint(0, MAX_SEED)
+    return seed if seed != old else (seed + 1) % (MAX_SEED + 1)
 
 
 def item_hide(*, item) -> None:
