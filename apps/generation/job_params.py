@@ -61,12 +61,14 @@ def defaults_for(role: Role) -> GenerationParams:
 
 
 def params_of(job) -> GenerationParams:
-    """What a job paints with: its row as stored, resolved at submit (rows from before were upgraded by
-    migration 0010); ParamError if the row is not a complete, valid parameter set."""
-    missing = [name for name in GenerationParams.model_fields if name not in job.params]
-    if missing or job.params.get("seed") is None:
+    """What a job paints with: its row as stored, resolved and validated once at submit (rows from before
+    were upgraded by migration 0010), so read back without validating again. ParamError if the row is not
+    a complete parameter set (a field or the seed missing): that job fails alone."""
+    stored = job.params if isinstance(job.params, dict) else {}
+    missing = [name for name in GenerationParams.model_fields if name not in stored]
+    if missing or stored.get("seed") is None:
         raise ParamError(missing[0] if missing else "seed", "is missing from the job's resolved parameters")
-    return GenerationParams.parse(job.params)
+    return GenerationParams.model_construct(**{name: stored[name] for name in GenerationParams.model_fields})
 
 
 def _seed_of(job_id: uuid.UUID) -> int:

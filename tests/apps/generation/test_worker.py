@@ -301,16 +301,50 @@ def test_a_row_queued_before_the_catalogue_is_upgraded_once_and_runs_as_it_did(g
     assert unresolved.status == JobStatus.FAILED and "resolved parameters" in unresolved.error_detail
 
 
-def test_a_row_whose_params_are_not_valid_fails_alone_with_a_refund(guest, tiny_models):
-    bad, good = (
-        services.job_submit(owner=guest, idea="calm", face=png(skimage.data.astronaut())) for _ in range(2)
+def test_a_row_whose_params_are_not_complete_fails_alone_with_a_refund(guest, tiny_models):
+    """The row was validated once, at submit: the worker checks it is complete (every field, a seed), not
+    its values again. A row missing one fails alone, refunded; the others of its batch paint."""
+    bad, no_seed, good = (
+        services.job_submit(owner=guest, idea="calm", face=png(skimage.data.astronaut())) for _ in range(3)
     )
-    GenerationJob.objects.filter(id=bad.id).update(params={**bad.params, "steps": "many"})
+    incomplete = {name: value for name, value in bad.params.items() if name != "steps"}
+    GenerationJob.objects.filter(id=bad.id).update(params=incomplete)
+    GenerationJob.objects.filter(id=no_seed.id).update(params={**no_seed.params, "seed": None})
     pipeline = RecordingPipeline(tiny_models, OpenCVFaceAnalyzer(), require_face=False)
-    assert Worker(pipeline, worker_id="w1").run_once() == 2
-    bad.refresh_from_db(), good.refresh_from_db()
-    assert bad.status == JobStatus.FAILED and "steps" in bad.error_detail
+    assert Worker(pipeline, worker_id="w1").run_once() == 3
+    bad.refresh_from_db(), no_seed.refresh_from_db(), good.refresh_from_db()
+    assert bad.status == JobStatus.FAILED and "steps is missing" in bad.error_detail
+    assert no_seed.status == JobStatus.FAILED and "seed is missing" in no_seed.error_detail
     assert good.status == JobStatus.SUCCEEDED and token_selectors.balance_of(guest) == 4
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        None,
+        {"steps": 3, "guidance_scale": 6},  # an int for a float: stored as the float parse made of it
+        {"guidance_scale": 7.5, "adaptive_guidance": False, "seed": 42, "photomaker_weight": 0},
+        GenerationParams(steps=4, width=72, height=64, start_merge_step=4, seed=0),
+    ],
+)
+def test_the_worker_reads_a_stored_row_as_parse_would_without_validating_it(guest, params, monkeypatch):
+    from apps.generation.job_params import params_of
+
+    job = services.job_submit(
+        owner=guest, idea="calm", face=png(skimage.data.astronaut()), params=params, role=Role.STAFF
+    )
+    job.refresh_from_db()  # the row as the database gives it back (JSON)
+    validations = []
+    original = GenerationParams.model_validate.__func__
+    monkeypatch.setattr(
+        GenerationParams,
+        "model_validate",
+        classmethod(lambda cls, *a, **k: validations.append(a) or original(cls, *a, **k)),
+    )
+    read = params_of(job)
+    assert validations == []
+    assert read == GenerationParams.parse(job.params) and read.model_dump() == job.params
+    assert read.batch_key() == job.batch_key and isinstance(read.guidance_scale, float)
 
 
 def test_a_job_failed_by_the_reaper_is_announced(guest, pipeline):
