@@ -13,10 +13,8 @@ from apps.sessions_tokens import selectors as token_selectors
 
 @ensure_csrf_cookie  # the create flow's POST echoes it
 def landing(request):
-    user = request.user if request.user.is_authenticated else None
-    guest = None if user else request.guest.get(create=False)  # reading the page creates nothing
     context = {
-        "account": token_selectors.account_summary(user=user, guest=guest),
+        "account": token_selectors.account_summary(request.owner.get()),  # reading creates nothing
         "wall": wall_for_page(),
     }
     return render(request, "photowall/landing.html", context)

@@ -25,6 +25,4 @@ def me(request):
     It also sets the CSRF cookie that POSTs must echo in X-CSRFToken, so API clients need no page load.
     """
     get_token(request)
-    user = request.user if request.user.is_authenticated else None
-    guest = None if user else request.guest.get(create=False)
-    return selectors.account_summary(user=user, guest=guest)
+    return selectors.account_summary(request.owner.get())  # reading creates nothing

@@ -67,9 +67,11 @@ class AccountSummary:
     guest_expires_at: datetime | None = None
 
 
-def account_summary(*, user: User | None, guest: GuestSession | None) -> AccountSummary:
-    if user is not None and user.is_authenticated:
-        return AccountSummary(authenticated=True, email=user.email, balance=balance_of(user))
+def account_summary(owner: User | GuestSession | None) -> AccountSummary:
+    """The account or guest session a request acts for (request.owner.get(): reading creates nothing)."""
+    if isinstance(owner, User):
+        return AccountSummary(authenticated=True, email=owner.email, balance=balance_of(owner))
+    guest = owner
     if guest is None:
         # No session until the visitor's first portrait: show the free tokens it starts with.
         return AccountSummary(authenticated=False, balance=settings.TOKEN_COUNT_FOR_GUESTS)

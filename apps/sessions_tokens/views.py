@@ -27,7 +27,7 @@ from apps.sessions_tokens.forms import (
     ResetRequestForm,
     SignupForm,
 )
-from apps.sessions_tokens.models import ApiKey, User
+from apps.sessions_tokens.models import ApiKey, GuestSession, User
 
 SIGNUP_EMAIL_KEY = "signup_email"
 
@@ -45,7 +45,7 @@ def signup(request):
             make_password(password)
             account_mail.send_signup_attempt(request, email)
         else:
-            request.guest.get()  # a visitor who signs up on their first visit still brings the allowance
+            request.owner.get(create=True)  # a visitor signing up on their first visit brings the allowance
             user = User.objects.create_user(email=email, password=password)
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
             account_mail.send_verification(request, user)
@@ -207,8 +207,8 @@ def account_erase(request):
 
 @require_POST
 def guest_forget(request):
-    session = None if request.user.is_authenticated else request.guest.get(create=False)
-    if session is not None:
+    session = request.owner.get()  # a guest session, or the logged-in user (who has none to forget)
+    if isinstance(session, GuestSession):
         services.guest_erase(session=session)
         request.guest.forget()
     messages.success(request, "Forgotten: your portraits, your photos and your guest session are deleted.")
