@@ -71,3 +71,29 @@ def test_a_cross_field_rule_is_explained_before_any_model_loads(tmp_path):
     result = run_cli("generate", "--prompt", "x", "--steps", "3", "--out", str(tmp_path / "o.png"))
     assert result.returncode == 2
     assert "start_merge_step must not exceed steps (3)" in result.stderr
+
+
+COUNTED = """
+import sys
+from inference.__main__ import main
+from inference.params import GenerationParams
+
+calls = []
+original = GenerationParams.model_validate.__func__
+GenerationParams.model_validate = classmethod(lambda cls, *a, **k: calls.append(a) or original(cls, *a, **k))
+code = main(sys.argv[1:])
+print("validations", len(calls), file=sys.stderr)
+sys.exit(code)
+"""
+
+
+def test_the_parameters_are_validated_once_from_the_flags_to_the_unet(tmp_path):
+    """Flags over the models' defaults -> one GenerationParams -> both stages: no second validation."""
+    args = "generate --face astronaut --size 64 --steps 3 --start-merge-step 1 --detailing-steps 2".split()
+    args += ["--guidance-scale", "6", "--prompt", "a woman img", "--out", str(tmp_path / "o.png")]
+    result = subprocess.run(
+        [sys.executable, "-c", COUNTED, *args], capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr
+    assert "validations 1\n" in result.stderr
+    assert json.loads((tmp_path / "o.json").read_text())["params"]["guidance_scale"] == 6.0
