@@ -81,3 +81,26 @@ def test_specs_carry_what_front_ends_need():
 def test_each_models_source_has_its_defaults():
     assert default_params("tiny") == default_params(None) == default_params("") == TINY_DEFAULTS
     assert default_params("/models") == GenerationParams()
+
+
+@pytest.mark.parametrize("name", list(SPECS))
+def test_a_value_alone_is_checked_as_the_whole_set_checks_it_without_building_one(name):
+    """check_value (an operator's sweep refusing a bad value early): the catalogue's type and bounds,
+    the same message as parse; the rules between fields are left to the whole set."""
+    from inference.params import check_value
+
+    for value in (-1, 0, 1, 2.5, 7, 64, 151, 3000, 10**12, "x", True, None):
+        try:
+            GenerationParams.parse({name: value})
+            whole = None
+        except ParamError as error:
+            whole = error.message
+        try:
+            check_value(name, value)
+            alone = None
+        except ParamError as error:
+            alone = error.message
+        if whole is not None and "must not exceed steps" in whole:
+            assert alone is None
+        else:
+            assert alone == whole, (name, value)
