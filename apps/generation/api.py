@@ -132,8 +132,8 @@ def generation_create(request):
         wall_consent=fields.wall_consent,
         webhook_url=hook,
         api_key=api_key,
+        uploads=[s.upload_id for s in sent.photos if s.upload_id is not None],
     )
-    photo_uploads.uploads_consume(s.upload_id for s in sent.photos if s.upload_id is not None)
     return Status(201, selectors.job_public(job))
 
 

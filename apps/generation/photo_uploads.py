@@ -4,10 +4,13 @@ An upload is checked exactly like a submitted photo (uploads.clean_faces: type s
 size and pixel bounds, EXIF orientation applied, metadata dropped, a face found), stored cleaned, and
 bound to its owner: only that owner's submissions can name it. It is personal data with a short life:
 
-- used: the job takes a copy of its pixels, and the upload (row and file) is deleted when the job commits;
+- used: the job takes a copy of its pixels; its submission takes the upload rows, locked, in the
+  transaction that queues the job (two submissions naming one upload: one job), and the files go once it
+  commits;
 - never used: it expires UPLOAD_TTL_MINUTES after it was made and is deleted then by the next upload
   (anyone's: each POST /api/uploads sweeps the expired ones first), and at the latest by
-  `manage.py sweep_faces` (daily), which sweeps them too.
+  `manage.py sweep_faces` (daily), which also deletes files no upload row names (their owner was erased);
+- its owner erased (an account deleted, a guest session purged): deleted with the owner's portraits.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from apps.generation.uploads import CleanPhoto, UploadError, clean_faces
 logger = logging.getLogger("narcis.generation")
 
 MAX_LIVE_UPLOADS = 8  # per owner: two full submissions' worth (a selfie and three more each)
+UPLOADS_FOLDER = "uploads"  # PhotoUpload.image's upload_to
 
 
 def upload_create(*, owner, photo: CleanPhoto, now: dt.datetime | None = None) -> PhotoUpload:
@@ -55,14 +59,19 @@ def upload_create(*, owner, photo: CleanPhoto, now: dt.datetime | None = None) -
 def upload_bytes(*, owner, refs: Iterable[tuple[str, str]]) -> dict[str, bytes]:
     """{id: the cleaned PNG} for these (field, id) references to the owner's uploads that have not
     expired; UploadError (400 `unknown_upload`, naming the field) for any other id, whoever's it is: no
-    existence leak."""
+    existence leak; 400 `repeated_upload` for one upload named twice (one photo is not two)."""
     live = PhotoUpload.objects.filter(expires_at__gt=timezone.now(), **owner_fields(owner))
-    found = {}
+    found, seen = {}, set()
     for field, raw in refs:
         try:
-            upload = live.filter(id=uuid.UUID(raw)).first()
+            key = uuid.UUID(raw)
         except ValueError:
-            upload = None
+            raise _unknown(field) from None
+        if key in seen:
+            message = "The same upload is named twice. Send each photo once."
+            raise UploadError("repeated_upload", message, field)
+        seen.add(key)
+        upload = live.filter(id=key).first()
         if upload is None:
             raise _unknown(field)
         try:
@@ -73,16 +82,60 @@ def upload_bytes(*, owner, refs: Iterable[tuple[str, str]]) -> dict[str, bytes]:
     return found
 
 
-def uploads_consume(ids: Iterable[str]) -> None:
-    """Delete these uploads once the job that used them has committed (it holds its own copies)."""
-    keys = list(ids)
+def uploads_take(*, owner, ids: Sequence[str]) -> None:
+    """Inside the transaction that queues a job: its uploads' rows, locked and deleted, so a concurrent
+    submission naming one of them finds it gone (400 `unknown_upload`, and its transaction rolls back);
+    their files are deleted once this one commits (a failure there is logged: the job is queued)."""
+    if not ids:
+        return
+    keys = {uuid.UUID(raw) for raw in ids}
+    taken = list(
+        PhotoUpload.objects.select_for_update()
+        .filter(id__in=keys, expires_at__gt=timezone.now(), **owner_fields(owner))
+        .order_by("id")
+    )
+    if len(taken) != len(keys):
+        raise _unknown("face")
+    PhotoUpload.objects.filter(id__in=[upload.id for upload in taken]).delete()
+    names = [upload.image.name for upload in taken]
+    storage = PhotoUpload._meta.get_field("image").storage
 
-    def delete() -> None:
-        for upload in PhotoUpload.objects.filter(id__in=keys):
-            upload.image.delete(save=False)
-            upload.delete()
+    def delete_files() -> None:
+        for name in names:
+            storage.delete(name)
 
-    transaction.on_commit(delete)
+    transaction.on_commit(delete_files, robust=True)
+
+
+def uploads_erase(*, owner) -> int:
+    """Every upload of an owner who is being erased, files and rows."""
+    uploads = list(PhotoUpload.objects.filter(**owner_fields(owner)))
+    for upload in uploads:
+        upload.image.delete(save=False)
+    PhotoUpload.objects.filter(id__in=[upload.id for upload in uploads]).delete()
+    return len(uploads)
+
+
+def uploads_sweep_orphans(*, now: dt.datetime, grace: dt.timedelta, dry_run: bool = False) -> list[str]:
+    """Files under uploads/ that no upload row names, older than `grace` (an upload stores its file just
+    before its row): left by a cascade that removed rows without their files, or a process killed between
+    the two."""
+    storage = PhotoUpload._meta.get_field("image").storage
+    try:
+        _, names = storage.listdir(UPLOADS_FOLDER)
+    except FileNotFoundError:
+        return []
+    paths = [f"{UPLOADS_FOLDER}/{name}" for name in names]
+    named = set()
+    for start in range(0, len(paths), 500):  # bounded IN lists
+        named |= set(
+            PhotoUpload.objects.filter(image__in=paths[start : start + 500]).values_list("image", flat=True)
+        )
+    orphans = [p for p in paths if p not in named and storage.get_modified_time(p) < now - grace]
+    if not dry_run:
+        for path in orphans:
+            storage.delete(path)
+    return orphans
 
 
 def uploads_sweep_expired(*, now: dt.datetime | None = None, dry_run: bool = False) -> list[str]:

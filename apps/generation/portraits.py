@@ -16,7 +16,7 @@ from django.db import transaction
 from django.dispatch import receiver
 from django.utils import timezone
 
-from apps.generation import job_params, services
+from apps.generation import job_params, photo_uploads, services
 from apps.generation.errors import Refused
 from apps.generation.models import LIVE_STATUSES, GenerationJob
 from apps.generation.selectors import owner_fields
@@ -136,13 +136,15 @@ def jobs_move_to_account(*, session: GuestSession, user: User) -> int:
 
 
 def owner_erase(*, owner: User | GuestSession) -> int:
-    """Every job of an owner who is being deleted: files from storage, copies from the wall, then the
-    rows. A job being painted right now loses its row, so its worker stores nothing (it holds no row)."""
+    """Every job of an owner who is being deleted (files from storage, copies from the wall, then the
+    rows) and the photos they sent ahead. A job being painted right now loses its row, so its worker
+    stores nothing (it holds no row)."""
     jobs = list(GenerationJob.objects.filter(**owner_fields(owner)).prefetch_related("extra_faces"))
     for job in jobs:
         portrait_withdrawn.send(sender=GenerationJob, job=job)
         _delete_files(job)
     GenerationJob.objects.filter(pk__in=[job.pk for job in jobs]).delete()
+    photo_uploads.uploads_erase(owner=owner)  # photos sent ahead and never used
     return len(jobs)
 
 

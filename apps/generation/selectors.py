@@ -11,10 +11,10 @@ from django.conf import settings
 from django.db.models import QuerySet
 from django.http import Http404
 
-from apps.generation import eta, job_params
+from apps.generation import eta
 from apps.generation.models import ENDED_STATUSES, LIVE_STATUSES, GenerationJob, JobStatus, Priority
 from apps.sessions_tokens.models import GuestSession, User
-from inference.params import ParamError
+from inference.params import GenerationParams, ParamError
 
 
 def guest_sessions_with_live_jobs() -> QuerySet:
@@ -218,15 +218,18 @@ def job_outcome(job: GenerationJob) -> JobOutcome:
 
 
 def _params_run(job: GenerationJob) -> dict:
-    """The parameters the worker recorded running; before it ran, those the row will run with ({} for a
-    row no worker could run either)."""
-    ran = (job.metadata or {}).get("params")
-    if ran:
-        return dict(ran)
-    try:
-        return job_params.params_of(job).model_dump()
-    except ParamError:
-        return {}
+    """The parameters the worker recorded running, when it recorded all of them (older jobs recorded a
+    shorter set, without the seed); else those the row holds. Each is checked against the catalogue as it
+    is today, so a row an older catalogue allowed answers with no parameters ({}) rather than an error."""
+    ran = (job.metadata or {}).get("params") or {}
+    complete = ran if set(GenerationParams.model_fields) <= set(ran) else None
+    for stored in (complete, job.params):
+        if stored and stored.get("seed") is not None:
+            try:
+                return GenerationParams.parse(stored).model_dump()
+            except ParamError:
+                continue
+    return {}
 
 
 def _concept_used(summary: dict | None) -> ConceptUsed | None:

@@ -61,8 +61,11 @@ def job_submit(
     wall_consent: bool = False,
     webhook_url: str = "",
     api_key: ApiKey | None = None,
+    uploads: Sequence[str] = (),
 ) -> GenerationJob:
     """Check, spend one token and queue the job, in one transaction: no token, no row; no row, no token.
+    `uploads`: the ids of the owner's photos sent ahead (POST /api/uploads) that `face` and `extra_faces`
+    were read from; they are used up in the same transaction (photo_uploads.uploads_take).
 
     `face`, `extra_faces` (further photos of the same person) and `idea` must already be clean
     (apps.generation.uploads: clean_faces, clean_idea). `params` (staff and operators only) go over the
@@ -111,6 +114,7 @@ def job_submit(
             tokens.spend(owner=owner, amount=1, reference=job.token_reference)
             if role == Role.VISITOR:
                 _check_limits(owner, api_key)
+            photo_uploads.uploads_take(owner=owner, ids=uploads)
             job.save(force_insert=True)
             ExtraFace.objects.bulk_create(extras)
     except BaseException as error:
@@ -447,6 +451,7 @@ def faces_sweep(*, now: dt.datetime | None = None, dry_run: bool = False) -> Fac
             ExtraFace.objects.filter(id=extra_id).delete()
     expired = [path for _, path in expired_jobs + expired_extras]
     uploads = photo_uploads.uploads_sweep_expired(now=now, dry_run=dry_run)
+    uploads += photo_uploads.uploads_sweep_orphans(now=now, grace=ORPHAN_GRACE, dry_run=dry_run)
     report = FaceSweep(orphans=orphans, expired=expired, uploads=uploads)
     logger.info(
         "faces swept",
