@@ -81,10 +81,11 @@ def photo_count(job: GenerationJob) -> int:
     return (1 if job.face_image else 0) + len(job.extra_faces.all())
 
 
-def recent_and_queued(owner, *, since, api_key=None) -> tuple[int, int]:
-    """How many of the owner's jobs were created since `since`, and are queued now: those submitted with
-    `api_key`, or without any key when it is None (a program's batch never fills the page's allowance)."""
-    jobs = GenerationJob.objects.filter(api_key=api_key, **owner_fields(owner))
+def recent_and_queued(owner, *, since, by_program: bool) -> tuple[int, int]:
+    """How many of the owner's jobs were created since `since`, and are queued now: those its programs
+    submitted (with any of its API keys: a new key brings no new allowance), or those from the page when
+    `by_program` is False (a program's batch never fills the page's allowance)."""
+    jobs = GenerationJob.objects.filter(api_key__isnull=not by_program, **owner_fields(owner))
     return jobs.filter(created_at__gte=since).count(), jobs.filter(status=JobStatus.QUEUED).count()
 
 

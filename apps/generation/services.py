@@ -141,15 +141,16 @@ def job_submit_precheck(*, owner: Owner, role: Role = Role.VISITOR, api_key: Api
 
 def _check_limits(owner: Owner, api_key: ApiKey | None = None) -> None:
     """A person at the page waits for their portraits; a program queues a batch. So a job submitted with
-    an API key counts against that key's allowance only, and the page's against the owner's visitor one."""
+    an API key counts against the allowance the account's keys share, and the page's against the owner's
+    visitor one."""
     since = timezone.now() - dt.timedelta(minutes=1)
-    recent, queued = selectors.recent_and_queued(owner, since=since, api_key=api_key)
+    recent, queued = selectors.recent_and_queued(owner, since=since, by_program=api_key is not None)
     if api_key is None:
         per_minute, max_queued = settings.GENERATIONS_PER_MINUTE, settings.GENERATIONS_MAX_QUEUED
         waiting = "You already have portraits waiting. Let them finish first."
     else:
         per_minute, max_queued = settings.API_KEY_GENERATIONS_PER_MINUTE, settings.API_KEY_MAX_QUEUED
-        waiting = f"This API key has {max_queued} portraits waiting already: submit more as they finish."
+        waiting = f"Your API keys have {max_queued} portraits waiting already: submit more as they finish."
     if recent >= per_minute:
         message = "You are creating portraits very quickly. Please wait a minute."
         raise Refused(429, "rate_limited", message)
