@@ -29,7 +29,7 @@ from apps.generation.errors import Refused
 from apps.generation.models import PhotoUpload
 from apps.generation.selectors import owner_fields
 from apps.generation.submission import PhotoSource
-from apps.generation.uploads import CleanPhoto, UploadError, clean_faces
+from apps.generation.uploads import CleanPhoto, UploadError, check_total_pixels, clean_faces
 
 logger = logging.getLogger("narcis.generation")
 
@@ -107,6 +107,11 @@ def uploads_take(*, owner, ids: Sequence[str]) -> None:
     transaction.on_commit(delete_files, robust=True)
 
 
+def uploads_move(*, session, user) -> int:
+    """A guest signed up or logged in: the photos they sent ahead are the account's now."""
+    return PhotoUpload.objects.filter(guest_session=session).update(user=user, guest_session=None)
+
+
 def uploads_erase(*, owner) -> int:
     """Every upload of an owner who is being erased, files and rows."""
     uploads = list(PhotoUpload.objects.filter(**owner_fields(owner)))
@@ -163,6 +168,8 @@ def submitted_photos(*, owner, sources: Sequence[PhotoSource]) -> list[ContentFi
         owner=owner, refs=[(s.field, s.upload_id) for s in sources if s.upload_id is not None]
     )
     sent = [s.data for s in sources if s.data is not None]
+    if stored:  # photos sent ahead were bounded one by one; the set is bounded together here
+        check_total_pixels([*stored.values(), *sent])
     cleaned = iter(clean_faces(sent[0], sent[1:]) if sent else [])
     return [
         ContentFile(stored[s.upload_id]) if s.upload_id is not None else next(cleaned).file for s in sources

@@ -130,6 +130,7 @@ def jobs_move_to_account(*, session: GuestSession, user: User) -> int:
     taken = GenerationJob.objects.filter(user=user, idempotency_key__isnull=False).values("idempotency_key")
     jobs.filter(idempotency_key__in=taken).update(idempotency_key=None)
     moved = jobs.update(user=user, guest_session=None)
+    photo_uploads.uploads_move(session=session, user=user)
     if moved:
         logger.info("guest portraits moved", extra={"session": str(session.pk)[:8], "jobs": moved})
     return moved

@@ -75,14 +75,19 @@ def clean_faces(first: bytes, more: Sequence[bytes] = ()) -> list[CleanPhoto]:
     together is refused before a single pixel is decoded."""
     check_extra_count(len(more))
     photos = [first, *more]
+    check_total_pixels(photos)
+    return _each_photo(photos, _decode_with_face)
+
+
+def check_total_pixels(photos: Sequence[bytes]) -> None:
+    """A submission's photos past MAX_TOTAL_PIXELS together are refused from their headers alone."""
     pixels = sum(width * height for width, height in _each_photo(photos, _probe))
     if pixels > MAX_TOTAL_PIXELS:
         message = (
             f"These photos have {pixels / 1e6:.0f} million pixels together; please send at most "
             f"{MAX_TOTAL_PIXELS // 1_000_000} million (smaller photos, or fewer of them)."
         )
-        raise UploadError("images_too_large", message, "extra_faces" if more else "face")
-    return _each_photo(photos, _decode_with_face)
+        raise UploadError("images_too_large", message, "extra_faces" if len(photos) > 1 else "face")
 
 
 def _each_photo(photos: Sequence[bytes], check: Callable[[bytes], T]) -> list[T]:

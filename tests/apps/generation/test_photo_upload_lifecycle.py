@@ -18,7 +18,7 @@ from apps.generation.submission import PhotoSource
 from apps.generation.uploads import UploadError
 from apps.sessions_tokens import selectors as token_selectors
 from apps.sessions_tokens import services as tokens
-from tests.apps.generation.test_json_submissions import post_json, upload
+from tests.apps.generation.test_json_submissions import MIRRORED, post_json, upload
 from tests.guests import start_guest
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("generous_limits")]
@@ -86,3 +86,23 @@ def test_a_job_whose_stored_parameters_the_catalogue_now_refuses_still_answers(f
     assert answer.status_code == 200 and answer.json()["params"] is None
     assert client.get("/api/generations").status_code == 200
     assert dt.datetime.fromisoformat(answer.json()["created_at"])
+
+
+def test_photos_sent_ahead_are_bounded_together_like_photos_sent_at_once(client, monkeypatch):
+    """Each upload was bounded alone; a submission naming several adds them up (MAX_TOTAL_PIXELS)."""
+    from apps.generation import uploads
+
+    monkeypatch.setattr(uploads, "MAX_TOTAL_PIXELS", 400_000)  # one 512 x 512 astronaut fits, two do not
+    first, second = upload(client).json()["id"], upload(client, MIRRORED).json()["id"]
+    refused = post_json(client, {"idea": "calm", "face": first, "extra_faces": [second]})
+    assert refused.status_code == 400 and refused.json()["code"] == "images_too_large"
+    assert not GenerationJob.objects.exists() and PhotoUpload.objects.count() == 2
+
+
+def test_a_guest_who_signs_up_keeps_the_photos_they_sent_ahead(client, make_user):
+    upload_id = upload(client).json()["id"]
+    session = PhotoUpload.objects.get(pk=upload_id).guest_session
+    user = make_user()
+    tokens.link_guest_to_user(session=session, user=user)
+    moved = PhotoUpload.objects.get(pk=upload_id)
+    assert moved.user == user and moved.guest_session is None

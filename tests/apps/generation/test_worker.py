@@ -280,14 +280,17 @@ def test_a_row_queued_before_the_catalogue_is_upgraded_once_and_runs_as_it_did(g
     from django.apps import apps as django_apps
 
     upgrade = importlib.import_module("apps.generation.migrations.0010_resolve_legacy_params")
-    job, unresolved = (
-        services.job_submit(owner=guest, idea="calm", face=png(skimage.data.astronaut())) for _ in range(2)
+    job, unresolved, seedless = (
+        services.job_submit(owner=guest, idea="calm", face=png(skimage.data.astronaut())) for _ in range(3)
     )
     legacy = {"steps": 4}  # what the API stored then: only the fields staff set, no seed
     GenerationJob.objects.filter(id=job.id).update(params=legacy, batch_key="legacy")
+    GenerationJob.objects.filter(id=seedless.id).update(params={**seedless.params, "seed": None})
     upgrade.resolve_legacy_params(django_apps, None)
-    job.refresh_from_db()
+    job.refresh_from_db(), seedless.refresh_from_db()
     assert set(job.params) == set(GenerationParams.model_fields) and job.batch_key != "legacy"
+    assert seedless.params["seed"] == uuid.UUID(str(seedless.id)).int % 2**31  # every key, but no seed
+    GenerationJob.objects.filter(id=seedless.id).update(status=JobStatus.CANCELED)  # not this test's
     GenerationJob.objects.filter(id=unresolved.id).update(params=legacy)  # after the upgrade: not resolved
     pipeline = RecordingPipeline(tiny_models, OpenCVFaceAnalyzer(), require_face=False)
     worker = Worker(pipeline, worker_id="w1")
