@@ -104,6 +104,9 @@ def job_paint_again(
         idempotency_key=idempotency_key,
         concept_seed=_concept_seed_of(job),
         api_key=api_key,
+        # A program that paints again hears of the new job where it heard of the first (webhooks need a
+        # key); consent to the wall is asked for each portrait anew.
+        webhook_url=job.webhook_url if api_key is not None else "",
     )
 
 

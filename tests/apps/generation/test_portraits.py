@@ -210,3 +210,18 @@ def test_a_guest_with_no_tokens_left_still_takes_their_portraits_along(guest, fa
     user = make_user()
     assert token_services.link_guest_to_user(session=guest, user=user) is None  # no tokens to move
     assert GenerationJob.objects.filter(user=user).count() == len(jobs)
+
+
+def test_a_program_painting_again_hears_of_the_new_job_where_it_heard_of_the_first(
+    make_user, staff_user, face_file
+):
+    from apps.sessions_tokens import api_keys
+    from apps.sessions_tokens import services as token_services
+
+    user = make_user()
+    token_services.grant(owner=user, amount=4, actor=staff_user, reason="program")
+    key = api_keys.api_key_create(user=user, name="batch", scopes=["generations:write"])
+    hook = "https://hooks.example.com/narcis"
+    first = painted(services.job_submit(owner=user, idea="calm", face=face_file(), webhook_url=hook))
+    assert portraits.job_paint_again(job=first, api_key=key.record).webhook_url == hook
+    assert portraits.job_paint_again(job=first).webhook_url == ""  # from the page: no webhooks
