@@ -62,6 +62,10 @@ class PrivatePostgres:
             tail = log.read_text()[-2000:] if log.exists() else ""
             raise RuntimeError(f"{program} {' '.join(args)} failed: {result.stderr or result.stdout}\n{tail}")
 
+    def _pg_ctl(self, *args: str) -> None:
+        # -l: the postmaster writes to its log, not to this process's pipes (which would then stay open)
+        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.folder / "server.log"), "-w", *args)
+
     def start(self) -> None:
         if not self.data.exists():
             self._run(
@@ -71,39 +75,18 @@ class PrivatePostgres:
             f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.folder} -c fsync=off "
             "-c max_connections=300 -c full_page_writes=off"
         )
-        self._run(
-            "pg_ctl",
-            "-D",
-            str(self.data),
-            "-l",
-            str(self.folder / "server.log"),
-            "-o",
-            options,
-            "-w",
-            "start",
-        )
+        self._pg_ctl("-o", options, "start")
 
     def restart(self) -> float:
         """Stops it as a restart does (every session ended at once, `-m fast`), starts it again; returns the
         seconds it refused connections."""
         started = time.monotonic()
-        # -l: the new postmaster writes to its log, not to this process's pipes (which would stay open)
-        self._run(
-            "pg_ctl",
-            "-D",
-            str(self.data),
-            "-l",
-            str(self.folder / "server.log"),
-            "-m",
-            "fast",
-            "-w",
-            "restart",
-        )
+        self._pg_ctl("-m", "fast", "restart")
         return time.monotonic() - started
 
     def stop(self) -> None:
         if self.data.exists():
-            self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
+            self._pg_ctl("-m", "immediate", "stop")
         shutil.rmtree(self.folder, ignore_errors=True)
 
     def create_database(self, name: str) -> str:
