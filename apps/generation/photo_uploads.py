@@ -28,6 +28,7 @@ from django.utils import timezone
 from apps.generation.errors import Refused
 from apps.generation.models import PhotoUpload
 from apps.generation.selectors import owner_fields
+from apps.generation.stored_files import unnamed_files
 from apps.generation.submission import PhotoSource
 from apps.generation.uploads import CleanPhoto, UploadError, check_total_pixels, clean_faces
 
@@ -114,29 +115,18 @@ def uploads_move(*, session, user) -> int:
 
 def uploads_erase(*, owner) -> int:
     """Every upload of an owner who is being erased, files and rows."""
-    uploads = list(PhotoUpload.objects.filter(**owner_fields(owner)))
-    for upload in uploads:
-        upload.image.delete(save=False)
-    PhotoUpload.objects.filter(id__in=[upload.id for upload in uploads]).delete()
-    return len(uploads)
+    return _delete(list(PhotoUpload.objects.filter(**owner_fields(owner))))
 
 
 def uploads_sweep_orphans(*, now: dt.datetime, grace: dt.timedelta, dry_run: bool = False) -> list[str]:
     """Files under uploads/ that no upload row names, older than `grace` (an upload stores its file just
-    before its row): left by a cascade that removed rows without their files, or a process killed between
-    the two."""
+    before its row)."""
     storage = PhotoUpload._meta.get_field("image").storage
-    try:
-        _, names = storage.listdir(UPLOADS_FOLDER)
-    except FileNotFoundError:
-        return []
-    paths = [f"{UPLOADS_FOLDER}/{name}" for name in names]
-    named = set()
-    for start in range(0, len(paths), 500):  # bounded IN lists
-        named |= set(
-            PhotoUpload.objects.filter(image__in=paths[start : start + 500]).values_list("image", flat=True)
-        )
-    orphans = [p for p in paths if p not in named and storage.get_modified_time(p) < now - grace]
+
+    def named_among(paths: list[str]):
+        return PhotoUpload.objects.filter(image__in=paths).values_list("image", flat=True)
+
+    orphans = unnamed_files(storage, UPLOADS_FOLDER, named_among=named_among, older_than=now - grace)
     if not dry_run:
         for path in orphans:
             storage.delete(path)
@@ -148,12 +138,18 @@ def uploads_sweep_expired(*, now: dt.datetime | None = None, dry_run: bool = Fal
     expired = list(PhotoUpload.objects.filter(expires_at__lte=now or timezone.now()))
     names = [upload.image.name for upload in expired]
     if not dry_run:
-        for upload in expired:
-            upload.image.delete(save=False)
-            upload.delete()
+        _delete(expired)
     if expired:
         logger.info("uploads swept", extra={"expired": len(expired), "dry_run": dry_run})
     return names
+
+
+def _delete(uploads: list[PhotoUpload]) -> int:
+    """These uploads' files, then their rows."""
+    for upload in uploads:
+        upload.image.delete(save=False)
+    PhotoUpload.objects.filter(id__in=[upload.id for upload in uploads]).delete()
+    return len(uploads)
 
 
 def _unknown(field: str) -> UploadError:

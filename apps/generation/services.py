@@ -38,6 +38,7 @@ from apps.generation.models import (
     WebhookEvent,
 )
 from apps.generation.selectors import owner_fields
+from apps.generation.stored_files import unnamed_files
 from apps.sessions_tokens import selectors as token_selectors
 from apps.sessions_tokens import services as tokens
 from apps.sessions_tokens.models import ApiKey, GuestSession, User
@@ -426,17 +427,12 @@ def faces_sweep(*, now: dt.datetime | None = None, dry_run: bool = False) -> Fac
     photos sent ahead that expired unused."""
     now = now or timezone.now()
     storage = GenerationJob._meta.get_field("face_image").storage
-    try:
-        _, names = storage.listdir(FACES_FOLDER)
-    except FileNotFoundError:
-        names = []
-    paths = [f"{FACES_FOLDER}/{name}" for name in names]
-    named = set()
-    for start in range(0, len(paths), 500):  # bounded IN lists, for any number of files
-        chunk = paths[start : start + 500]
-        named |= set(GenerationJob.objects.filter(face_image__in=chunk).values_list("face_image", flat=True))
-        named |= set(ExtraFace.objects.filter(image__in=chunk).values_list("image", flat=True))
-    orphans = [p for p in paths if p not in named and storage.get_modified_time(p) < now - ORPHAN_GRACE]
+
+    def named_among(paths: list[str]) -> list[str]:
+        jobs = GenerationJob.objects.filter(face_image__in=paths).values_list("face_image", flat=True)
+        return [*jobs, *ExtraFace.objects.filter(image__in=paths).values_list("image", flat=True)]
+
+    orphans = unnamed_files(storage, FACES_FOLDER, named_among=named_among, older_than=now - ORPHAN_GRACE)
     cutoff = now - dt.timedelta(days=settings.FACE_RETENTION_DAYS)
     finished = GenerationJob.objects.exclude(status__in=LIVE_STATUSES).filter(finished_at__lt=cutoff)
     expired_jobs = list(finished.exclude(face_image="").values_list("id", "face_image"))

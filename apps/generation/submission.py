@@ -28,7 +28,13 @@ from pydantic import ValidationError as PydanticValidationError
 from apps.generation import webhook_http
 from apps.generation.errors import Refused
 from apps.generation.models import MAX_EXTRA_FACES
-from apps.generation.uploads import IDEA_IN_OPENAPI, MAX_BYTES, SEED_IN_OPENAPI, UploadError
+from apps.generation.uploads import (
+    IDEA_IN_OPENAPI,
+    MAX_BYTES,
+    SEED_IN_OPENAPI,
+    UploadError,
+    check_extra_count,
+)
 from inference.params import GenerationParams
 
 MAX_PARAMS_CHARS = 4096  # every parameter of the catalogue set at once takes well under 1,000
@@ -117,9 +123,7 @@ def _from_form(request) -> Submission:
     if face is None:
         raise ValidationError([{"type": "missing", "loc": ["form", "face"], "msg": "Field required"}])
     more = request.FILES.getlist("extra_faces")
-    if len(more) > MAX_EXTRA_FACES:
-        message = f"Send at most {MAX_EXTRA_FACES} more photos (four of you in all)."
-        raise UploadError("too_many_faces", message, "extra_faces")
+    check_extra_count(len(more))  # before any part is read
     photos = [PhotoSource("face", data=_read(face))]
     photos += [PhotoSource("extra_faces", data=_read(part)) for part in more]
     return Submission(fields, photos)
