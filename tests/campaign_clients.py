@@ -1,10 +1,13 @@
-"""What the campaigns (tests/chaos_campaign.py, tests/load_campaign.py) share: a guest's cookie, a web
-server process, and a websocket watcher that behaves like the portrait page."""
+"""What the campaigns (tests/chaos_campaign.py, tests/rolling_campaign.py, tests/load_campaign.py) share:
+a guest's cookie, a web server process, worker processes, and a websocket watcher that behaves like the
+portrait page."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import random
+import signal
 import subprocess
 import sys
 import time
@@ -12,6 +15,15 @@ from pathlib import Path
 
 PROJECT = Path(__file__).resolve().parents[1]
 ENDINGS = ("succeeded", "failed", "canceled")
+
+
+def spawn(command: list[str], env: dict, log: Path | None) -> subprocess.Popen:
+    """A product process in the project's folder, its output (stderr too) appended to `log`, or dropped."""
+    output = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115 - closed once the child has it
+    process = subprocess.Popen(command, cwd=PROJECT, env=env, stdout=output, stderr=subprocess.STDOUT)
+    if log:
+        output.close()
+    return process
 
 
 def guest_cookie(session) -> str:
@@ -45,19 +57,8 @@ class WebServer:
         """Returns once `probe` answers: /health with a 200; any other path with any HTTP status (a 404
         path needs no database)."""
         address = ["-b", "127.0.0.1", "-p", str(self.port)]
-        output = open(self.log, "ab") if self.log else subprocess.DEVNULL  # noqa: SIM115 - closed below
-        self.process = subprocess.Popen(
-            [
-                *(sys.executable, "-m", "daphne", "-v", "0", "--no-server-name"),
-                *(*address, "narcis_site.asgi:application"),
-            ],
-            cwd=PROJECT,
-            env=self.env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-        if self.log:
-            output.close()  # the child has its own
+        command = [sys.executable, "-m", "daphne", "-v", "0", "--no-server-name"]
+        self.process = spawn([*command, *address, "narcis_site.asgi:application"], self.env, self.log)
         deadline = time.monotonic() + timeout
         curl = ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", f"{self.base}{probe}"]
         while not self._answered(subprocess.run(curl, capture_output=True, text=True).stdout, probe):
@@ -84,6 +85,41 @@ class WebServer:
         self.process.terminate()
         self.process.wait(timeout)
         return time.monotonic() - started
+
+
+class Workers:
+    """`count` run_worker processes with `lease`-second leases; their output appended to `logs`/workerN.log
+    when given, else dropped. The chaos campaign SIGKILLs one at random (`kill_one`); the rolling one
+    replaces one as a deploy does (`replace`: the new one first, then SIGTERM to the old)."""
+
+    def __init__(self, count: int, env: dict, args: list[str], *, lease: int, logs: Path | None = None):
+        self.env, self.args, self.lease, self.logs, self.kills = env, args, lease, logs, 0
+        self.processes = [self._start(index) for index in range(count)]
+
+    def _start(self, index: int) -> subprocess.Popen:
+        command = [sys.executable, str(PROJECT / "manage.py"), "run_worker", *self.args]
+        log = self.logs / f"worker{index}.log" if self.logs else None
+        return spawn([*command, "--lease", str(self.lease)], self.env, log)
+
+    def kill_one(self) -> None:
+        index = random.randrange(len(self.processes))
+        self.processes[index].send_signal(signal.SIGKILL)
+        self.processes[index].wait(10)
+        self.processes[index] = self._start(index)
+        self.kills += 1
+
+    def replace(self, index: int, stop_deadline: float) -> dict:
+        old, started = self.processes[index], time.monotonic()
+        self.processes[index] = self._start(index)
+        old.terminate()
+        code = old.wait(stop_deadline + 30)
+        return {"worker": index, "exit": code, "seconds": round(time.monotonic() - started, 1)}
+
+    def stop(self, timeout: float = 60.0) -> None:
+        for process in self.processes:
+            process.terminate()
+        for process in self.processes:
+            process.wait(timeout)
 
 
 async def watch(base: str, job_id: str, cookie: str, *, give_up_at: float) -> dict:

@@ -21,15 +21,12 @@ import asyncio
 import io
 import json
 import os
-import random
-import signal
-import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
 
-from tests.campaign_clients import WebServer, guest_cookie, watch
+from tests.campaign_clients import WebServer, Workers, guest_cookie, watch
 from tests.campaign_servers import Redis
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -54,34 +51,6 @@ def _django(database_url: str, redis_url: str, media: Path):
     import django
 
     django.setup()
-
-
-class Workers:
-    def __init__(self, count: int, env: dict, args: list[str]):
-        self.env, self.args, self.kills = env, args, 0
-        self.processes = [self._start() for _ in range(count)]
-
-    def _start(self) -> subprocess.Popen:
-        return subprocess.Popen(
-            [sys.executable, str(PROJECT / "manage.py"), "run_worker", *self.args, "--lease", "10"],
-            env=self.env,
-            cwd=PROJECT,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-
-    def kill_one(self) -> None:
-        index = random.randrange(len(self.processes))
-        self.processes[index].send_signal(signal.SIGKILL)
-        self.processes[index].wait(10)
-        self.processes[index] = self._start()
-        self.kills += 1
-
-    def stop(self) -> None:
-        for process in self.processes:
-            process.terminate()
-        for process in self.processes:
-            process.wait(60)
 
 
 def submit_jobs(jobs: int, guests: int, params: dict | None) -> list:
@@ -196,7 +165,9 @@ def run(
     watched = [(str(job_id), cookies[index % guests]) for index, job_id in enumerate(ids)]
     watchers = Watchers(web.base, watched, give_up_at=started + timeout + QUIET_RECHECK_S + 30)
     # Each worker takes its share of the cores, as make stack's do.
-    pool = Workers(workers, child_env(NARCIS_LOCAL_WORKERS=str(workers)), SIZES[sizes]["worker_args"])
+    pool = Workers(
+        workers, child_env(NARCIS_LOCAL_WORKERS=str(workers)), SIZES[sizes]["worker_args"], lease=10
+    )
     next_kill, redis_restarted, database_dropped, terminated = started + kill_every, False, False, 0
     live = GenerationJob.objects.filter(id__in=ids).exclude(
         status__in=[JobStatus.SUCCEEDED, JobStatus.FAILED]

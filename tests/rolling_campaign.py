@@ -26,7 +26,6 @@ import http.client
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import threading
@@ -34,7 +33,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from tests.campaign_clients import ENDINGS, WebServer, guest_cookie
+from tests.campaign_clients import ENDINGS, WebServer, Workers, guest_cookie
 from tests.campaign_servers import Balancer, PrivatePostgres, Redis
 from tests.chaos_campaign import SIZES, Watchers, portraits_all_painted, portraits_report, submit_jobs
 
@@ -92,37 +91,6 @@ class Pollers:
     def wait(self, timeout: float) -> None:
         for thread in self.threads:
             thread.join(max(0.0, timeout))
-
-
-class Workers:
-    """The worker processes, each replaced as a deploy replaces a task: the new one first, then SIGTERM."""
-
-    def __init__(self, count: int, env: dict, args: list[str], logs: Path):
-        self.env, self.args, self.logs = env, args, logs
-        self.processes = [self._start(index) for index in range(count)]
-
-    def _start(self, index: int) -> subprocess.Popen:
-        with open(self.logs / f"worker{index}.log", "ab") as log:
-            return subprocess.Popen(
-                [sys.executable, str(PROJECT / "manage.py"), "run_worker", *self.args, "--lease", "20"],
-                env=self.env,
-                cwd=PROJECT,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-
-    def replace(self, index: int, stop_deadline: float) -> dict:
-        old, started = self.processes[index], time.monotonic()
-        self.processes[index] = self._start(index)
-        old.terminate()
-        code = old.wait(stop_deadline + 30)
-        return {"worker": index, "exit": code, "seconds": round(time.monotonic() - started, 1)}
-
-    def stop(self) -> None:
-        for process in self.processes:
-            process.terminate()
-        for process in self.processes:
-            process.wait(120)
 
 
 def restart_web(webs: list[WebServer], index: int, balancer: Balancer) -> dict:
@@ -185,7 +153,7 @@ def run(
         give_up_at=give_up_at,
     )
     pollers = Pollers(balancer.base, jobs_by_cookie, started=started, give_up_at=give_up_at)
-    pool = Workers(2, child_env(NARCIS_LOCAL_WORKERS="2"), SIZES[sizes]["worker_args"], logs)
+    pool = Workers(2, child_env(NARCIS_LOCAL_WORKERS="2"), SIZES[sizes]["worker_args"], lease=20, logs=logs)
 
     live = GenerationJob.objects.filter(id__in=ids).exclude(
         status__in=[JobStatus.SUCCEEDED, JobStatus.FAILED]
@@ -215,7 +183,7 @@ def run(
         seen = watchers.wait(timeout=max(0.0, give_up_at - time.monotonic()))
         pollers.wait(timeout=max(0.0, give_up_at - time.monotonic()))
     finally:
-        pool.stop()
+        pool.stop(timeout=120)
         for web in webs:
             web.stop(timeout=WEB_DRAIN_S + 60)
         balancer.stop()
