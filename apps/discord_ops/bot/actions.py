@@ -98,9 +98,7 @@ ACTIONS = {"save": _save, "hide": _hide, "reroll": _reroll, "rerun": _rerun, "pa
 
 def _link(interaction: Interaction) -> str:
     message_id = interaction.message.id if interaction.message else ""
-    return (
-        f"https://discord.com/channels/{interaction.guild_id or '@me'}/{interaction.channel_id}/{message_id}"
-    )
+    return text.message_link(interaction.guild_id, interaction.channel_id, message_id)
 
 
 async def handle_reaction(bot, payload) -> str:
@@ -121,8 +119,6 @@ async def handle_reaction(bot, payload) -> str:
     if emoji == HIDE:
         await db(services.item_hide, item=item_id)
         return "hidden"
-    link = (
-        f"https://discord.com/channels/{payload.guild_id or '@me'}/{payload.channel_id}/{payload.message_id}"
-    )
+    link = text.message_link(payload.guild_id, payload.channel_id, payload.message_id)
     await image_io(services.production_save_item, item_id=item_id, operator=operator, message_link=link)
     return "saved"

@@ -140,10 +140,8 @@ class SessionFollower:
             parts.append(f"best identity {summary.best_identity:.2f}")
         link = ""
         if summary.first_result_message_id and getattr(channel, "guild", None):
-            link = (
-                f" · first result: https://discord.com/channels/{channel.guild.id}/{channel.id}/"
-                f"{summary.first_result_message_id}"
-            )
+            first = text.message_link(channel.guild.id, channel.id, summary.first_result_message_id)
+            link = f" · first result: {first}"
         said = f"{who}session {session.pk} finished: {', '.join(parts)}{link}"
         await channel.send(text.message(said), allowed_mentions=nextcord.AllowedMentions(users=True))
 

@@ -1,9 +1,8 @@
-"""Discord's size limits on what the bot says."""
+"""Discord's size limits on what the bot says, and the links it writes."""
 
 from __future__ import annotations
 
 MESSAGE_LIMIT = 2000  # characters of a message's content
-CHOICE_LIMIT = 100  # characters of an autocomplete choice
 ELLIPSIS = "…"
 
 
@@ -21,3 +20,8 @@ def message(text: str) -> str:
 def echoed(value, limit: int = 80) -> str:
     """A user's input quoted back in a reply: cut, so a long input cannot swell the reply."""
     return cut(value, limit)
+
+
+def message_link(guild_id, channel_id, message_id) -> str:
+    """The link that opens a message in Discord's client (`@me` for a direct message)."""
+    return f"https://discord.com/channels/{guild_id or '@me'}/{channel_id}/{message_id}"
