@@ -19,6 +19,7 @@ import datetime as dt
 import logging
 import uuid
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -29,10 +30,20 @@ from apps.generation.errors import Refused
 from apps.generation.models import PhotoUpload
 from apps.generation.selectors import owner_fields
 from apps.generation.stored_files import unnamed_files
-from apps.generation.submission import PhotoSource
 from apps.generation.uploads import CleanPhoto, UploadError, check_total_pixels, clean_faces
 
 logger = logging.getLogger("narcis.generation")
+
+
+@dataclass(frozen=True)
+class PhotoSource:
+    """One photo of a submission (apps.generation.submission parses them): its bytes to clean (a file
+    part, a data: URI) or the id of an upload."""
+
+    field: str  # "face" or "extra_faces", for the error that names it
+    data: bytes | None = None
+    upload_id: str | None = None
+
 
 MAX_LIVE_UPLOADS = 8  # per owner: two full submissions' worth (a selfie and three more each)
 UPLOADS_FOLDER = "uploads"  # PhotoUpload.image's upload_to

@@ -28,6 +28,7 @@ from pydantic import ValidationError as PydanticValidationError
 from apps.generation import webhook_http
 from apps.generation.errors import Refused
 from apps.generation.models import MAX_EXTRA_FACES
+from apps.generation.photo_uploads import PhotoSource
 from apps.generation.uploads import (
     IDEA_IN_OPENAPI,
     MAX_BYTES,
@@ -83,15 +84,6 @@ class GenerationJsonIn(GenerationFields):
     extra_faces: list[Annotated[str, WithJsonSchema(PHOTO_REF_IN_OPENAPI)]] = Field(
         default_factory=list, max_length=MAX_EXTRA_FACES
     )
-
-
-@dataclass(frozen=True)
-class PhotoSource:
-    """One photo of a submission: its bytes to clean (a file part, a data: URI) or an upload's id."""
-
-    field: str  # "face" or "extra_faces", for the error that names it
-    data: bytes | None = None
-    upload_id: str | None = None
 
 
 @dataclass(frozen=True)

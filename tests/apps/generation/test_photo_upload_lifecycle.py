@@ -14,7 +14,7 @@ from django.test import Client
 
 from apps.generation import photo_uploads, services
 from apps.generation.models import GenerationJob, PhotoUpload
-from apps.generation.submission import PhotoSource
+from apps.generation.photo_uploads import PhotoSource
 from apps.generation.uploads import UploadError
 from apps.sessions_tokens import selectors as token_selectors
 from apps.sessions_tokens import services as tokens
