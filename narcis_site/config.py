@@ -56,10 +56,14 @@ def env_list(env: Mapping[str, str], name: str, default: list[str]) -> list[str]
 _POSTGRES_SCHEMES = {"postgres", "postgresql", "pgsql", "postgresql+psycopg"}
 
 
-def database_from_url(url: str | None, *, base_dir: Path) -> dict:
+POSTGRES_ENGINE = "narcis_site.postgresql"  # Django's backend + psycopg's pool + the leak guard
+
+
+def database_from_url(url: str | None, *, base_dir: Path, env: Mapping[str, str] | None = None) -> dict:
     """DATABASE_URL -> a Django DATABASES["default"] entry.
 
-    postgres://user:pass@host:5432/name?sslmode=require (query items become OPTIONS);
+    postgres://user:pass@host:5432/name?sslmode=require (query items become OPTIONS), pooled as
+    DATABASE_POOL_MIN_SIZE / DATABASE_POOL_MAX_SIZE / DATABASE_POOL_TIMEOUT_S in `env` say;
     sqlite:///relative/to/project.sqlite3 or sqlite:////absolute.sqlite3.
     Unset: SQLite at var/narcis.sqlite3.
     """
@@ -75,24 +79,48 @@ def database_from_url(url: str | None, *, base_dir: Path) -> dict:
         name = unquote(parts.path.lstrip("/"))
         if not name:
             raise ConfigError("DATABASE_URL for PostgreSQL must name a database, e.g. postgres://host/narcis")
+        options = {"connect_timeout": "3", **dict(parse_qsl(parts.query))}
+        pool = database_pool(env or {})
+        if pool:
+            options["pool"] = pool
         return {
-            "ENGINE": "django.db.backends.postgresql",
+            "ENGINE": POSTGRES_ENGINE,
             "NAME": name,
             "USER": unquote(parts.username or ""),
             "PASSWORD": unquote(parts.password or ""),
             "HOST": parts.hostname or "",
             "PORT": str(parts.port or ""),
             # connect_timeout: a black-holed database must fail /health in seconds, not hang it.
-            "OPTIONS": {"connect_timeout": "3", **dict(parse_qsl(parts.query))},
-            # No persistent connections: Django runs each ASGI request (and each database_sync_to_async
-            # call) on a thread of its own, and a kept connection stays with its thread; with 60 s, one
-            # daphne under 16 concurrent clients drove PostgreSQL to "too many clients" (5xx, /health
-            # failing; tests/load_campaign.py). Workers hold one connection for their life either way.
-            # (psycopg's pool was tried and measured faster, but every thread that ends without closing
-            # its connection keeps a pool slot: 16 such threads and the process waits forever.)
+            "OPTIONS": options,
+            # Closed at the end of every request (and of every database_sync_to_async call): with the
+            # pool, closing hands the connection back. Persistent per-thread connections are what drove
+            # PostgreSQL to "too many clients": Django runs each ASGI request on a thread of its own.
             "CONN_MAX_AGE": 0,
+            # With the pool: each connection is checked (one empty query) as it is lent, so one that a
+            # PostgreSQL restart ended is replaced instead of failing a request.
+            "CONN_HEALTH_CHECKS": True,
         }
     raise ConfigError(f"DATABASE_URL scheme {parts.scheme!r} is not supported; use postgres:// or sqlite:///")
+
+
+def database_pool(env: Mapping[str, str]) -> dict | None:
+    """psycopg_pool.ConnectionPool arguments for one process, or None (DATABASE_POOL_MAX_SIZE=0: a new
+    connection per request, e.g. behind PgBouncer).
+
+    One pool per process, shared by its threads: requests, websockets' database calls, the bot's
+    executors, a worker and its lease keeper. A thread that ends holding a connection is reported and
+    the connection goes back (narcis_site/postgresql/base.py). Size it so every process of every task
+    at max_size stays below PostgreSQL's max_connections (docs/benchmarks.md, 2026-12-05)."""
+    max_size = env_int(env, "DATABASE_POOL_MAX_SIZE", 8)
+    if max_size == 0:
+        return None
+    min_size = env_int(env, "DATABASE_POOL_MIN_SIZE", 2)
+    if min_size > max_size:
+        raise ConfigError(f"DATABASE_POOL_MIN_SIZE={min_size} is above DATABASE_POOL_MAX_SIZE={max_size}")
+    # How long a query waits for a free connection before it fails (then a GET is retried once,
+    # narcis_site/database_recovery.py): seconds, not psycopg's 30, so a saturated task answers.
+    timeout = env_int(env, "DATABASE_POOL_TIMEOUT_S", 10, minimum=1)
+    return {"min_size": min_size, "max_size": max_size, "timeout": timeout}
 
 
 def _sqlite(path: Path) -> dict:

@@ -78,7 +78,7 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {"default": config.database_from_url(ENV.get("DATABASE_URL"), base_dir=BASE_DIR)}
+DATABASES = {"default": config.database_from_url(ENV.get("DATABASE_URL"), base_dir=BASE_DIR, env=ENV)}
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

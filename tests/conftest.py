@@ -16,11 +16,13 @@ import shutil
 import pytest
 from django.conf import settings
 
+from narcis_site.config import POSTGRES_ENGINE
+
 _emails = itertools.count(1)
 
 
 def _postgres_available() -> bool:
-    return settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+    return settings.DATABASES["default"]["ENGINE"] == POSTGRES_ENGINE
 
 
 def _redis_available() -> bool:
@@ -72,6 +74,20 @@ def pytest_collection_modifyitems(config, items):
                 if require:
                     raise pytest.UsageError(f"NARCIS_TEST_REQUIRE_SERVICES=1 but {item.nodeid} {reason}")
                 item.add_marker(pytest.mark.skip(reason=reason))
+
+
+@pytest.fixture(autouse=True)
+def no_thread_keeps_a_pooled_connection():
+    """A thread that ended holding a pooled connection during the test fails it (the pool got the
+    connection back and logged the thread: narcis_site/postgresql/base.py). Close it before the thread
+    ends: connection.close(), or close_old_connections() as requests and the bot's executors do."""
+    from narcis_site.postgresql.base import take_leaked_threads
+
+    take_leaked_threads()
+    yield
+    leaked = take_leaked_threads()
+    if leaked:
+        pytest.fail(f"these threads ended holding a database connection: {leaked}")
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -16,7 +16,7 @@ def test_postgres_url_is_fully_parsed(tmp_path):
     db = config.database_from_url(
         "postgres://narcis:p%40ss@db.internal:6543/narcis_prod?sslmode=require", base_dir=tmp_path
     )
-    assert db["ENGINE"] == "django.db.backends.postgresql"
+    assert db["ENGINE"] == "narcis_site.postgresql"  # Django's backend, pooled, with the leak guard
     assert (db["NAME"], db["USER"], db["PASSWORD"], db["HOST"], db["PORT"]) == (
         "narcis_prod",
         "narcis",
@@ -24,7 +24,32 @@ def test_postgres_url_is_fully_parsed(tmp_path):
         "db.internal",
         "6543",
     )
-    assert db["OPTIONS"] == {"sslmode": "require", "connect_timeout": "3"}  # never hang /health
+    pool = {"min_size": 2, "max_size": 8, "timeout": 10}
+    assert db["OPTIONS"] == {"sslmode": "require", "connect_timeout": "3", "pool": pool}  # never hang /health
+    assert (db["CONN_MAX_AGE"], db["CONN_HEALTH_CHECKS"]) == (
+        0,
+        True,
+    )  # closed per request; checked when lent
+
+
+def test_the_pool_is_sized_from_the_environment(tmp_path):
+    env = {"DATABASE_POOL_MIN_SIZE": "1", "DATABASE_POOL_MAX_SIZE": "20", "DATABASE_POOL_TIMEOUT_S": "3"}
+    db = config.database_from_url("postgres://db.internal/narcis", base_dir=tmp_path, env=env)
+    assert db["OPTIONS"]["pool"] == {"min_size": 1, "max_size": 20, "timeout": 3}
+
+
+def test_a_pool_of_size_zero_means_no_pool(tmp_path):
+    db = config.database_from_url("postgres://h/n", base_dir=tmp_path, env={"DATABASE_POOL_MAX_SIZE": "0"})
+    assert "pool" not in db["OPTIONS"]
+
+
+@pytest.mark.parametrize(
+    "env",
+    [{"DATABASE_POOL_MIN_SIZE": "9", "DATABASE_POOL_MAX_SIZE": "4"}, {"DATABASE_POOL_TIMEOUT_S": "0"}],
+)
+def test_unusable_pool_sizes_are_explained(env, tmp_path):
+    with pytest.raises(config.ConfigError, match="DATABASE_POOL"):
+        config.database_from_url("postgres://h/n", base_dir=tmp_path, env=env)
 
 
 def test_sqlite_urls_relative_and_absolute(tmp_path):
