@@ -12,6 +12,7 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from apps.generation.status_route import StatusFastPath  # noqa: E402
 from inference.models.threads import ProcessKind, size_torch_threads  # noqa: E402
 from narcis_site.daphne_drain import install_drain  # noqa: E402
 from narcis_site.daphne_requests import guard_daphne_requests  # noqa: E402
@@ -25,7 +26,7 @@ size_torch_threads(ProcessKind.WORKER if settings.EMBEDDED_WORKER else ProcessKi
 
 application = ProtocolTypeRouter(
     {
-        "http": django_http,
+        "http": StatusFastPath(django_http),  # guests' job polls from the status snapshot
         "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )

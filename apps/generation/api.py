@@ -14,12 +14,14 @@ from ninja.files import UploadedFile
 from ninja.utils import check_csrf
 
 from apps.generation import (
+    eta,
     job_params,
     photo_uploads,
     portraits,
     progress,
     selectors,
     services,
+    status_snapshot,
     submission,
     submit_throttle,
     webhook_http,
@@ -159,7 +161,13 @@ def upload_create(request, photo: File[UploadedFile]):
     summary="A job's status, progress and result",
 )
 def generation_detail(request, job_id: str):
-    return selectors.job_public(selectors.job_for_viewer(job_id, request))
+    """Guests' polls are mostly answered from the job's status snapshot before they reach this view
+    (status_route.py); this view answers the rest from the row, and writes the snapshot a poll missed."""
+    job = selectors.job_for_viewer(job_id, request)
+    public = selectors.job_public(job)
+    mean = eta.mean_run_seconds() if job.status == JobStatus.QUEUED else None
+    status_snapshot.store_if_absent(job, eta_mean=mean)
+    return public
 
 
 @router.get(

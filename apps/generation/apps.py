@@ -7,7 +7,7 @@ class GenerationConfig(AppConfig):
     verbose_name = "Generation"
 
     def ready(self):
-        from apps.generation import eta, portraits  # noqa: F401  (connects their receivers)
+        from apps.generation import eta, portraits, status_snapshot  # noqa: F401  (connects their receivers)
         from apps.generation.selectors import guest_sessions_with_live_jobs
         from apps.sessions_tokens import pending_work
 

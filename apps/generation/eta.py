@@ -18,7 +18,11 @@ _MEAN_KEY = "generation:eta:mean-run-seconds"
 
 
 def eta_seconds(position: int) -> float | None:
-    mean = mean_run_seconds()
+    return eta_from_mean(mean_run_seconds(), position)
+
+
+def eta_from_mean(mean: float | None, position: int) -> float | None:
+    """The jobs ahead and this one, each the mean run time (None: no job succeeded yet)."""
     return None if mean is None else round(mean * (position + 1), 1)
 
 

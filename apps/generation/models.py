@@ -10,6 +10,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import Q
 
+from apps.generation.signals import jobs_changed
 from apps.sessions_tokens.models import exactly_one_owner
 
 
@@ -28,6 +29,30 @@ ENDED_STATUSES = (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELED)
 class Priority(models.IntegerChoices):
     VISITOR = 0, "Visitor"
     OPERATOR = 10, "Operator"
+
+
+class JobQuerySet(models.QuerySet):
+    """Bulk updates and deletes say which jobs they changed (signals.jobs_changed), as saves and
+    single deletes do through Django's own signals: the status snapshots follow every write."""
+
+    def update(self, **kwargs):
+        changed = list(self.values_list("pk", flat=True))
+        count = super().update(**kwargs)
+        if changed:
+            jobs_changed.send(sender=GenerationJob, job_ids=changed)
+        return count
+
+    update.alters_data = True
+
+    def delete(self):
+        changed = list(self.values_list("pk", flat=True))
+        result = super().delete()
+        if changed:
+            jobs_changed.send(sender=GenerationJob, job_ids=changed)
+        return result
+
+    delete.alters_data = True
+    delete.queryset_only = True
 
 
 class GenerationJob(models.Model):
@@ -115,6 +140,8 @@ class GenerationJob(models.Model):
         blank=True,
         help_text="Deleted by its owner: photos, portrait and words are gone; the row stays for the ledger.",
     )
+
+    objects = JobQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]

@@ -14,7 +14,7 @@ from channels.layers import get_channel_layer
 from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 
-from apps.generation import faults, selectors
+from apps.generation import faults, selectors, status_snapshot
 from apps.generation.models import GenerationJob, JobStatus
 
 if TYPE_CHECKING:  # the web imports this module (group names); only workers import the pipeline
@@ -69,6 +69,7 @@ def publish_queue_positions(limit: int = 100) -> None:
         return
     for position, job_id in enumerate(waiting):
         publish(job_id, {"event": "queued", "position": position})
+    status_snapshot.reconcile_queue()
 
 
 class Reporter:

@@ -104,16 +104,23 @@ def queue_position(job: GenerationJob) -> int:
     (services.jobs_claim's fair share)."""
     queued = GenerationJob.objects.filter(status=JobStatus.QUEUED)
     same = queued.filter(priority=job.priority, created_at__lt=job.created_at).count()
-    if job.priority >= Priority.OPERATOR:
-        return same + queued.filter(priority__gt=job.priority).count()
-    operators = queued.filter(priority__gt=job.priority).count()
-    return same + min(operators, settings.OPERATOR_JOBS_PER_VISITOR * (same + 1))
+    return position_from_counts(job.priority, same, queued.filter(priority__gt=job.priority).count())
 
 
-def job_public(job: GenerationJob) -> dict:
+def position_from_counts(priority: int, earlier_same: int, higher: int) -> int:
+    """The queue position from two counts of queued jobs: those of the same priority created before it,
+    and those of a higher priority (the status snapshot's read counts them in Redis)."""
+    if priority >= Priority.OPERATOR:
+        return earlier_same + higher
+    return earlier_same + min(higher, settings.OPERATOR_JOBS_PER_VISITOR * (earlier_same + 1))
+
+
+def job_public(job: GenerationJob, *, with_queue_position: bool = True) -> dict:
     """What the job's owner (or staff: job_for_viewer decides) may know of it: the API's JobOut and the
-    webhooks' `data`. Plain JSON values only: a webhook stores it as it is at the event."""
-    position = queue_position(job) if job.status == JobStatus.QUEUED else None
+    webhooks' `data`. Plain JSON values only: a webhook stores it as it is at the event. Without the
+    queue position (and so the ETA) for the status snapshot, which adds them when read."""
+    queued = with_queue_position and job.status == JobStatus.QUEUED
+    position = queue_position(job) if queued else None
     outcome = job_outcome(job)
     return {
         "id": str(job.id),
