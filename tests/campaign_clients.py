@@ -8,6 +8,7 @@ import asyncio
 import json
 import random
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -17,10 +18,15 @@ PROJECT = Path(__file__).resolve().parents[1]
 ENDINGS = ("succeeded", "failed", "canceled")
 
 
-def spawn(command: list[str], env: dict, log: Path | None) -> subprocess.Popen:
-    """A product process in the project's folder, its output (stderr too) appended to `log`, or dropped."""
+def spawn(
+    command: list[str], env: dict, log: Path | None, *, cwd: Path = PROJECT, pass_fds: tuple = ()
+) -> subprocess.Popen:
+    """A product process in the project's folder (or `cwd`: another checkout of it), its output (stderr
+    too) appended to `log`, or dropped."""
     output = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115 - closed once the child has it
-    process = subprocess.Popen(command, cwd=PROJECT, env=env, stdout=output, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        command, cwd=cwd, env=env, stdout=output, stderr=subprocess.STDOUT, pass_fds=pass_fds
+    )
     if log:
         output.close()
     return process
@@ -37,12 +43,54 @@ def guest_cookie(session) -> str:
     return f"{settings.GUEST_COOKIE_NAME}={signer.sign(str(session.pk))}"
 
 
-class WebServer:
-    """One daphne process (DEBUG off, no embedded worker) on 127.0.0.1:`port`; its output appended to
-    `log` when given (warnings and up, and the drain's lines), else dropped."""
+SERVERS = ("daphne", "uvicorn", "granian", "serve")  # serve: the product's own uvicorn, narcis_site.serve
+PRODUCT_APP = "narcis_site.asgi:application"
 
-    def __init__(self, port: int, env: dict, log: Path | None = None):
+
+def server_command(server: str, app: str, port: int, processes: int) -> list[str]:
+    """The command line of one ASGI server on 127.0.0.1:`port` with `processes` worker processes
+    (daphne has no workers of its own: WebServer starts several on one listening socket; serve runs
+    the product's application, one process, as ECS runs one per task)."""
+    python = [sys.executable, "-m", server]
+    if server == "serve":
+        if processes != 1 or app != PRODUCT_APP:
+            raise ValueError("narcis_site.serve runs the product's application in one process")
+        return [sys.executable, "-m", "narcis_site.serve", "--host", "127.0.0.1", "--port", str(port)]
+    if server == "daphne":
+        return [*python, "-v", "0", "--no-server-name", "-b", "127.0.0.1", "-p", str(port), app]
+    if server == "uvicorn":
+        options = ["--loop", "uvloop", "--http", "httptools", "--ws", "websockets", "--lifespan", "off"]
+        options += ["--no-access-log", "--no-proxy-headers", "--no-server-header", "--log-level", "warning"]
+        workers = ["--workers", str(processes)] if processes > 1 else []  # 1: no supervisor process
+        return [*python, app, "--host", "127.0.0.1", "--port", str(port), *options, *workers]
+    if server == "granian":
+        options = ["--interface", "asgi", "--loop", "uvloop", "--ws", "--no-access-log"]
+        options += ["--log-level", "warning", "--workers", str(processes)]
+        return [*python, app, "--host", "127.0.0.1", "--port", str(port), *options]
+    raise ValueError(f"unknown server {server!r}: one of {SERVERS}")
+
+
+class WebServer:
+    """A web server (daphne unless `server` says uvicorn or granian; DEBUG off, no embedded worker) on
+    127.0.0.1:`port`, `processes` processes accepting on that one port; its output appended to `log`
+    when given (warnings and up, and the drain's lines), else dropped. `project` runs another checkout
+    (the load campaign's baseline); `app` another ASGI application (a minimal one, for the server's own
+    cost)."""
+
+    def __init__(
+        self,
+        port: int,
+        env: dict,
+        log: Path | None = None,
+        *,
+        server: str = "daphne",
+        processes: int = 1,
+        project: Path = PROJECT,
+        app: str = PRODUCT_APP,
+    ):
         self.port, self.kills, self.process, self.log = port, 0, None, log
+        self.server, self.processes, self.project, self.app = server, processes, project, app
+        self.siblings: list[subprocess.Popen] = []  # daphne's other processes on the shared socket
         self.env = {
             **env,
             "DEBUG": "false",
@@ -56,15 +104,30 @@ class WebServer:
     def start(self, *, timeout: float = 120.0, probe: str = "/health") -> None:
         """Returns once `probe` answers: /health with a 200; any other path with any HTTP status (a 404
         path needs no database)."""
-        address = ["-b", "127.0.0.1", "-p", str(self.port)]
-        command = [sys.executable, "-m", "daphne", "-v", "0", "--no-server-name"]
-        self.process = spawn([*command, *address, "narcis_site.asgi:application"], self.env, self.log)
+        command = server_command(self.server, self.app, self.port, self.processes)
+        if self.server == "daphne" and self.processes > 1:
+            self._start_daphnes(command)
+        else:
+            self.process = spawn(command, self.env, self.log, cwd=self.project)
         deadline = time.monotonic() + timeout
         curl = ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", f"{self.base}{probe}"]
         while not self._answered(subprocess.run(curl, capture_output=True, text=True).stdout, probe):
             if self.process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("the web server did not start")
+                raise RuntimeError(f"the web server ({self.server}) did not start")
             time.sleep(0.1)
+
+    def _start_daphnes(self, command: list[str]) -> None:
+        """Several daphnes accept on one listening socket made here (as uvicorn's and granian's own
+        workers do), so one address reaches them all and the kernel spreads the connections."""
+        listener = socket.create_server(("127.0.0.1", self.port), backlog=2048)
+        address = command.index("-b")
+        command = [*command[:address], "--fd", str(listener.fileno()), command[-1]]
+        started = [
+            spawn(command, self.env, self.log, cwd=self.project, pass_fds=(listener.fileno(),))
+            for _ in range(self.processes)
+        ]
+        listener.close()  # the children hold it
+        self.process, self.siblings = started[0], started[1:]
 
     @staticmethod
     def _answered(status: str, probe: str) -> bool:
@@ -75,15 +138,18 @@ class WebServer:
         return f"http://127.0.0.1:{self.port}"
 
     def kill(self) -> None:
-        self.process.kill()
-        self.process.wait(10)
+        for process in [self.process, *self.siblings]:
+            process.kill()
+            process.wait(10)
         self.kills += 1
 
     def stop(self, timeout: float = 30.0) -> float:
-        """SIGTERM (the web drains: narcis_site.daphne_drain), then the exit; returns the seconds taken."""
+        """SIGTERM (daphne drains: narcis_site.daphne_drain), then the exit; returns the seconds taken."""
         started = time.monotonic()
-        self.process.terminate()
-        self.process.wait(timeout)
+        for process in [self.process, *self.siblings]:
+            process.terminate()
+        for process in [self.process, *self.siblings]:
+            process.wait(timeout)
         return time.monotonic() - started
 
 

@@ -1,267 +1,253 @@
-"""The load campaign: the web tier under wrk, and 1,000 websocket subscribers receiving every event.
+"""The load campaign: the web tier under wrk, per server and against an older version, and 1,000 websocket
+subscribers receiving every event.
 
-    DATABASE_URL=postgres://.../narcis_load REDIS_URL=redis://127.0.0.1:6379/3 \\
-        python -m tests.load_campaign [--duration 10] [--connections 16] [--jobs 250] [--tabs 4]
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/narcis_load REDIS_URL=redis://127.0.0.1:6379/3 \\
+        python -m tests.load_campaign [--server daphne,uvicorn,granian] [--web-processes 1,2] \\
+            [--baseline 2fcb7b9] [--revision REV] [--minimal] [--duration 10] [--jobs 250] [--tabs 4]
 
-The database named by DATABASE_URL is migrated and filled (use a throwaway one). One daphne process
-(DEBUG off, no embedded worker: workers are off; `--web-processes N` for more) serves it. wrk
-(`-t2 -c<connections> -d<duration>s`) measures GET /health, GET /api/generations/<id>, GET /api/me,
-GET / and POST /api/generations (a guest with tokens to spare and the per-visitor limits lifted). Then
-`--jobs` queued jobs each get `--tabs` websocket subscribers (all connected first, spread over the web
-processes), and a fake worker publishes every job's progress through the channel layer at the real rate
-(`--steps` events `--interval` s apart, then the final one); each socket must receive every event of
-its job. One JSON line reports it all.
+Every version measured (this working tree, or `--revision <rev>`; with `--baseline <rev>` also that
+commit; a revision is checked out in a temporary git worktree and run with this virtual environment)
+gets a fresh database named after DATABASE_URL's (`<name>_new`, `<name>_old`: created, migrated,
+seeded by that version's code, dropped at the end; the baseline also gets the next Redis database
+number). Each server of `--server` is started with each process count of `--web-processes` for each
+version, all at once, on ports from `--port` up; a server's N processes accept on one port (daphne: N
+daphnes on one listening socket; uvicorn and granian: their own `--workers N`), so wrk measures all N.
+DEBUG off, no embedded worker, workers off. Before any wrk, each process has served each endpoint once
+(a fresh process imports the URLconf on its first such request: 12-15 s here).
+
+wrk (`-t2 -c<connections> -d<duration>s`) measures, endpoint by endpoint, each endpoint on every
+server and version in turn (old, new, old, new...; one second of warm-up each): GET /health,
+GET /api/generations/<id> of a queued job and of a running one (claimed as a worker claims it, its
+progress at 40%), GET /api/me, GET / and POST /api/generations (a guest with tokens to spare, the
+per-visitor limits lifted). `--minimal` also measures a minimal ASGI app (tests/asgi_minimal.py) on
+each server: what the server itself costs. Then, per server and version, `--jobs` queued jobs each get
+`--tabs` websocket subscribers (all connected first) and a fake worker publishes every job's progress
+through that version's channel layer at the real rate (`--steps` events `--interval` s apart, then the
+final one); each socket must receive every event of its job.
+
+One JSON line on stdout reports it all (per target: req/s, p50, p99, non-2xx per endpoint; `ratio`:
+new/old req/s of the same server, or over the old version on `--baseline-server` when given: the
+before/after of a change of server; `vs_daphne`: req/s over daphne's with as many processes, same
+version); the same as markdown tables on stderr, or in the file `--markdown` names. `--server serve`
+is the product's own launcher (narcis_site.serve, one process).
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import io
 import json
 import os
-import re
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
-from tests.campaign_clients import PROJECT, WebServer, guest_cookie
+from tests.campaign_clients import SERVERS, WebServer
+from tests.load_checkouts import Checkout, checkouts
+from tests.load_report import markdown, ratios
+from tests.load_wrk import BOUNDARY, post_script, wrk
 
-WRK_LINE = re.compile(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)\s*$", re.M)
-UNIT_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
-
-
-def _django() -> None:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "narcis_site.settings")
-    import django
-
-    django.setup()
+CSRF = "loadcampaigncsrftoken0123456789a"  # 32 characters, as Django makes them
+MINIMAL_APP = "tests.asgi_minimal:application"
+ENDPOINTS = ("health", "job_queued", "job_running", "me", "wall", "submit")
 
 
-def _seed(jobs: int):
-    """(guest cookie, a job id, [(job id, cookie)] for the sockets): guests with queued jobs."""
-    from django.core.files.base import ContentFile
-    from PIL import Image
+@dataclass
+class Target:
+    web: WebServer
+    checkout: Checkout | None  # None: the minimal app
 
-    from apps.generation import services
-    from apps.sessions_tokens import services as tokens
-    from apps.sessions_tokens.models import User
+    @property
+    def version(self) -> str:
+        return "minimal" if self.checkout is None else self.checkout.label
 
-    def face() -> ContentFile:
-        buffer = io.BytesIO()
-        Image.new("RGB", (64, 64), (200, 150, 120)).save(buffer, format="PNG")
-        return ContentFile(buffer.getvalue())
+    @property
+    def label(self) -> str:
+        return f"{self.version} {self.web.server} x{self.web.processes}"
 
-    staff = User.objects.filter(email="load@narcis.invalid").first() or User.objects.create_superuser(
-        email="load@narcis.invalid"
-    )
-    watched = []
-    for _ in range(jobs):
-        guest = tokens.guest_session_create()
-        job = services.job_submit(owner=guest, idea="calm", face=face())
-        watched.append((str(job.id), guest_cookie(guest)))
-    poster = tokens.guest_session_create()
-    for _ in range(20):
-        tokens.grant(owner=poster, amount=tokens.MAX_GRANT, actor=staff, reason="load campaign")
-    polled = services.job_submit(owner=poster, idea="calm", face=face())
-    return guest_cookie(poster), str(polled.id), watched
+    def describe(self) -> dict:
+        return {"version": self.version, "server": self.web.server, "processes": self.web.processes}
 
-
-def _wrk(url: str, *, duration: int, connections: int, headers: list[str], script: str | None = None) -> dict:
-    command = ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--latency", *headers, url]
-    if script:
-        command[1:1] = ["-s", script]
-    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-    latency = {f"p{p}_ms": round(float(v) * UNIT_MS[u], 1) for p, v, u in WRK_LINE.findall(out)}
-    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    return {"req_s": round(rate), **latency, "non_2xx": int(errors.group(1)) if errors else 0}
+    def url(self, endpoint: str) -> str:
+        seeded = self.checkout.seeded
+        paths = {
+            "health": "/health",
+            "job_queued": f"/api/generations/{seeded['queued']}",
+            "job_running": f"/api/generations/{seeded['running']}",
+            "me": "/api/me",
+            "wall": "/",
+            "submit": "/api/generations",
+        }
+        return self.web.base + paths[endpoint]
 
 
-def _post_script(folder: Path, cookie: str, csrf: str) -> str:
-    boundary = "narcisloadboundary"
-    buffer = io.BytesIO()
-    import skimage.data
-    from PIL import Image
+def _targets(args, versions: list[Checkout], env: dict) -> list[Target]:
+    made, port = [], args.port
+    if args.baseline_server and args.baseline_server not in args.server:
+        args.server = [args.baseline_server, *args.server]  # its old targets come first, then the new
+    if args.minimal:
+        for server in args.server:
+            if server == "serve":  # the product's own launcher serves only the product
+                continue
+            for processes in args.web_processes:
+                web = WebServer(port, env, server=server, processes=processes, app=MINIMAL_APP)
+                made.append(Target(web, None))
+                port += 1
+    for server in args.server:
+        for processes in args.web_processes:
+            for checkout in versions:  # old, new: side by side in every measurement loop
+                if checkout.label == "old" and args.baseline_server not in (None, server):
+                    continue
+                if server == "serve" and processes != 1:  # one process a task, as ECS runs it
+                    continue
+                web = WebServer(
+                    port, checkout.env, server=server, processes=processes, project=checkout.folder
+                )
+                made.append(Target(web, checkout))
+                port += 1
+    return made
 
-    Image.fromarray(skimage.data.astronaut()).save(buffer, format="JPEG")
-    body = (
-        (
-            f'--{boundary}\r\nContent-Disposition: form-data; name="idea"\r\n\r\ncorporate confidence\r\n'
-            f'--{boundary}\r\nContent-Disposition: form-data; name="face"; filename="me.jpg"\r\n'
-            "Content-Type: image/jpeg\r\n\r\n"
-        ).encode("latin-1")
-        + buffer.getvalue()
-        + f"\r\n--{boundary}--\r\n".encode("latin-1")
-    )
-    (folder / "body.bin").write_bytes(body)
-    script = folder / "post.lua"
-    script.write_text(
-        f'local f = io.open("{folder / "body.bin"}", "rb")\nwrk.body = f:read("*all")\nf:close()\n'
-        'wrk.method = "POST"\n'
-        f'wrk.headers["Content-Type"] = "multipart/form-data; boundary={boundary}"\n'
-        f'wrk.headers["Cookie"] = "{cookie}; csrftoken={csrf}"\n'
-        f'wrk.headers["X-CSRFToken"] = "{csrf}"\n'
-    )
-    return str(script)
+
+def _settle(timeout: float = 90.0) -> None:
+    """Waits until the machine is nearly idle: a server's second process may still be importing Django
+    after the first answered."""
+    deadline = time.monotonic() + timeout
+
+    def busy_idle() -> tuple[int, int]:
+        fields = [int(v) for v in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
+        return sum(fields) - fields[3] - fields[4], fields[3] + fields[4]
+
+    while time.monotonic() < deadline:
+        busy, idle = busy_idle()
+        time.sleep(1.0)
+        busy2, idle2 = busy_idle()
+        if (busy2 - busy) < 0.15 * ((busy2 - busy) + (idle2 - idle)):
+            return
 
 
-async def _sockets(
-    bases: list[str], watched, *, tabs: int, steps: int, interval: float, opening_at_once: int
-) -> dict:
-    """Each job's tabs are spread over the web processes in turn, as a load balancer would."""
-    from channels.layers import get_channel_layer
-    from websockets.asyncio.client import connect
-    from websockets.exceptions import InvalidHandshake
+def _warm(target: Target, folder: Path) -> None:
+    """The first request of each kind in a fresh process imports and compiles what /health never touches
+    (the URLconf alone took 12-15 s here; a submit loads the face detector): several at once per
+    process, each waited for, before any wrk."""
+    if target.checkout is None:
+        return
+    cookie = target.checkout.seeded["cookie"]
+    curl = ["curl", "-s", "-o", "/dev/null", "--max-time", "180", "-H", f"Cookie: {cookie}; csrftoken={CSRF}"]
+    post_script(folder, cookie, CSRF)  # writes the body the submit sends
+    submit = ["-H", f"X-CSRFToken: {CSRF}", "-H", f"Content-Type: multipart/form-data; boundary={BOUNDARY}"]
+    submit += ["--data-binary", f"@{folder / 'body.bin'}"]
+    for endpoint in ("job_queued", "job_running", "me", "wall", "submit"):
+        command = [*curl, *(submit if endpoint == "submit" else []), target.url(endpoint)]
+        for process in [subprocess.Popen(command) for _ in range(2 * target.web.processes)]:
+            process.wait()
 
-    from apps.generation.progress import group_name
 
-    received: dict[int, list[dict]] = {}
-    ready = asyncio.Event()
-    connected = 0
+def _measure_http(args, targets: list[Target], folder: Path) -> dict[str, dict]:
+    results: dict[str, dict] = {target.label: {} for target in targets}
+    scripts = {}
+    for endpoint in ("minimal", *ENDPOINTS):
+        for target in targets:
+            if (target.checkout is None) != (endpoint == "minimal"):
+                continue
+            script, headers = None, []
+            if target.checkout is not None:
+                cookie = target.checkout.seeded["cookie"]
+                headers = ["-H", f"Cookie: {cookie}; csrftoken={CSRF}"]
+                if endpoint == "submit":
+                    script = scripts.setdefault(cookie, post_script(folder, cookie, CSRF))
+            url = target.web.base + "/" if endpoint == "minimal" else target.url(endpoint)
+            options = {"connections": args.connections, "headers": headers, "script": script}
+            if endpoint != "submit":  # a warm-up POST would only add jobs to the queue
+                wrk(url, duration=1, **options)
+            results[target.label][endpoint] = wrk(url, duration=args.duration, **options)
+        print(
+            json.dumps({endpoint: {t: r[endpoint] for t, r in results.items() if endpoint in r}}),
+            file=sys.stderr,
+        )
+    return results
 
-    opening = asyncio.Semaphore(opening_at_once)
-    retried = 0
 
-    async def open_socket(job_id: str, cookie: str, base: str):
-        """Opens like a page does: a failed handshake is tried again after a pause (portraits.js
-        reconnects too); at most `opening_at_once` handshakes in flight."""
-        nonlocal retried
-        for attempt in range(5):
-            try:
-                async with opening:
-                    socket = await connect(
-                        f"{base}/ws/generations/{job_id}/",
-                        additional_headers={"Cookie": cookie},
-                        origin=base.replace("ws://", "http://"),
-                        max_queue=None,
-                        open_timeout=60,
-                        ping_interval=None,
-                    )
-                    return socket, json.loads(await socket.recv())  # the snapshot
-            except (OSError, InvalidHandshake, TimeoutError):
-                if attempt == 4:
-                    raise
-                retried += 1
-                await asyncio.sleep(0.5 * (attempt + 1))
-
-    async def subscriber(index: int, job_id: str, cookie: str):
-        nonlocal connected
-        received[index] = []
-        socket, snapshot = await open_socket(job_id, cookie, bases[index % len(bases)])
-        async with socket:
-            received[index].append(snapshot)
-            connected += 1
-            if connected == len(watched) * tabs:
-                ready.set()
-            async for message in socket:
-                event = json.loads(message)
-                received[index].append(event)
-                if event.get("event") == "succeeded":
-                    return
-
-    layer = get_channel_layer()
-    sending = asyncio.Semaphore(32)  # the layer's Redis pool is bounded; a worker sends one at a time
-
-    async def send(job_id: str, event: dict):
-        async with sending:
-            await layer.group_send(group_name(job_id), {"type": "job.event", "event": event})
-
-    async def worker(job_id: str):
-        for step in range(1, steps + 1):
-            event = {
-                "event": "progress",
-                "stage": "stage1",
-                "step": step,
-                "total": steps,
-                "percent": round(100 * step / steps, 1),
-            }
-            await send(job_id, event)
-            await asyncio.sleep(interval)
-        final = {"event": "succeeded", "status": "succeeded", "result_url": None}
-        await send(job_id, final)
-
-    tasks = [
-        asyncio.create_task(subscriber(i * tabs + t, job_id, cookie))
-        for i, (job_id, cookie) in enumerate(watched)
-        for t in range(tabs)
-    ]
-    started = time.perf_counter()
-    try:
-        await asyncio.wait_for(ready.wait(), timeout=300)
-    except TimeoutError:
-        failed = [repr(task.exception()) for task in tasks if task.done() and task.exception()]
-        raise RuntimeError(
-            f"{connected} of {len(tasks)} sockets connected; first errors: {failed[:3]}"
-        ) from None
-    connect_s = time.perf_counter() - started
-    started = time.perf_counter()
-    await asyncio.gather(*(worker(job_id) for job_id, _ in watched))
-    done, pending = await asyncio.wait(tasks, timeout=60)
-    errors = [repr(task.exception()) for task in done if task.exception()]
-    for task in pending:
-        task.cancel()
-    expected = len(tasks) * (steps + 1)
-    delivered = sum(len(events) - 1 for events in received.values())
-    ended = sum(1 for events in received.values() if events and events[-1].get("event") == "succeeded")
-    return {
-        "sockets": len(tasks),
-        "handshakes_retried": retried,
-        "connect_s": round(connect_s, 1),
-        "publish_s": round(time.perf_counter() - started, 1),
-        "expected": expected,
-        "delivered": delivered,
-        "delivered_pct": round(100 * delivered / expected, 2),
-        "ended_with_terminal_event": ended,
-        "failed_sockets": len(errors),
-        "first_errors": errors[:3],
+def _measure_sockets(args, target: Target) -> dict:
+    order = {
+        "bases": [target.web.base.replace("http://", "ws://")],
+        "watched": target.checkout.seeded["watched"],
+        "tabs": args.tabs,
+        "steps": args.steps,
+        "interval": args.interval,
+        "opening": args.opening,
     }
+    try:
+        return target.checkout.fixture("sockets", order=order)
+    except RuntimeError as error:  # a server whose websockets fail: reported, the others still measured
+        return {"error": str(error)[-1000:], "delivered_pct": 0}
 
 
 def run(args) -> dict:
-    _django()
-    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=PROJECT, check=True)
-    cookie, job_id, watched = _seed(args.jobs)
-    env = {**os.environ, "GENERATIONS_PER_MINUTE": "1000000", "GENERATIONS_MAX_QUEUED": "1000000"}
-    servers = [WebServer(args.port + i, env) for i in range(args.web_processes)]
-    for server in servers:
-        server.start()
-    base = servers[0].base  # wrk measures one process
-    try:
-        csrf = "loadcampaigncsrftoken0123456789a"  # 32 characters, as Django makes them
-        headers = ["-H", f"Cookie: {cookie}; csrftoken={csrf}"]
-        database = os.environ.get("DATABASE_URL", "sqlite").split(":")[0]
-        report = {"server": f"daphne x{len(servers)}", "database": database}
-        if not args.sockets_only:
-            wrk = {"duration": args.duration, "connections": args.connections, "headers": headers}
-            report["health"] = _wrk(f"{base}/health", **wrk)
-            report["job_status"] = _wrk(f"{base}/api/generations/{job_id}", **wrk)
-            report["me"] = _wrk(f"{base}/api/me", **wrk)
-            report["wall"] = _wrk(f"{base}/", **wrk)
+    lifted = ("GENERATIONS_PER_MINUTE", "GENERATIONS_MAX_QUEUED", "SUBMITS_PER_MINUTE_PER_VISITOR")
+    env = {**os.environ, **dict.fromkeys([*lifted, "SUBMITS_PER_MINUTE_PER_ADDRESS"], "1000000")}
+    with checkouts(env, baseline=args.baseline, jobs=args.jobs, revision=args.revision) as versions:
+        targets = _targets(args, versions, env)
+        try:
+            for target in targets:
+                target.web.start()
+            _settle()
             with tempfile.TemporaryDirectory() as folder:
-                script = _post_script(Path(folder), cookie, csrf)
-                report["submit"] = _wrk(f"{base}/api/generations", **wrk, script=script)
-            print(json.dumps(report), file=sys.stderr, flush=True)  # the HTTP figures, whatever follows
-        report["websockets"] = asyncio.run(
-            _sockets(
-                [server.base.replace("http://", "ws://") for server in servers],
-                watched,
-                tabs=args.tabs,
-                steps=args.steps,
-                interval=args.interval,
-                opening_at_once=args.opening,
-            )
-        )
-    finally:
-        for server in servers:
-            server.stop()
+                for target in targets:
+                    _warm(target, Path(folder))
+            report = {"revision": args.revision or "working tree", "baseline": args.baseline}
+            report["baseline_server"] = args.baseline_server
+            report.update(duration_s=args.duration, connections=args.connections)
+            report["targets"] = {t.label: t.describe() for t in targets}
+            if not args.sockets_only:
+                with tempfile.TemporaryDirectory() as folder:
+                    for label, endpoints in _measure_http(args, targets, Path(folder)).items():
+                        report["targets"][label]["endpoints"] = endpoints
+                report["ratios"] = ratios(report["targets"], args.baseline_server)
+            if not args.no_sockets:
+                for target in targets:
+                    if target.checkout is not None:
+                        report["targets"][target.label]["websockets"] = _measure_sockets(args, target)
+                        print(
+                            json.dumps({target.label: report["targets"][target.label]["websockets"]}),
+                            file=sys.stderr,
+                        )
+        finally:
+            for target in targets:
+                _stop(target.web)
     return report
+
+
+def _stop(web: WebServer) -> None:
+    if web.process is None:
+        return
+    try:
+        web.stop(timeout=30)
+    except Exception:  # noqa: BLE001 - one that will not stop is killed; the others still stop
+        web.kill()
+
+
+def _choices(allowed: tuple[str, ...] | None, cast=str):
+    def parse(text: str) -> list:
+        values = [cast(value) for value in text.split(",") if value]
+        if allowed and not set(values) <= set(allowed):
+            raise argparse.ArgumentTypeError(f"one or more of {', '.join(allowed)}")
+        return values
+
+    return parse
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--server", type=_choices(SERVERS), default=["daphne"], help="comma-separated")
+    parser.add_argument("--web-processes", type=_choices(None, int), default=[1], help="comma-separated")
+    parser.add_argument("--baseline", help="a git revision measured side by side with this checkout")
+    parser.add_argument("--revision", help="measure this git revision instead of the working tree")
+    parser.add_argument(
+        "--baseline-server", choices=SERVERS, help="the baseline on this server only; every ratio against it"
+    )
+    parser.add_argument("--minimal", action="store_true", help="also a minimal ASGI app on each server")
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--jobs", type=int, default=250)
@@ -269,13 +255,20 @@ def main(argv=None) -> int:
     parser.add_argument("--steps", type=int, default=50, help="progress events per job")
     parser.add_argument("--interval", type=float, default=0.15, help="seconds between a job's events")
     parser.add_argument("--opening", type=int, default=50, help="websocket handshakes in flight at once")
-    parser.add_argument("--port", type=int, default=8765)
-    parser.add_argument("--web-processes", type=int, default=1, help="daphnes sharing the sockets")
+    parser.add_argument("--port", type=int, default=8765, help="the first of the servers' ports")
     parser.add_argument("--sockets-only", action="store_true", help="skip wrk, measure the sockets")
-    report = run(parser.parse_args(argv))
+    parser.add_argument("--no-sockets", action="store_true", help="wrk only")
+    parser.add_argument("--markdown", type=Path, help="write the tables here instead of stderr")
+    args = parser.parse_args(argv)
+    report = run(args)
     print(json.dumps(report))
-    sockets = report["websockets"]
-    return 0 if sockets["delivered"] == sockets["expected"] else 1
+    tables = markdown(report)
+    if args.markdown:
+        args.markdown.write_text(tables)
+    else:
+        print(tables, file=sys.stderr)
+    sockets = [t["websockets"] for t in report["targets"].values() if "websockets" in t]
+    return 0 if all(s.get("delivered_pct") == 100 for s in sockets) else 1
 
 
 if __name__ == "__main__":
