@@ -181,7 +181,10 @@ def run_forever(stop: threading.Event, *, poll_s: float = 1.0) -> None:
             sent = deliver_due()
         except Exception:  # noqa: BLE001 - a database blip must not end the loop; the next round retries
             logger.exception("webhook round failed")
-            close_old_connections()
             sent = 0
         if not sent:
+            # Idle (or failed): the connection goes back to the pool until the next round, a broken one
+            # is dropped; the loop, embedded in the web process, holds no slot while it waits.
+            close_old_connections()
             stop.wait(poll_s)
+    close_old_connections()  # the thread ends holding nothing

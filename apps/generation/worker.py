@@ -20,6 +20,7 @@ import numpy as np
 import torch
 from django.conf import settings
 from django.core.files.base import ContentFile
+from django.db import close_old_connections
 from PIL import Image
 
 from apps.generation import concepts, faults, progress, services
@@ -332,7 +333,11 @@ class Worker:
                 backoff, handled = min(backoff * 2, max_backoff), 0
                 faults.reconnect()
             if handled == 0:
+                # Idle: the connection goes back to the pool while the worker waits (embedded in the web
+                # process it would otherwise keep one of the requests' slots for good).
+                close_old_connections()
                 self.stopping.wait(backoff)
+        close_old_connections()  # the thread ends holding nothing
         logger.info("worker stopped", extra={"worker": self.worker_id})
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import collections
 import logging
 import threading
+import weakref
 
 from django.db.backends.postgresql import base as postgresql
 
@@ -38,7 +39,7 @@ def take_leaked_threads() -> list[str]:
 class _Loan:
     """One pooled connection lent to one thread; its __del__ runs when the thread's locals are freed."""
 
-    __slots__ = ("alias", "connection", "pool", "thread")
+    __slots__ = ("__weakref__", "alias", "connection", "pool", "thread")
 
     def __init__(self, alias, pool, connection):
         self.alias, self.pool, self.connection = alias, pool, connection
@@ -66,27 +67,34 @@ class _Loan:
 
 def _lent() -> dict:
     try:
-        return _loans.by_alias
+        return _loans.by_wrapper
     except AttributeError:
-        _loans.by_alias = {}
-        return _loans.by_alias
+        _loans.by_wrapper = {}
+        return _loans.by_wrapper
 
 
 class DatabaseWrapper(postgresql.DatabaseWrapper):
+    # A weak reference: the wrapper lives in reference cycles (ops, features, ... point back at it) and
+    # is freed only by the cyclic GC, long after its thread; the loan must die with the thread.
+    _loan: weakref.ref | None = None
+
     def get_new_connection(self, conn_params):
         connection = super().get_new_connection(conn_params)
         if self.pool is not None:
-            _lent()[self.alias] = _Loan(self.alias, connection._pool, connection)
+            loan = _Loan(self.alias, connection._pool, connection)
+            # Keyed by wrapper, not alias: a thread may hold several wrappers of one alias (a test that
+            # swaps connections["default"]); replacing a live wrapper's loan would hand its connection back.
+            _lent()[id(self)] = loan
+            self._loan = weakref.ref(loan)
         return connection
 
     def _close(self):
-        held = self.connection
+        held, loan = self.connection, self._loan() if self._loan else None
         try:
             return super()._close()
         finally:
-            # Django sets `connection` to None once putconn() took it back; only then is the loan over.
-            if held is not None and self.connection is None:
-                loan = _lent().get(self.alias)
-                if loan is not None and loan.connection is held:
-                    loan.settle()
-                    del _lent()[self.alias]
+            # Django sets `connection` to None once putconn() took it back; only then is the loan over
+            # (settled through the wrapper: a connection shared with another thread may close there).
+            if loan is not None and held is not None and self.connection is None and loan.connection is held:
+                loan.settle()
+                self._loan = None

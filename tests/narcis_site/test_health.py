@@ -32,12 +32,18 @@ def test_health_is_503_naming_the_database_when_it_is_unreachable(client):
         settings_dict["NAME"] = "/nonexistent-dir/narcis.sqlite3"
     else:
         settings_dict["PORT"] = "1"
+        # Through a pool of its own, as the web connects (the suite's pool would answer): the wait for a
+        # connection that never comes ends after the pool's timeout.
+        settings_dict["OPTIONS"]["pool"] = {"min_size": 1, "max_size": 1, "timeout": 1}
     working = connections["default"]
-    connections["default"] = working.__class__(settings_dict, alias="default")
+    unreachable = working.__class__(settings_dict, alias="unreachable")
+    connections["default"] = unreachable
     try:
         response = client.get("/health")
     finally:
-        connections["default"].close()
+        unreachable.close()
+        if connection.vendor == "postgresql":
+            unreachable.close_pool()
         connections["default"] = working
     assert response.status_code == 503
     assert response.json() == {"status": "unavailable", "database": "unavailable"}
@@ -45,5 +51,7 @@ def test_health_is_503_naming_the_database_when_it_is_unreachable(client):
 
 @pytest.mark.django_db(transaction=True)
 async def test_health_through_the_asgi_application():
-    response = await HttpCommunicator(application, "GET", "/health").get_response()
+    communicator = HttpCommunicator(application, "GET", "/health")
+    response = await communicator.get_response()
+    await communicator.wait()  # the request's end (request_finished) gives its connection back
     assert response["status"] == 200

@@ -4,11 +4,12 @@ and every later query in the process waits DATABASE_POOL_TIMEOUT_S and fails (do
 
 from __future__ import annotations
 
+import copy
 import logging
 import threading
 
 import pytest
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 
 from narcis_site.postgresql import base
 
@@ -53,7 +54,7 @@ def test_threads_that_end_holding_a_connection_are_caught_and_give_it_back(caplo
 
 def test_a_thread_that_ends_inside_a_transaction_commits_nothing():
     with connection.cursor() as cursor:
-        cursor.execute("CREATE TABLE pool_guard_probe (n int)")
+        cursor.execute("DROP TABLE IF EXISTS pool_guard_probe; CREATE TABLE pool_guard_probe (n int)")
     connection.close()
 
     def write_and_forget():
@@ -76,3 +77,15 @@ def test_a_thread_that_closes_is_not_reported():
 
     assert run_thread(query_and_close, "tidy") == []
     assert base.take_leaked_threads() == []
+
+
+def test_a_second_wrapper_in_one_thread_leaves_the_firsts_connection_alone():
+    """A test may swap connections["default"] for a wrapper of its own; the first one's loan stays."""
+    first = connections["default"]
+    first.ensure_connection()
+    second = first.__class__(copy.deepcopy(first.settings_dict), alias="default")
+    second.ensure_connection()
+    second.close()
+    assert base.take_leaked_threads() == []
+    first.close()  # still lent to `first`: handing it back here is the first time
+    assert lent() == 0
