@@ -117,9 +117,11 @@ def database_pool(env: Mapping[str, str]) -> dict | None:
     min_size = env_int(env, "DATABASE_POOL_MIN_SIZE", 2)
     if min_size > max_size:
         raise ConfigError(f"DATABASE_POOL_MIN_SIZE={min_size} is above DATABASE_POOL_MAX_SIZE={max_size}")
-    # How long a query waits for a free connection before it fails (then a GET is retried once,
-    # narcis_site/database_recovery.py): seconds, not psycopg's 30, so a saturated task answers.
-    timeout = env_int(env, "DATABASE_POOL_TIMEOUT_S", 10, minimum=1)
+    # How long a query waits for a connection (a free slot, or a new one while the database is down)
+    # before it fails; a GET is then retried once (narcis_site/database_recovery.py). 5 s, not
+    # psycopg's 30: about the ALB's 4 s health-check timeout, so a task that cannot reach its database
+    # says so instead of piling up waiting requests.
+    timeout = env_int(env, "DATABASE_POOL_TIMEOUT_S", 5, minimum=1)
     return {"min_size": min_size, "max_size": max_size, "timeout": timeout}
 
 
