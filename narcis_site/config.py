@@ -111,7 +111,7 @@ def database_pool(env: Mapping[str, str]) -> dict | None:
     executors, a worker and its lease keeper. A thread that ends holding a connection is reported and
     the connection goes back (narcis_site/postgresql/base.py). Size it so every process of every task
     at max_size stays below PostgreSQL's max_connections (docs/benchmarks.md, 2026-12-05)."""
-    max_size = env_int(env, "DATABASE_POOL_MAX_SIZE", 8)
+    max_size = env_int(env, "DATABASE_POOL_MAX_SIZE", 16)
     if max_size == 0:
         return None
     min_size = env_int(env, "DATABASE_POOL_MIN_SIZE", 2)

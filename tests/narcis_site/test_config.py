@@ -24,7 +24,7 @@ def test_postgres_url_is_fully_parsed(tmp_path):
         "db.internal",
         "6543",
     )
-    pool = {"min_size": 2, "max_size": 8, "timeout": 5}
+    pool = {"min_size": 2, "max_size": 16, "timeout": 5}
     assert db["OPTIONS"] == {"sslmode": "require", "connect_timeout": "3", "pool": pool}  # never hang /health
     assert (db["CONN_MAX_AGE"], db["CONN_HEALTH_CHECKS"]) == (
         0,
