@@ -30,13 +30,13 @@ lock: install
 lock-check: install
 	CHECK=1 UV=$(BIN)/uv requirements/compile
 
-# daphne -v 0: no plain-text access log; the app logs each request as one JSON line.
+# narcis_site.serve: uvicorn with the web's protections (413, 408, the SIGTERM drain); JSON log lines only.
 # NARCIS_EMBEDDED_WORKER: one generation worker thread inside the server (apps/generation/embedded.py).
 run: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py photowall --demo   # a few demo portraits, so the wall is never empty
 	@echo "Narcis is starting on http://127.0.0.1:$(PORT)"
-	DEBUG=$${DEBUG:-true} NARCIS_EMBEDDED_WORKER=$${NARCIS_EMBEDDED_WORKER:-true} $(BIN)/daphne -v 0 --no-server-name -b 127.0.0.1 -p $(PORT) narcis_site.asgi:application
+	DEBUG=$${DEBUG:-true} NARCIS_EMBEDDED_WORKER=$${NARCIS_EMBEDDED_WORKER:-true} $(BIN)/python -m narcis_site.serve --host 127.0.0.1 --port $(PORT)
 
 # The production topology on this machine: PostgreSQL, Redis, a local S3, 1 web + 2 workers (deploy/stack/run).
 stack: install

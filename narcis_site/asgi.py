@@ -14,12 +14,8 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 
 from apps.generation.status_route import StatusFastPath  # noqa: E402
 from inference.models.threads import ProcessKind, size_torch_threads  # noqa: E402
-from narcis_site.daphne_drain import install_drain  # noqa: E402
-from narcis_site.daphne_requests import guard_daphne_requests  # noqa: E402
 from narcis_site.routing import websocket_urlpatterns  # noqa: E402
 
-guard_daphne_requests()
-install_drain()  # SIGTERM drains instead of cutting what is in flight
 # The web runs torch only for small models: one thread, the cores stay the workers'. Under `make run` the
 # embedded worker paints in this process, which is then the machine's one torch process.
 size_torch_threads(ProcessKind.WORKER if settings.EMBEDDED_WORKER else ProcessKind.WEB)

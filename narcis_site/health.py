@@ -11,7 +11,7 @@ import logging
 from django.db import DatabaseError, connections
 from django.http import JsonResponse
 
-from narcis_site.daphne_drain import DRAINING
+from narcis_site.drain import DRAINING
 
 logger = logging.getLogger("narcis.health")
 
@@ -31,7 +31,7 @@ def database_status() -> str:
 
 
 def health_response() -> JsonResponse:
-    if DRAINING.is_set():  # told to stop: the balancer should send nothing new (narcis_site.daphne_drain)
+    if DRAINING.is_set():  # told to stop: the balancer should send nothing new (narcis_site.drain)
         healthy, body = False, {"status": "draining"}
     else:
         database = database_status()

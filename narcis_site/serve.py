@@ -54,12 +54,21 @@ def config(application, host: str, port: int):
     )
 
 
+def load_views() -> None:
+    """Imports the URL configuration and every view it names before the port opens: otherwise the first
+    request that is not /health (answered by a middleware) pays for it, seconds on a small task."""
+    from django.urls import get_resolver
+
+    get_resolver().url_patterns  # noqa: B018 - a lazy property: reading it imports the modules
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "narcis_site.settings")
     from narcis_site.asgi import application  # sets Django up, its logging first
     from narcis_site.drain import DrainingServer
 
+    load_views()
     server = DrainingServer(config(application, args.host, args.port))
     logging.getLogger("narcis.web").info("web listening", extra={"host": args.host, "port": args.port})
     try:

@@ -194,7 +194,7 @@ OPS_IDEAS = config.env_list(
 )
 # Sessions one operator may have painting at once (apps.discord_ops.services.sessions).
 MAX_LIVE_SESSIONS = config.env_int(ENV, "MAX_LIVE_SESSIONS", 3, minimum=1)
-# Refused by the server before it is read (narcis_site.daphne_requests): a body past MAX_REQUEST_BYTES
+# Refused by the server before it is read (narcis_site.request_limits): a body past MAX_REQUEST_BYTES
 # (four 10 MB photos and the form around them), and a request too slow to arrive: headers past
 # REQUEST_HEADER_TIMEOUT_S from its first byte; a body slower than that again plus a second per
 # REQUEST_BODY_MIN_RATE bytes (16 KiB/s: any phone's uplink), or past REQUEST_BODY_MAX_S.
@@ -202,7 +202,7 @@ MAX_REQUEST_BYTES = config.env_int(ENV, "MAX_REQUEST_BYTES", 42 * 2**20, minimum
 REQUEST_HEADER_TIMEOUT_S = config.env_int(ENV, "REQUEST_HEADER_TIMEOUT_S", 20, minimum=1)
 REQUEST_BODY_MIN_RATE = config.env_int(ENV, "REQUEST_BODY_MIN_RATE", 16 * 1024, minimum=1)
 REQUEST_BODY_MAX_S = config.env_int(ENV, "REQUEST_BODY_MAX_S", 300, minimum=1)
-# SIGTERM drains the web process (narcis_site.daphne_drain): /health says 503 at once, requests are served
+# SIGTERM drains the web process (narcis_site.drain): /health says 503 at once, requests are served
 # for WEB_DRAIN_S more (a balancer's checks notice), then websockets close and what is in flight gets up to
 # WEB_DRAIN_MAX_S. Both together stay under the task's stopTimeout (30 s for web).
 WEB_DRAIN_S = config.env_int(ENV, "WEB_DRAIN_S", 5, minimum=0)
@@ -270,7 +270,10 @@ LOGGING = {
     "handlers": {"stdout": {"class": "logging.StreamHandler", "formatter": "json"}},
     "root": {"handlers": ["stdout"], "level": LOG_LEVEL},
     "loggers": {
-        # Daphne says where it listens; requests are logged by narcis_site.access_log.
+        # narcis_site.serve says where it listens, the drain what it did, narcis_site.access_log each
+        # request; uvicorn's own lines (plain text with colour codes as fields) only when they warn.
+        "uvicorn": {"level": "WARNING"},
+        # daphne: only the load campaign's server comparison still starts it.
         "daphne": {"level": "INFO"},
         "daphne.http_protocol": {"level": "WARNING"},
         "daphne.ws_protocol": {"level": "WARNING"},

@@ -71,7 +71,9 @@ def server_command(server: str, app: str, port: int, processes: int) -> list[str
 
 
 class WebServer:
-    """A web server (daphne unless `server` says uvicorn or granian; DEBUG off, no embedded worker) on
+    """A web server (the product's, narcis_site.serve, unless `server` names a plain daphne, uvicorn or
+    granian: those run the application without the server's protections and drain; DEBUG off, no
+    embedded worker) on
     127.0.0.1:`port`, `processes` processes accepting on that one port; its output appended to `log`
     when given (warnings and up, and the drain's lines), else dropped. `project` runs another checkout
     (the load campaign's baseline); `app` another ASGI application (a minimal one, for the server's own
@@ -83,7 +85,7 @@ class WebServer:
         env: dict,
         log: Path | None = None,
         *,
-        server: str = "daphne",
+        server: str = "serve",
         processes: int = 1,
         project: Path = PROJECT,
         app: str = PRODUCT_APP,
@@ -144,7 +146,7 @@ class WebServer:
         self.kills += 1
 
     def stop(self, timeout: float = 30.0) -> float:
-        """SIGTERM (daphne drains: narcis_site.daphne_drain), then the exit; returns the seconds taken."""
+        """SIGTERM (serve drains: narcis_site.drain), then the exit; returns the seconds taken."""
         started = time.monotonic()
         for process in [self.process, *self.siblings]:
             process.terminate()

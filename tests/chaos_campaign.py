@@ -4,7 +4,7 @@
         [--workers 3] [--kill-every 10] [--timeout 900] [--sizes visitor|tuned]
 
 The database named by DATABASE_URL is migrated and filled (use a throwaway one). The campaign starts its
-own Redis on a free port, `--workers` run_worker processes and one daphne on them, submits `--jobs`
+own Redis on a free port, `--workers` run_worker processes and one web on them, submits `--jobs`
 portraits spread over `--guests` guest sessions (each spends its own tokens) and watches each on a
 websocket as its page would, then, until every job has ended: SIGKILLs a random worker every
 `--kill-every` seconds and restarts it, kills and restarts Redis once, terminates every PostgreSQL

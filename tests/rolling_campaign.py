@@ -4,11 +4,11 @@
         [--database-restarts 1]
 
 The production topology on this machine, every server the campaign's own: a PostgreSQL instance (initdb
-in a temporary folder, its own port), Redis, 2 web processes (daphne) behind HAProxy configured as the
+in a temporary folder, its own port), Redis, 2 web processes (uvicorn) behind HAProxy configured as the
 ALB (tests/campaign_servers.py), 2 run_worker processes. It submits `--jobs` portraits from `--guests`
 guest sessions; every guest polls its jobs' status through the balancer once a second and every job is
 watched on a websocket, as the pages do. Meanwhile, as a deploy does, each web process in turn gets
-SIGTERM (it drains: narcis_site.daphne_drain) and is replaced once it has exited and the balancer sees
+SIGTERM (it drains: narcis_site.drain) and is replaced once it has exited and the balancer sees
 the new one healthy; each worker in turn is replaced (the new one started, then the old one SIGTERMed:
 it finishes its batch or hands it back, apps.generation.stop_deadline); then PostgreSQL itself restarts
 (`pg_ctl restart -m fast`: every connection ended, new ones refused until it is back). Rounds repeat until
@@ -95,7 +95,7 @@ class Pollers:
 
 def restart_web(webs: list[WebServer], index: int, balancer: Balancer) -> dict:
     """As an ECS deploy replaces a web task: deregistered from the balancer, then SIGTERM (the process
-    drains: narcis_site.daphne_drain); once it has exited a new one takes its port, is registered again,
+    drains: narcis_site.drain); once it has exited a new one takes its port, is registered again,
     and the next step waits until the balancer's checks have it back."""
     old = webs[index]
     balancer.deregister(index)

@@ -2,8 +2,8 @@
 
 A socket that hears nothing for QUIET_RECHECK_S reads its job's row and, when the job has ended, sends
 the ending it missed (published while Redis was away, or while this process was resubscribing): every
-watcher learns how its job ended. Daphne pings every 20 s, so a quiet socket also stays open behind a
-load balancer's idle timeout.
+watcher learns how its job ended. The server pings every 20 s (narcis_site.serve), so a quiet socket also
+stays open behind a load balancer's idle timeout.
 
 Only the owner connects: the user from the Django session, or the guest session from its signed
 cookie. Anyone else (and a job that does not exist) is accepted and closed at once with 4403, so every

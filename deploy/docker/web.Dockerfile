@@ -1,5 +1,6 @@
 # syntax=docker/dockerfile:1.7
-# The web image (daphne: HTTP + websockets), also the operators' bot's (command: run_discord_bot).
+# The web image (narcis_site.serve: uvicorn, HTTP + websockets), also the operators' bot's
+# (command: run_discord_bot).
 # Build from the repository root: docker build -f deploy/docker/web.Dockerfile -t narcis-web .
 FROM python:3.11.11-slim-bookworm
 
@@ -37,4 +38,4 @@ USER 10001:10001
 EXPOSE 8000
 HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
     CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/health', timeout=2)"]
-CMD ["daphne", "-b", "0.0.0.0", "-p", "8000", "-v", "0", "--no-server-name", "narcis_site.asgi:application"]
+CMD ["python", "-m", "narcis_site.serve", "--host", "0.0.0.0", "--port", "8000"]

@@ -20,7 +20,7 @@ CGROUP_CPU_MAX = Path("/sys/fs/cgroup/cpu.max")  # cgroup v2: "<quota> <period>"
 
 class ProcessKind(Enum):
     WORKER = "worker"  # paints: its share of the cores
-    WEB = "web"  # daphne: small models only (the mecene's embeddings)
+    WEB = "web"  # the web server: small models only (the mecene's embeddings)
     BOT = "bot"
 
 

@@ -78,9 +78,10 @@ def test_no_secret_is_baked_into_env_or_arg(name):
             assert not any(SECRET_WORDS.search(n) for n in names), value
 
 
-def test_the_web_image_serves_daphne_with_a_health_check():
+def test_the_web_image_serves_with_the_guarded_uvicorn_and_a_health_check():
     steps = dict(instructions("web"))
-    assert "daphne" in steps["CMD"] and "narcis_site.asgi:application" in steps["CMD"]
+    # narcis_site.serve, not a bare server on narcis_site.asgi: the body limit, timeouts and drain live there
+    assert steps["CMD"] == '["python", "-m", "narcis_site.serve", "--host", "0.0.0.0", "--port", "8000"]'
     assert "/health" in steps["HEALTHCHECK"]
 
 

@@ -1,5 +1,5 @@
 """`make stack`, the production topology on one machine: PostgreSQL, Redis, the local S3 (moto's server),
-1 web (daphne) and 2 run_worker processes under honcho. A portrait is submitted over HTTP, followed on
+1 web (uvicorn) and 2 run_worker processes under honcho. A portrait is submitted over HTTP, followed on
 its websocket (the events cross processes through Redis), and downloaded from the S3 server through the
 presigned URL the API gives; the objects really are in the private bucket. A forgotten password is reset
 with the link read from the stack's SMTP sink."""

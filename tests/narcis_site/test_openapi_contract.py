@@ -1,4 +1,4 @@
-"""The OpenAPI document is the contract: schemathesis walks it against the live app (daphne, as `make run`
+"""The OpenAPI document is the contract: schemathesis walks it against the live app (served as `make run`
 serves it) and every response must be documented: no server error, no undocumented status, content
 type or body. POST /api/generations is walked in both its forms, multipart and JSON."""
 

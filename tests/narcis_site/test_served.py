@@ -1,6 +1,6 @@
-"""The product as production serves it: daphne with DEBUG=false and no collectstatic. Pages come with
-their styles and scripts, every response carries the security headers, and bodies that daphne's own
-HTTP layer used to refuse with a bare 400 reach Django's JSON errors."""
+"""The product as production serves it: narcis_site.serve with DEBUG=false and no collectstatic. Pages
+come with their styles and scripts, every response carries the security headers, and bodies that
+daphne's HTTP layer used to refuse with a bare 400 reach Django's JSON errors."""
 
 from __future__ import annotations
 

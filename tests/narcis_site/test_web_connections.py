@@ -1,4 +1,4 @@
-"""One daphne on PostgreSQL under concurrent requests: every answer is a 200 and the web holds no idle
+"""One web server on PostgreSQL under concurrent requests: every answer is a 200 and the web holds no idle
 connection per request. Django runs each ASGI request's sync code on a thread of its own; with
 persistent connections each such thread kept one, and 16 concurrent clients drove PostgreSQL to "too
 many clients" (5xx everywhere, /health failing) within seconds (tests/load_campaign.py found it).

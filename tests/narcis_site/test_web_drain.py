@@ -1,4 +1,4 @@
-"""SIGTERM drains a real daphne instead of cutting what it serves (narcis_site.daphne_drain): /health says
+"""SIGTERM drains the real web server instead of cutting what it serves (narcis_site.drain): /health says
 503 at once while every other request is still answered (and told to close its connection); after
 WEB_DRAIN_S the port closes and each websocket gets 1012 (service restart); an upload still arriving
 gets its whole answer; then the process exits 0."""

@@ -1,4 +1,4 @@
-"""Helpers for tests that run the product as real processes (daphne, run_worker)."""
+"""Helpers for tests that run the product as real processes (the web server, run_worker)."""
 
 from __future__ import annotations
 
@@ -96,7 +96,7 @@ def embedded_default(folder: Path, **overrides: str | None) -> dict:
 @contextlib.contextmanager
 def running_site(folder: Path, *, seed_demo: bool = False, **env_overrides: str | None):
     """`make run` in miniature: migrate a fresh SQLite database in `folder`, optionally seed the demo
-    wall, then serve with daphne and the embedded worker; yields "127.0.0.1:<port>"."""
+    wall, then serve as `make run` does, with the embedded worker; yields "127.0.0.1:<port>"."""
     port = free_port()
     # No drain period: the test is over when it stops the server (tests/narcis_site/test_web_drain.py).
     overrides = {"NARCIS_EMBEDDED_WORKER": "true", "DEBUG": "true", "WEB_DRAIN_S": "0", **env_overrides}
@@ -106,17 +106,7 @@ def running_site(folder: Path, *, seed_demo: bool = False, **env_overrides: str 
     log_path = folder / "server.log"
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "daphne",
-                "--no-server-name",
-                "-b",
-                "127.0.0.1",
-                "-p",
-                str(port),
-                "narcis_site.asgi:application",
-            ],
+            [sys.executable, "-m", "narcis_site.serve", "--host", "127.0.0.1", "--port", str(port)],
             env=env,
             cwd=PROJECT,
             stdout=log,

@@ -1,4 +1,4 @@
-"""`make run` as a newcomer meets it: daphne with the embedded worker on the embedded default (SQLite,
+"""`make run` as a newcomer meets it: the web server with the embedded worker on the embedded default (SQLite,
 in-process channel layer, local media, tiny preset), driven over real HTTP and a real websocket.
 
 This is the path the in-process unit tests cannot cover: the worker runs in a plain thread of the

@@ -1,4 +1,4 @@
-"""Login throttling holds across web processes: two daphnes on one PostgreSQL database, wrong passwords
+"""Login throttling holds across web processes: two webs on one PostgreSQL database, wrong passwords
 spread over the site login, the admin login and the "delete my account" check of both, and the right
 password is then refused by either. axes keeps its count in the database, so no process has its own."""
 

@@ -56,7 +56,7 @@ module "web" {
 
   container_name      = "web"
   image               = local.web_image
-  command             = ["daphne", "-b", "0.0.0.0", "-p", "8000", "--no-server-name", "narcis_site.asgi:application"]
+  command             = ["python", "-m", "narcis_site.serve", "--host", "0.0.0.0", "--port", "8000"]
   cpu                 = 1024
   memory              = 2048
   launch_type         = "FARGATE"

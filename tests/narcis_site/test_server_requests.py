@@ -1,12 +1,14 @@
 """The server refuses what it should not read, before reading it: a body past MAX_REQUEST_BYTES (by its
 Content-Length, or as it arrives chunked) gets 413 and the connection closes; headers or a body that
-trickle in get 408 and the connection closes. Through a real daphne and raw sockets, as an attacker
-would send them; a normal request still gets its answer, with no Server banner."""
+trickle in get 408 and the connection closes (narcis_site.uvicorn_protocol). Through the real server
+(`python -m narcis_site.serve`) and raw sockets, as an attacker would send them; a normal request still
+gets its answer, with no Server banner, and an upload that arrives slowly but steadily is not cut."""
 
 from __future__ import annotations
 
 import concurrent.futures
 import json
+import select
 import socket
 import time
 
@@ -22,7 +24,7 @@ LIMIT = 1024 * 1024
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("daphne")
+    folder = tmp_path_factory.mktemp("web")
     env = child_env(
         DATABASE_URL=f"sqlite:///{folder / 'unused.sqlite3'}",  # nothing here reaches the database
         REDIS_URL=None,
@@ -109,7 +111,7 @@ def test_headers_that_trickle_in_are_cut_off(server):
         raw, closed = b"", False
         while time.monotonic() - started < HEADER_TIMEOUT_S + 5 and not closed:
             try:
-                sock.sendall(b"X-Slow: a\r\n")  # a header every half second: Twisted's idle clock restarts
+                sock.sendall(b"X-Slow: a\r\n")  # a header every half second: an idle clock would restart
                 chunk = sock.recv(65536)
             except TimeoutError:
                 continue
@@ -146,3 +148,33 @@ def test_twenty_half_sent_uploads_are_all_closed(server):
     for raw, elapsed in results:
         assert raw.startswith(b"HTTP/1.1 408"), raw[:100]
         assert elapsed < 2 * HEADER_TIMEOUT_S + 2
+
+
+def send_steadily(server, *, rate: int, seconds: float) -> tuple[bytes, float]:
+    """An upload of `rate` bytes a second for `seconds`, in quarter-second parts, until the server
+    answers; the answer and when it came (from the end of the headers)."""
+    part, parts = b"x" * (rate // 4), int(seconds * 4)
+    with connect(server) as sock:
+        sock.sendall(upload_head(f"Content-Length: {len(part) * parts}\r\nConnection: close"))
+        started = time.monotonic()
+        for _ in range(parts):
+            if select.select([sock], [], [], 0)[0]:
+                break  # answered (or closed) before the whole body was sent
+            sock.sendall(part)
+            time.sleep(0.25)
+        select.select([sock], [], [], 15)
+        answered = time.monotonic() - started
+        return read_until_closed(sock), answered
+
+
+def test_a_slow_but_steady_upload_gets_its_answer(server):
+    """Past the header timeout, at twice the minimum rate (16 KiB/s): each part buys it more time."""
+    raw, _ = send_steadily(server, rate=32 * 1024, seconds=HEADER_TIMEOUT_S + 1)
+    assert raw.startswith(b"HTTP/1.1 4") and not raw.startswith(b"HTTP/1.1 408"), raw[:200]
+
+
+def test_no_upload_lasts_past_the_body_cap(server):
+    """However steady, a body still arriving at REQUEST_BODY_MAX_S (4 s here) is cut off."""
+    raw, elapsed = send_steadily(server, rate=64 * 1024, seconds=8)
+    assert raw.startswith(b"HTTP/1.1 408"), raw[:200]
+    assert 4 - 0.5 < elapsed < 4 + 2
