@@ -21,6 +21,7 @@ import threading
 import weakref
 
 from django.db.backends.postgresql import base as postgresql
+from psycopg_pool import ConnectionPool
 
 logger = logging.getLogger("narcis.db")
 
@@ -65,6 +66,21 @@ class _Loan:
         )
 
 
+def _check_or_drain(connection) -> None:
+    """psycopg's check as each connection is lent (CONN_HEALTH_CHECKS), and when one fails, every idle
+    one is replaced at once: a PostgreSQL restart or failover ended them all, and psycopg would otherwise
+    find them dead one by one, backing off 1, 2, 4 s between them (16 dead ones: the wait for a
+    connection ran out; tests/narcis_site/test_pool_restart.py)."""
+    try:
+        ConnectionPool.check_connection(connection)
+    except Exception:
+        pool = getattr(connection, "_pool", None)
+        if pool is not None:
+            logger.warning("a pooled connection was found dead; replacing every idle one")
+            pool.drain()
+        raise
+
+
 def _lent() -> dict:
     try:
         return _loans.by_wrapper
@@ -77,6 +93,14 @@ class DatabaseWrapper(postgresql.DatabaseWrapper):
     # A weak reference: the wrapper lives in reference cycles (ops, features, ... point back at it) and
     # is freed only by the cyclic GC, long after its thread; the loan must die with the thread.
     _loan: weakref.ref | None = None
+
+    @property
+    def pool(self):
+        pool = super().pool
+        # Django hands psycopg its own check when CONN_HEALTH_CHECKS is on; ours also drains (above).
+        if pool is not None and pool._check is ConnectionPool.check_connection:
+            pool._check = _check_or_drain
+        return pool
 
     def get_new_connection(self, conn_params):
         connection = super().get_new_connection(conn_params)
