@@ -26,7 +26,8 @@ def fetch(address: str, method: str, path: str, body: bytes = b"", headers: dict
     connection = http.client.HTTPConnection(host, int(port), timeout=30)
     connection.request(method, path, body=body or None, headers=headers or {})
     response = connection.getresponse()
-    return response.status, dict(response.getheaders()), response.read()
+    # Header names compared case-insensitively: uvicorn sends them lower-case, as HTTP allows.
+    return response.status, response.headers, response.read()
 
 
 def test_the_landing_page_is_styled_and_scripted_without_collectstatic(site):
