@@ -3,7 +3,7 @@ from django.contrib import admin
 from django.contrib.admin.views.decorators import staff_member_required
 from django.urls import include, path, re_path
 
-from apps.photowall.views import landing
+from apps.photowall.views import landing, robots_txt
 from narcis_site.api import api
 from narcis_site.views import api_not_found, local_result
 
@@ -12,6 +12,7 @@ admin.site.site_title = "Narcis admin"
 
 urlpatterns = [
     path("", landing, name="home"),
+    path("robots.txt", robots_txt),
     path("wall/", include("apps.photowall.urls")),
     path("admin/", admin.site.urls),
     path("accounts/", include("apps.sessions_tokens.urls")),

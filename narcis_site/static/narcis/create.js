@@ -18,8 +18,8 @@
   let file = null, conceptSeed = null, conceptTimer = null, conceptTicket = 0, socket = null, job = null;
   let finished = false;
 
-  const csrfToken = () =>
-    (document.cookie.split("; ").find((c) => c.startsWith("csrftoken=")) || "=").split("=")[1];
+  const account = window.narcisAccount; // account.js: /api/me, the CSRF cookie it sets, the token count
+  const csrfToken = account.csrfToken;
   const newKey = () =>
     window.crypto && crypto.randomUUID ? crypto.randomUUID() : `${Date.now()}-${Math.random()}`;
 
@@ -122,6 +122,7 @@
     const button = $("generate");
     button.disabled = true;
     try {
+      await account.ready; // a click faster than /api/me would post without the CSRF cookie
       const response = await fetch("/api/generations", {
         method: "POST",
         body: data,
@@ -143,15 +144,7 @@
     }
   });
 
-  async function refreshBalance() {
-    try {
-      const me = await (await fetch("/api/me", { credentials: "same-origin" })).json();
-      const balance = $("balance");
-      balance.textContent = me.balance;
-      balance.dataset.balance = me.balance;
-      $("signup-nudge").hidden = me.authenticated || me.balance > 1;
-    } catch (error) { /* the count refreshes on the next page load */ }
-  }
+  const refreshBalance = () => account.refresh().catch(() => undefined); // the next load shows it anyway
 
   // ---- 4. progress ----
   function setBar(percent, label) {

@@ -141,3 +141,60 @@ def test_errors_appear_next_to_their_field(site):
             expect(page.locator('[data-error-for="face"]')).to_have_text("")
         finally:
             browser.close()
+
+
+@pytest.fixture(scope="module")
+def lean_site(tmp_path_factory):
+    """No wall, and one free token: a new guest is already running low."""
+    with running_site(tmp_path_factory.mktemp("lean"), TOKEN_COUNT_FOR_GUESTS="1") as address:
+        yield f"http://{address}"
+
+
+def one_line(page) -> bool:
+    """The top bar's brand and links sit on one row (the bar does not wrap)."""
+    tops = page.locator(".topbar > a, .topbar nav > :visible").evaluate_all(
+        "items => items.map((i) => { const b = i.getBoundingClientRect(); return b.top + b.height / 2; })"
+    )
+    return max(tops) - min(tops) <= 4
+
+
+def test_the_shared_page_shows_each_visitor_their_own_part_from_api_me(lean_site):
+    """The page's HTML is the same for everyone; account.js shows this visitor's tokens, the sign-up
+    nudge, and who is signed in, on a 390 px phone whose top bar stays on one line."""
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        page = browser.new_page(viewport={"width": 390, "height": 844}, device_scale_factor=3)
+        errors = []
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        try:
+            page.goto(lean_site)
+            expect(page.locator("#cost")).to_have_text("· 1 of 1 token")
+            expect(page.locator("#signup-nudge")).to_be_visible()
+            expect(page.locator(".topbar").get_by_role("link", name="Sign up")).to_be_visible()
+            assert one_line(page)
+            assert page.context.cookies()[0]["name"] == "csrftoken"  # from /api/me, for the POSTs
+
+            page.goto(f"{lean_site}/accounts/signup/")
+            email = "a-rather-long-address-for-a-phone@example.com"
+            page.fill("#id_email", email)
+            page.fill("#id_password1", "a-long-pass-phrase-42")
+            page.fill("#id_password2", "a-long-pass-phrase-42")
+            page.click('button[type="submit"]')
+            page.goto(lean_site)
+            expect(page.locator("#account-email")).to_have_text(email)
+            balance = page.request.get(f"{lean_site}/api/me").json()["balance"]
+            expect(page.locator("#balance")).to_have_text(str(balance))
+            expect(page.locator("#signup-nudge")).to_be_hidden()
+            expect(page.locator(".topbar").get_by_role("link", name="Log in")).to_be_hidden()
+            assert one_line(page)  # the address is cut short, not wrapped
+
+            page.get_by_role("button", name="Log out").click()  # the form echoes the CSRF cookie
+            page.wait_for_url(f"{lean_site}/")
+            expect(page.locator(".topbar").get_by_role("link", name="Log in")).to_be_visible()
+            assert page.request.get(f"{lean_site}/api/me").json()["authenticated"] is False
+            assert errors == []  # no 404 (the favicon), no CSP refusal, no script error
+        finally:
+            page.screenshot(path=str(ARTIFACTS / "landing-390.png"), full_page=True)
+            browser.close()
