@@ -162,10 +162,9 @@ def _measure_http(args, targets: list[Target], folder: Path) -> dict[str, dict]:
             if endpoint != "submit":  # a warm-up POST would only add jobs to the queue
                 wrk(url, duration=1, **options)
             results[target.label][endpoint] = wrk(url, duration=args.duration, **options)
-        print(
-            json.dumps({endpoint: {t: r[endpoint] for t, r in results.items() if endpoint in r}}),
-            file=sys.stderr,
-        )
+        measured = {t: r[endpoint] for t, r in results.items() if endpoint in r}
+        # Others' processes on the machine skew every figure alike; the load says how busy it was.
+        print(json.dumps({endpoint: measured, "load_avg_1m": os.getloadavg()[0]}), file=sys.stderr)
     return results
 
 
@@ -198,6 +197,7 @@ def run(args) -> dict:
                     _warm(target, Path(folder))
             report = {"revision": args.revision or "working tree", "baseline": args.baseline}
             report["baseline_server"] = args.baseline_server
+            report["load_avg_1m_at_start"] = os.getloadavg()[0]
             report.update(duration_s=args.duration, connections=args.connections)
             report["targets"] = {t.label: t.describe() for t in targets}
             if not args.sockets_only:
