@@ -37,7 +37,8 @@ class Browser:
             response = self.opener.open(urllib.request.Request(self.base + path, body, headers), timeout=30)
         except urllib.error.HTTPError as error:
             response = error
-        return response.status, dict(response.headers), response.read().decode()
+        # Header names compared case-insensitively: uvicorn sends them lower-case, as HTTP allows.
+        return response.status, response.headers, response.read().decode()
 
     def post_form(self, page: str, action: str, fields: dict):
         _, _, html = self.open(page)
