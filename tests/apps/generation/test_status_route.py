@@ -58,9 +58,9 @@ async def poll(app, job_id, cookie: str | None, caplog) -> tuple[int, dict, byte
     headers = [*HOST, *([(b"cookie", cookie.encode())] if cookie else [])]
     caplog.clear()
     with caplog.at_level(logging.INFO, logger="narcis.access"):
-        response = await HttpCommunicator(
-            app, "GET", f"/api/generations/{job_id}", headers=headers
-        ).get_response(timeout=30)
+        communicator = HttpCommunicator(app, "GET", f"/api/generations/{job_id}", headers=headers)
+        response = await communicator.get_response(timeout=30)
+        await communicator.wait(timeout=30)  # the request's end gives its connection back
     fast = any(getattr(record, "fast_path", False) for record in caplog.records)
     named = {name.decode().lower(): value.decode() for name, value in response["headers"]}
     return response["status"], named, response["body"], fast
@@ -211,9 +211,9 @@ async def test_logged_in_and_api_key_callers_go_through_django(app, caplog):
     status, _, _, fast = await poll(app, job.id, f"{cookie}; sessionid=abc", caplog)
     assert not fast
     headers = [*HOST, (b"cookie", cookie.encode()), (b"authorization", b"Bearer nrc_x")]
-    response = await HttpCommunicator(app, "GET", f"/api/generations/{job.id}", headers=headers).get_response(
-        timeout=30
-    )
+    communicator = HttpCommunicator(app, "GET", f"/api/generations/{job.id}", headers=headers)
+    response = await communicator.get_response(timeout=30)
+    await communicator.wait(timeout=30)
     assert response["status"] == 401
 
 
