@@ -1,4 +1,5 @@
-"""ASGI entry point for daphne: HTTP through Django, websockets through channels."""
+"""ASGI entry point (served by `python -m narcis_site.serve`, uvicorn): HTTP through Django, after the
+guests' job-status fast path; websockets through channels."""
 
 import os
 
