@@ -13,9 +13,6 @@ import logging
 import os
 import sys
 
-# Above Twisted's 60 s (daphne's) and the ALB's default idle timeout: a balancer must be the side that
-# closes an idle keep-alive connection, or it may send a request on one the server is closing (a 502).
-KEEP_ALIVE_S = 65
 WEBSOCKET_PING_S = 20  # daphne's: the pages and the consumers expect a quiet socket to stay open this way
 WEBSOCKET_MAX_BYTES = 2**20  # the pages send no more than a few bytes a message
 
@@ -49,7 +46,7 @@ def config(application, host: str, port: int):
         access_log=False,  # each request is one JSON line from narcis_site.access_log
         proxy_headers=False,  # client addresses stay the socket's: the app reads X-Forwarded-For itself
         server_header=False,  # no banner
-        timeout_keep_alive=KEEP_ALIVE_S,
+        timeout_keep_alive=settings.WEB_KEEP_ALIVE_S,
         timeout_graceful_shutdown=settings.WEB_DRAIN_MAX_S,
     )
 

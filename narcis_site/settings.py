@@ -207,6 +207,10 @@ REQUEST_BODY_MAX_S = config.env_int(ENV, "REQUEST_BODY_MAX_S", 300, minimum=1)
 # WEB_DRAIN_MAX_S. Both together stay under the task's stopTimeout (30 s for web).
 WEB_DRAIN_S = config.env_int(ENV, "WEB_DRAIN_S", 5, minimum=0)
 WEB_DRAIN_MAX_S = config.env_int(ENV, "WEB_DRAIN_MAX_S", 20, minimum=0)
+# An idle keep-alive connection is closed after this long. Longer than the ALB's idle timeout (3,600 s,
+# deploy/terraform: quiet websockets stay open): the balancer must be the side that closes one, or it may
+# send a request on a connection the server is closing, and its client gets a 502 (AWS's advice).
+WEB_KEEP_ALIVE_S = config.env_int(ENV, "WEB_KEEP_ALIVE_S", 3605, minimum=1)
 # A GET or HEAD that lost its database connection (a restart, a failover) waits up to this long for the
 # database to answer again and is served once more (narcis_site.database_recovery), instead of a 500.
 DATABASE_RECOVERY_WAIT_S = config.env_int(ENV, "DATABASE_RECOVERY_WAIT_S", 15, minimum=0)
