@@ -16,6 +16,7 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 from apps.generation.status_route import StatusFastPath  # noqa: E402
 from inference.models.threads import ProcessKind, size_torch_threads  # noqa: E402
 from narcis_site.routing import websocket_urlpatterns  # noqa: E402
+from narcis_site.shared_pages import SharedPageCache  # noqa: E402
 
 # The web runs torch only for small models: one thread, the cores stay the workers'. Under `make run` the
 # embedded worker paints in this process, which is then the machine's one torch process.
@@ -23,7 +24,8 @@ size_torch_threads(ProcessKind.WORKER if settings.EMBEDDED_WORKER else ProcessKi
 
 application = ProtocolTypeRouter(
     {
-        "http": StatusFastPath(django_http),  # guests' job polls from the status snapshot
+        # The landing page's answer kept a second per process; guests' job polls from the status snapshot.
+        "http": SharedPageCache(StatusFastPath(django_http)),
         "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )
