@@ -6,7 +6,8 @@ Django's middleware stack and a cache round trip for the same bytes. Here the wh
 same path, method, host, scheme and gzip acceptance, and no per-visitor cookie (the one-off page with a
 message is Django's). Only an answer that says so is kept: a 200 marked `public`, with an ETag and no
 Set-Cookie. An `If-None-Match` that names its ETag gets a 304 with the same headers, as Django's
-conditional response would. A change on the wall reaches visitors at most SHARED_PAGE_SECONDS later.
+conditional response would. A change on the wall reaches visitors at most SHARED_PAGE_SECONDS later
+(plus the one request that asks Django again meanwhile).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from django.http.cookie import parse_cookie
 logger = logging.getLogger("narcis.access")
 
 SHARED_PAGE_SECONDS = 1.0
+STALE_LIMIT_SECONDS = 10.0
 SHARED_PATHS = frozenset({"/"})
 _DROPPED_IN_304 = {b"content-type", b"content-length", b"content-encoding"}
 
@@ -29,6 +31,7 @@ class SharedPageCache:
     def __init__(self, app, *, seconds: float = SHARED_PAGE_SECONDS, paths=SHARED_PATHS):
         self.app, self.seconds, self.paths = app, seconds, paths
         self._answers: dict[tuple, tuple[float, int, list, bytes, bytes]] = {}
+        self._asking: set[tuple] = set()  # keys whose answer is being asked of Django now
 
     async def __call__(self, scope, receive, send):
         key = self._key(scope)
@@ -36,7 +39,13 @@ class SharedPageCache:
             return await self.app(scope, receive, send)
         started = time.perf_counter()
         kept = self._answers.get(key)
-        if kept is not None and time.monotonic() - kept[0] < self.seconds:
+        age = time.monotonic() - kept[0] if kept is not None else None
+        # Past its second, one request asks Django again while the others are still given the kept one
+        # (for STALE_LIMIT_SECONDS at most): a refresh never sends a crowd through Django at once.
+        fresh = age is not None and (
+            age < self.seconds or (key in self._asking and age < STALE_LIMIT_SECONDS)
+        )
+        if fresh:
             status = await _replay(send, kept, _header(scope, b"if-none-match"), scope["method"] == "HEAD")
             logger.info(
                 "request",
@@ -49,7 +58,11 @@ class SharedPageCache:
                 },
             )
             return None
-        await self.app(scope, receive, self._recorder(key, send))
+        self._asking.add(key)
+        try:
+            await self.app(scope, receive, self._recorder(key, send))
+        finally:
+            self._asking.discard(key)
         return None
 
     def _key(self, scope) -> tuple | None:

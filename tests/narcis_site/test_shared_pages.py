@@ -71,3 +71,25 @@ async def test_a_kept_answer_expires():
     await get(app)
     await get(app)
     assert django.calls == 2
+
+
+async def test_while_one_request_asks_django_again_the_others_get_the_kept_answer():
+    import asyncio
+
+    django = CountingDjango()
+    app = SharedPageCache(django, seconds=0)
+    first = await get(app)
+    slow_django = asyncio.Event()
+
+    async def slow(scope, receive, send):  # Django, taking its time over the refresh
+        django.calls += 1
+        await slow_django.wait()
+        await django.app(scope, receive, send)
+
+    app.app = slow
+    refreshing = asyncio.create_task(get(app))
+    await asyncio.sleep(0.1)
+    meanwhile = await get(app)  # served from the kept answer, not queued behind the refresh
+    assert django.calls == 2 and meanwhile["body"] == first["body"]
+    slow_django.set()
+    assert (await refreshing)["status"] == 200
