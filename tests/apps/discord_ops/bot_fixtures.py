@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import time
 
 from django.core.files.base import ContentFile
 from PIL import Image
@@ -88,11 +89,21 @@ class FailingWrites:
         return self
 
     def heal(self) -> None:
-        from django.db import connection
+        from django.db import OperationalError, connection
 
         with connection.cursor() as cursor:
             if self.vendor == "postgresql":
                 cursor.execute(f"DROP TRIGGER IF EXISTS {self.name} ON {self.table}")
                 cursor.execute(f"DROP FUNCTION IF EXISTS {self.name}()")
-            else:
-                cursor.execute(f"DROP TRIGGER IF EXISTS {self.name}")
+                return
+            # The test database is SQLite's shared-cache memory database: while the bot's loop thread reads,
+            # dropping a trigger finds sqlite_master locked (SQLITE_LOCKED, which busy_timeout never waits
+            # for). The read ends within a pass; try again until it has.
+            for attempt in range(200):
+                try:
+                    cursor.execute(f"DROP TRIGGER IF EXISTS {self.name}")
+                    return
+                except OperationalError as error:
+                    if "locked" not in str(error) or attempt == 199:
+                        raise
+                    time.sleep(0.01)
