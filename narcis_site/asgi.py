@@ -1,5 +1,5 @@
 """ASGI entry point (served by `python -m narcis_site.serve`, uvicorn): HTTP through Django, after the
-guests' job-status fast path; websockets through channels."""
+guests' fast paths (narcis_site/fast_paths); websockets through channels."""
 
 import os
 
@@ -13,8 +13,9 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
-from apps.generation.status_route import StatusFastPath  # noqa: E402
 from inference.models.threads import ProcessKind, size_torch_threads  # noqa: E402
+from narcis_site.fast_paths.job_status import StatusFastPath  # noqa: E402
+from narcis_site.fast_paths.me import MeFastPath  # noqa: E402
 from narcis_site.routing import websocket_urlpatterns  # noqa: E402
 from narcis_site.shared_pages import SharedPageCache  # noqa: E402
 
@@ -24,8 +25,8 @@ size_torch_threads(ProcessKind.WORKER if settings.EMBEDDED_WORKER else ProcessKi
 
 application = ProtocolTypeRouter(
     {
-        # The landing page's answer kept a second per process; guests' job polls from the status snapshot.
-        "http": SharedPageCache(StatusFastPath(django_http)),
+        # The landing page's answer kept a second per process; guests' /api/me and job polls from snapshots.
+        "http": SharedPageCache(MeFastPath(StatusFastPath(django_http))),
         "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )

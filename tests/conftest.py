@@ -14,7 +14,9 @@ import os
 import shutil
 
 import pytest
+from asgiref.sync import SyncToAsync
 from django.conf import settings
+from django.db import connections
 
 from narcis_site.config import POSTGRES_ENGINE
 
@@ -85,6 +87,9 @@ def no_thread_keeps_a_pooled_connection():
 
     take_leaked_threads()
     yield
+    # An async test's sync_to_async calls share asgiref's one long-lived thread: its connection would
+    # outlive the test (and keep the test database from being dropped at the end).
+    SyncToAsync.single_thread_executor.submit(connections.close_all).result()
     leaked = take_leaked_threads()
     if leaked:
         pytest.fail(f"these threads ended holding a database connection: {leaked}")

@@ -162,7 +162,8 @@ def upload_create(request, photo: File[UploadedFile]):
 )
 def generation_detail(request, job_id: str):
     """Guests' polls are mostly answered from the job's status snapshot before they reach this view
-    (status_route.py); this view answers the rest from the row, and writes the snapshot a poll missed."""
+    (narcis_site/fast_paths/job_status.py); this view answers the rest from the row, and writes the
+    snapshot a poll missed."""
     job = selectors.job_for_viewer(job_id, request)
     public = selectors.job_public(job)
     mean = eta.mean_run_seconds() if job.status == JobStatus.QUEUED else None

@@ -1,5 +1,5 @@
 """The job-status snapshot: each job's public state in Redis, so that its owner's poll
-(GET /api/generations/<id>, apps/generation/status_route.py) costs one Redis round trip and no ORM.
+(GET /api/generations/<id>, narcis_site/fast_paths/job_status.py) costs one Redis round trip and no ORM.
 
 One hash per job (`narcis:job:<id>`): the JobOut body as JSON (queue position and ETA left out), the
 owner key ("guest:<id>" or "user:<id>"), until when a guest owner's session lives, the status, and the

@@ -1,20 +1,13 @@
 """GET /api/me: who the caller is and how many tokens they hold."""
 
-from datetime import datetime
-
 from django.middleware.csrf import get_token
-from ninja import Router, Schema
+from ninja import Router
 
-from apps.sessions_tokens import selectors
+from apps.sessions_tokens import guest_snapshot, selectors
+from apps.sessions_tokens.models import GuestSession
+from apps.sessions_tokens.schemas import MeOut
 
 router = Router(tags=["account"])
-
-
-class MeOut(Schema):
-    authenticated: bool
-    email: str | None = None
-    balance: int
-    guest_expires_at: datetime | None = None
 
 
 @router.get("/me", response=MeOut, exclude_none=True, summary="The caller's account or guest session")
@@ -25,4 +18,7 @@ def me(request):
     It also sets the CSRF cookie that POSTs must echo in X-CSRFToken, so API clients need no page load.
     """
     get_token(request)
-    return selectors.account_summary(request.owner.get())  # reading creates nothing
+    owner = request.owner.get()  # reading creates nothing
+    if isinstance(owner, GuestSession):
+        guest_snapshot.refresh(owner.pk)  # a guest's next call is answered in front of Django
+    return selectors.account_summary(owner)

@@ -7,4 +7,4 @@ class SessionsTokensConfig(AppConfig):
     verbose_name = "Sessions and tokens"
 
     def ready(self):
-        from apps.sessions_tokens import signals  # noqa: F401  (connects the receivers)
+        from apps.sessions_tokens import guest_snapshot, signals  # noqa: F401  (connects the receivers)

@@ -260,9 +260,10 @@ def account_erase(*, user: User, password: str, request=None) -> None:
 
 def guest_erase(*, session: GuestSession) -> None:
     """'Forget me' for a visitor without an account: their portraits, selfies and session, all gone."""
+    session_id = str(session.pk)  # the deletion empties session.pk
     with transaction.atomic():
         _erase(session)
-    logger.info("guest session erased", extra={"session": str(session.pk)[:8]})
+    logger.info("guest session erased", extra={"session": session_id[:8]})
 
 
 def _erase(owner: Owner) -> None:

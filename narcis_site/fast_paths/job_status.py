@@ -1,41 +1,25 @@
 """A guest's job-status poll (GET /api/generations/<id>) answered from the status snapshot
-(status_snapshot.py) in one Redis round trip, before Django's middleware, view and ORM.
+(apps/generation/status_snapshot.py) in one Redis round trip, before Django's middleware, view and ORM.
 
-It answers only what it can prove, with the headers Django's stack would add: a GET from an allowed
-Host carrying the guest cookie (its signature checked by Django's own signer), no log-in session cookie
-and no Authorization header (accounts, staff and API keys with their rate limits stay Django's), and a
-snapshot whose owner is that guest session (a constant-time compare) while the session lives.
-Everything else (a miss, a tombstone, another owner, an expired session, Redis down) goes on to Django
-unchanged, which answers from the row and writes the snapshot back.
+It answers a guest (guest.py) whose session owns the snapshot's job (a constant-time compare of the owner
+keys) while that session lives. Everything else (a miss, a tombstone, another owner, an expired session,
+Redis down) goes on to Django unchanged, which answers from the row and writes the snapshot back.
 """
 
 from __future__ import annotations
 
-import asyncio
 import hmac
-import io
 import json
-import logging
 import re
 import time
 import uuid
 
-from django.conf import settings
-from django.core import signing
-from django.core.exceptions import DisallowedHost
-from django.core.handlers.asgi import ASGIRequest
-from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from apps.generation import eta, status_snapshot
 from apps.generation.models import JobStatus
 from apps.generation.selectors import position_from_counts
-from apps.sessions_tokens.selectors import GUEST_COOKIE_SALT
-from narcis_site.security_headers import PERMISSIONS_POLICY, content_security_policy
-
-logger = logging.getLogger("narcis.access")  # the access log's own lines, as AccessLogMiddleware writes them
-
-PATH = re.compile(r"/api/generations/([0-9a-fA-F-]{36})")  # a UUID's usual spelling; any other is Django's
+from narcis_site.fast_paths.guest import Answer, Caller, GuestFastPath
 
 # KEYS: the job's hash, the ETA mean, every queue (ascending priority). ARGV: each queue's priority.
 _READ = """
@@ -52,59 +36,24 @@ return {s[1], s[2], s[3], s[4], s[5], tostring(same), tostring(higher), redis.ca
 """
 
 
-class StatusFastPath:
-    """ASGI middleware in front of Django's HTTP application."""
+class StatusFastPath(GuestFastPath):
+    # A UUID's usual spelling; any other is Django's.
+    path = re.compile(r"/api/generations/([0-9a-fA-F-]{36})")
 
-    def __init__(self, app):
-        self.app = app
-        self.enabled = status_snapshot.enabled()
-        self._signer = signing.get_cookie_signer(salt=settings.GUEST_COOKIE_NAME + GUEST_COOKIE_SALT)
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._script = None
-
-    async def __call__(self, scope, receive, send):
-        if self.enabled and scope["type"] == "http" and scope["method"] == "GET":
-            match = PATH.fullmatch(scope["path"])
-            if match is not None:
-                started = time.perf_counter()
-                answer = await self._answer(scope, match.group(1))
-                if answer is not None:
-                    await _send_json(send, *answer)
-                    _log(scope["path"], answer[2], started)
-                    return
-        await self.app(scope, receive, send)
-
-    async def _answer(self, scope, spelled: str):
-        """(body, headers, session) for the owner's poll, or None: Django decides."""
+    async def answer(self, caller: Caller, match: re.Match) -> Answer | None:
+        if caller.session is None:
+            return None  # no guest cookie: no job to show (Django's 404)
         try:
-            job_id = uuid.UUID(spelled)
+            job_id = uuid.UUID(match.group(1))
         except ValueError:
             return None
-        request = ASGIRequest(scope, io.BytesIO())
-        if "HTTP_AUTHORIZATION" in request.META or settings.SESSION_COOKIE_NAME in request.COOKIES:
-            return None
-        cookie = request.COOKIES.get(settings.GUEST_COOKIE_NAME)
-        if not cookie:
-            return None
+        keys = [status_snapshot.job_key(job_id), status_snapshot.ETA_MEAN_KEY, *status_snapshot.QUEUE_KEYS]
         try:
-            session = self._signer.unsign(cookie)
-            request.get_host()  # ALLOWED_HOSTS, as Django checks it
-        except (signing.BadSignature, DisallowedHost):
-            return None
-        try:
-            reply = await self._read(job_id)
+            reply = await self.script(_READ)(keys=keys, args=status_snapshot.PRIORITIES)
         except (RedisError, OSError):
             return None  # Django answers from the row
-        body = _owner_body(reply, f"guest:{session}")
-        return None if body is None else (body, _headers(request), session)
-
-    async def _read(self, job_id: uuid.UUID):
-        loop = asyncio.get_running_loop()
-        if self._loop is not loop:  # a client belongs to the event loop it was made in
-            client = Redis.from_url(settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=2)
-            self._script, self._loop = client.register_script(_READ), loop
-        keys = [status_snapshot.job_key(job_id), status_snapshot.ETA_MEAN_KEY]
-        return await self._script(keys=keys + status_snapshot.QUEUE_KEYS, args=status_snapshot.PRIORITIES)
+        body = _owner_body(reply, f"guest:{caller.session}")
+        return None if body is None else Answer(body)
 
 
 def _owner_body(reply, owner: str) -> bytes | None:
@@ -125,39 +74,3 @@ def _owner_body(reply, owner: str) -> bytes | None:
     document["queue_position"] = position
     document["eta_seconds"] = eta.eta_from_mean(mean, position)
     return json.dumps(document).encode()
-
-
-def _headers(request) -> list[tuple[bytes, bytes]]:
-    """What Django's middleware would add to this JSON response (tests/apps/generation/
-    test_status_route.py compares the two, header by header)."""
-    headers = {
-        "Content-Type": "application/json; charset=utf-8",
-        "Vary": "Cookie",
-        "X-Frame-Options": settings.X_FRAME_OPTIONS,
-        "Content-Security-Policy": content_security_policy(request),
-        "Permissions-Policy": PERMISSIONS_POLICY,
-    }
-    if settings.SECURE_CONTENT_TYPE_NOSNIFF:
-        headers["X-Content-Type-Options"] = "nosniff"
-    if settings.SECURE_REFERRER_POLICY:
-        headers["Referrer-Policy"] = settings.SECURE_REFERRER_POLICY
-    if settings.SECURE_CROSS_ORIGIN_OPENER_POLICY:
-        headers["Cross-Origin-Opener-Policy"] = settings.SECURE_CROSS_ORIGIN_OPENER_POLICY
-    if settings.SECURE_HSTS_SECONDS and request.is_secure():
-        hsts = f"max-age={settings.SECURE_HSTS_SECONDS}"
-        hsts += "; includeSubDomains" if settings.SECURE_HSTS_INCLUDE_SUBDOMAINS else ""
-        hsts += "; preload" if settings.SECURE_HSTS_PRELOAD else ""
-        headers["Strict-Transport-Security"] = hsts
-    return [(name.encode(), value.encode()) for name, value in headers.items()]
-
-
-async def _send_json(send, body: bytes, headers: list, session: str) -> None:
-    headers = [*headers, (b"Content-Length", str(len(body)).encode())]
-    await send({"type": "http.response.start", "status": 200, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
-
-
-def _log(path: str, session: str, started: float) -> None:
-    fields = {"method": "GET", "path": path, "status": 200, "session": session[:8], "fast_path": True}
-    fields["duration_ms"] = round((time.perf_counter() - started) * 1000, 1)
-    logger.info("request", extra=fields)

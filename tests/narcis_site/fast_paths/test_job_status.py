@@ -1,6 +1,7 @@
-"""The job-status snapshot and the guests' fast path (status_snapshot.py, status_route.py) on real Redis:
-the same answer as Django's view, byte for byte and header for header, through every transition; a miss
-falls back to the row; a stale or foreign snapshot never shows a job to anyone but its owner."""
+"""The job-status snapshot and the guests' fast path (status_snapshot.py, fast_paths/job_status.py) on
+real Redis: the same answer as Django's view, byte for byte and header for header, through every
+transition; a miss falls back to the row; a stale or foreign snapshot never shows a job to anyone but
+its owner."""
 
 from __future__ import annotations
 
@@ -18,9 +19,9 @@ from PIL import Image
 
 from apps.generation import portraits, selectors, services, status_snapshot
 from apps.generation.models import GenerationJob, JobStatus, Priority
-from apps.generation.status_route import StatusFastPath
 from apps.sessions_tokens.models import GuestSession
 from inference.params import Role
+from narcis_site.fast_paths.job_status import StatusFastPath
 from tests.guests import start_guest
 
 pytestmark = [pytest.mark.redis, pytest.mark.django_db(transaction=True)]
