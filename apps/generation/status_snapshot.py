@@ -104,7 +104,7 @@ def render_body(job: GenerationJob) -> str:
     return json.dumps(JobOut.model_validate(public).model_dump(), cls=NinjaJSONEncoder)
 
 
-def _fields(job: GenerationJob | None, job_id) -> dict:
+def _fields(job: GenerationJob | None) -> dict:
     if job is None or job.erased_at is not None:
         return {"status": GONE, "priority": 0, "score": 0, "body": "", "owner": "", "owner_until": ""}
     guest = job.guest_session if job.guest_session_id is not None else None
@@ -153,7 +153,7 @@ def refresh(job_ids: Iterable) -> None:
     try:
         rows = _rows(ids)
         for job_id in ids:
-            _write(job_id, _fields(rows.get(job_id), job_id), only_if_absent=False)
+            _write(job_id, _fields(rows.get(job_id)), only_if_absent=False)
     except RedisError:
         logger.warning("job snapshots not written", exc_info=True, extra={"jobs": len(ids)})
 
@@ -163,7 +163,7 @@ def store_if_absent(job: GenerationJob, *, eta_mean: float | None) -> None:
     if not enabled():
         return
     try:
-        _write(job.id, _fields(job, job.id), only_if_absent=True)
+        _write(job.id, _fields(job), only_if_absent=True)
         if job.status == JobStatus.QUEUED:
             client().set(ETA_MEAN_KEY, "" if eta_mean is None else repr(eta_mean), ex=SNAPSHOT_TTL_S, nx=True)
     except RedisError:
