@@ -28,7 +28,7 @@ import uuid
 from collections.abc import Iterable
 
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django.utils import timezone
@@ -146,7 +146,7 @@ def _rows(job_ids: list) -> dict:
 
 def refresh(job_ids: Iterable) -> None:
     """Rewrite these jobs' snapshots from their rows (a tombstone for a row that is gone). Best effort:
-    a Redis fault costs freshness until SNAPSHOT_TTL_S, never the transition that called it."""
+    a Redis or database fault costs freshness until SNAPSHOT_TTL_S, never the transition that called it."""
     ids = [uuid.UUID(str(job_id)) for job_id in job_ids]
     if not ids or not enabled():
         return
@@ -154,7 +154,7 @@ def refresh(job_ids: Iterable) -> None:
         rows = _rows(ids)
         for job_id in ids:
             _write(job_id, _fields(rows.get(job_id)), only_if_absent=False)
-    except RedisError:
+    except (RedisError, DatabaseError):
         logger.warning("job snapshots not written", exc_info=True, extra={"jobs": len(ids)})
 
 
@@ -208,7 +208,7 @@ def reconcile_queue() -> None:
 def refresh_on_commit(job_ids: Iterable) -> None:
     ids = list(job_ids)
     if ids and enabled():
-        transaction.on_commit(lambda: refresh(ids))
+        transaction.on_commit(lambda: refresh(ids), robust=True)
 
 
 @receiver(jobs_changed, dispatch_uid="generation-snapshot-jobs-changed")
@@ -221,4 +221,4 @@ def _on_jobs_changed(sender, *, job_ids, **kwargs) -> None:
 def _on_row_written(sender, instance: GenerationJob, **kwargs) -> None:
     refresh_on_commit([instance.pk])
     if instance.status == JobStatus.SUCCEEDED and enabled():  # the queue's mean run time changed (eta)
-        transaction.on_commit(forget_eta_mean)
+        transaction.on_commit(forget_eta_mean, robust=True)

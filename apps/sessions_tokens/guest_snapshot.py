@@ -1,8 +1,9 @@
 """The guest snapshot: what GET /api/me answers a guest, kept in Redis so that the page's account strip
 costs one Redis round trip and no ORM (narcis_site/fast_paths/me.py reads it).
 
-One hash per guest session (`narcis:guest:<id>`): the MeOut body as the API renders it, until when the
-session lives, and a version: the id of the wallet's latest ledger row. Every balance change is one
+One hash per guest session (`narcis:guest:<id>`): the MeOut body as the API renders it, the body's
+FORMAT (MeOut's schema, so a process of another release never serves it), until when the session lives,
+and a version: the id of the wallet's latest ledger row. Every balance change is one
 ledger row written under the wallet's row lock (services._apply), so a wallet's ledger ids grow in the
 order its changes commit.
 
@@ -12,21 +13,22 @@ Stale-read rules (docs/reliability.md):
 - Every write carries its version, and Redis refuses one older than the version it holds: a reader that
   read the rows before a change can never put the old balance back after it.
 - A deleted session (erased, purged, cascaded) leaves a tombstone ("gone") that nothing replaces and the
-  fast path never serves.
+  fast path never serves: written before the rows go, and again at the commit.
 - Snapshots expire SNAPSHOT_TTL_S after their last write: a write lost to a Redis fault mends itself by
   then. Without Redis (the embedded default) there are no snapshots.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import threading
 
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.db.models import Max
-from django.db.models.signals import post_delete, post_save
+from django.db.models.signals import post_delete, post_save, pre_delete
 from django.dispatch import receiver
 from ninja.responses import NinjaJSONEncoder
 from redis import Redis
@@ -40,13 +42,14 @@ logger = logging.getLogger("narcis.tokens.snapshot")
 
 SNAPSHOT_TTL_S = 300
 GONE = "gone"
+FORMAT = hashlib.sha256(json.dumps(MeOut.model_json_schema(), sort_keys=True).encode()).hexdigest()[:12]
 
-# KEYS: the session's hash. ARGV: version (or "gone"), body, until, ttl.
+# KEYS: the session's hash. ARGV: version (or "gone"), body, until, ttl, format.
 _WRITE = """
 local current = redis.call('HGET', KEYS[1], 'version')
 if current == 'gone' then return 0 end
 if ARGV[1] ~= 'gone' and current and tonumber(current) > tonumber(ARGV[1]) then return 0 end
-redis.call('HSET', KEYS[1], 'version', ARGV[1], 'body', ARGV[2], 'until', ARGV[3])
+redis.call('HSET', KEYS[1], 'version', ARGV[1], 'body', ARGV[2], 'until', ARGV[3], 'format', ARGV[5])
 redis.call('EXPIRE', KEYS[1], ARGV[4])
 return 1
 """
@@ -94,21 +97,24 @@ def _fields(session_id) -> tuple[str, str, str]:
     return str(version or 0), render_body(summary), str(expires_at.timestamp())
 
 
+def write(session_id, version: str, body: str, until: str) -> None:
+    client().eval(_WRITE, 1, session_key(session_id), version, body, until, SNAPSHOT_TTL_S, FORMAT)
+
+
 def refresh(session_id) -> None:
-    """Write this session's snapshot from its rows. Best effort: a Redis fault costs freshness until
-    SNAPSHOT_TTL_S, never the request or the balance change that called it."""
+    """Write this session's snapshot from its rows. Best effort: a Redis or database fault costs freshness
+    until SNAPSHOT_TTL_S, never the request or the balance change that called it."""
     if not enabled():
         return
     try:
-        version, body, until = _fields(session_id)
-        client().eval(_WRITE, 1, session_key(session_id), version, body, until, SNAPSHOT_TTL_S)
-    except RedisError:
+        write(session_id, *_fields(session_id))
+    except (RedisError, DatabaseError):
         logger.warning("guest snapshot not written", exc_info=True, extra={"session": str(session_id)[:8]})
 
 
 def refresh_on_commit(session_id) -> None:
     if enabled():
-        transaction.on_commit(lambda: refresh(session_id))
+        transaction.on_commit(lambda: refresh(session_id), robust=True)
 
 
 @receiver(post_save, sender=LedgerEntry, dispatch_uid="sessions-tokens-snapshot-ledger")
@@ -116,6 +122,18 @@ def _on_balance_changed(sender, instance: LedgerEntry, created: bool, **kwargs) 
     guest_session_id = instance.wallet.guest_session_id  # the wallet _apply holds: no query
     if created and guest_session_id is not None:
         refresh_on_commit(guest_session_id)
+
+
+@receiver(pre_delete, sender=GuestSession, dispatch_uid="sessions-tokens-snapshot-session-deleting")
+def _on_session_deleting(sender, instance: GuestSession, **kwargs) -> None:
+    """The tombstone before the rows go: a fault at the commit's write still leaves the fast path
+    declining. A deletion rolled back leaves it too, which only sends that guest to Django until the TTL."""
+    if enabled():
+        try:
+            write(instance.pk, GONE, "", "")
+        except RedisError:
+            fields = {"session": str(instance.pk)[:8]}
+            logger.warning("guest tombstone not written", exc_info=True, extra=fields)
 
 
 @receiver(post_delete, sender=GuestSession, dispatch_uid="sessions-tokens-snapshot-session-deleted")

@@ -1,6 +1,6 @@
 """What every fast path shares: who is asking (a guest, proved by Django's own signer, or a visitor with
-no session yet), the headers Django's middleware would add to a JSON answer, one Redis client per event
-loop, and the access-log line.
+no session yet), the headers Django's middleware adds to a JSON answer (by that middleware's own code),
+one Redis client per event loop, and the access-log line.
 
 A request is a guest's only when it is a GET from an allowed Host with no log-in session cookie and no
 Authorization header: accounts, staff and API keys (their rate limits included) stay Django's.
@@ -19,10 +19,14 @@ from django.conf import settings
 from django.core import signing
 from django.core.exceptions import DisallowedHost
 from django.core.handlers.asgi import ASGIRequest
+from django.http import HttpResponse
+from django.middleware.clickjacking import XFrameOptionsMiddleware
+from django.middleware.security import SecurityMiddleware
+from django.utils.cache import patch_vary_headers
 from redis.asyncio import Redis
 
 from apps.sessions_tokens.selectors import GUEST_COOKIE_SALT
-from narcis_site.security_headers import PERMISSIONS_POLICY, content_security_policy
+from narcis_site.security_headers import SecurityHeadersMiddleware
 
 logger = logging.getLogger("narcis.access")  # the access log's own lines, as AccessLogMiddleware writes them
 
@@ -59,6 +63,7 @@ class GuestFastPath:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._client: Redis | None = None
         self._scripts: dict = {}
+        self._headers = DjangoHeaders()
 
     async def __call__(self, scope, receive, send):
         if self.enabled and scope["type"] == "http" and scope["method"] == "GET":
@@ -68,7 +73,7 @@ class GuestFastPath:
                 caller = self._caller(scope)
                 answer = None if caller is None else await self.answer(caller, match)
                 if answer is not None:
-                    await _send(send, answer, caller.request)
+                    await _send(send, answer, self._headers.for_request(caller.request))
                     _log(scope["path"], caller.session, started)
                     return
         await self.app(scope, receive, send)
@@ -106,34 +111,30 @@ class GuestFastPath:
         return self._scripts[source]
 
 
-def json_headers(request) -> list[tuple[bytes, bytes]]:
-    """What Django's middleware adds to a JSON response (tests/narcis_site/fast_paths compare the two,
-    header by header): SecurityMiddleware's, XFrameOptionsMiddleware's, SecurityHeadersMiddleware's, and
-    the Vary that reading the session cookie adds."""
-    headers = {
-        "Content-Type": "application/json; charset=utf-8",
-        "Vary": "Cookie",
-        "X-Frame-Options": settings.X_FRAME_OPTIONS,
-        "Content-Security-Policy": content_security_policy(request),
-        "Permissions-Policy": PERMISSIONS_POLICY,
-    }
-    if settings.SECURE_CONTENT_TYPE_NOSNIFF:
-        headers["X-Content-Type-Options"] = "nosniff"
-    if settings.SECURE_REFERRER_POLICY:
-        headers["Referrer-Policy"] = settings.SECURE_REFERRER_POLICY
-    if settings.SECURE_CROSS_ORIGIN_OPENER_POLICY:
-        headers["Cross-Origin-Opener-Policy"] = settings.SECURE_CROSS_ORIGIN_OPENER_POLICY
-    if settings.SECURE_HSTS_SECONDS and request.is_secure():
-        hsts = f"max-age={settings.SECURE_HSTS_SECONDS}"
-        hsts += "; includeSubDomains" if settings.SECURE_HSTS_INCLUDE_SUBDOMAINS else ""
-        hsts += "; preload" if settings.SECURE_HSTS_PRELOAD else ""
-        headers["Strict-Transport-Security"] = hsts
-    return [(name.encode(), value.encode()) for name, value in headers.items()]
+class DjangoHeaders:
+    """The headers Django's middleware adds to a JSON answer, computed by that middleware itself (an empty
+    response through SecurityMiddleware, XFrameOptionsMiddleware and ours), plus the Vary that reading the
+    session cookie adds: a setting changed later changes both answers alike."""
+
+    def __init__(self):
+        self._security = SecurityMiddleware(_unused)
+        self._frames = XFrameOptionsMiddleware(_unused)
+
+    def for_request(self, request) -> list[tuple[bytes, bytes]]:
+        response = HttpResponse(content_type="application/json; charset=utf-8")
+        patch_vary_headers(response, ("Cookie",))
+        response = self._security.process_response(request, response)
+        response = self._frames.process_response(request, response)
+        response = SecurityHeadersMiddleware(lambda _: response)(request)
+        return [(name.encode(), value.encode()) for name, value in response.items()]
 
 
-async def _send(send, answer: Answer, request) -> None:
-    headers = json_headers(request)
-    headers += [(b"Content-Length", str(len(answer.body)).encode())]
+def _unused(request):
+    raise AssertionError("only the middleware's response hooks run here")
+
+
+async def _send(send, answer: Answer, headers: list[tuple[bytes, bytes]]) -> None:
+    headers = [*headers, (b"Content-Length", str(len(answer.body)).encode())]
     headers += [(b"Set-Cookie", cookie.encode("ascii")) for cookie in answer.cookies]
     await send({"type": "http.response.start", "status": 200, "headers": headers})
     await send({"type": "http.response.body", "body": answer.body})

@@ -27,7 +27,7 @@ from narcis_site.fast_paths.guest import Answer, Caller, GuestFastPath
 
 SECRET = re.compile(f"[{re.escape(CSRF_ALLOWED_CHARS)}]{{{CSRF_SECRET_LENGTH}}}")
 
-_READ = "return redis.call('HMGET', KEYS[1], 'version', 'body', 'until')"
+_READ = "return redis.call('HMGET', KEYS[1], 'version', 'body', 'until', 'format')"
 
 
 class MeFastPath(GuestFastPath):
@@ -53,11 +53,13 @@ class MeFastPath(GuestFastPath):
         if script is None:
             return None
         try:
-            version, body, until = await script(keys=[guest_snapshot.session_key(session)])
+            version, body, until, written_as = await script(keys=[guest_snapshot.session_key(session)])
         except (RedisError, OSError):
             return None  # Django answers from the rows
         if version is None or version == guest_snapshot.GONE.encode() or not until:
             return None
+        if written_as != guest_snapshot.FORMAT.encode():
+            return None  # another release's body: Django answers and writes this release's
         if float(until) <= time.time():
             return None  # the session expired: Django deletes its cookie
         return body

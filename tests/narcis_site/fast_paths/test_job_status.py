@@ -187,9 +187,7 @@ async def test_a_stale_reader_cannot_bring_back_an_erased_job_or_undo_an_ending(
     await sync(status_snapshot.store_if_absent, old_row, eta_mean=None)  # a reader that read 'queued'
     assert json.loads((await poll(app, job.id, cookie, caplog))[2])["status"] == "canceled"
     # Even an unconditional write of the old row does not undo the ending.
-    await sync(
-        lambda: status_snapshot._write(job.id, status_snapshot._fields(old_row), only_if_absent=False)
-    )
+    await sync(lambda: status_snapshot._write(job.id, status_snapshot._fields(old_row), only_if_absent=False))
     assert json.loads((await poll(app, job.id, cookie, caplog))[2])["status"] == "canceled"
 
     await sync(portraits.job_erase, job=await sync(GenerationJob.objects.get, id=job.id))
