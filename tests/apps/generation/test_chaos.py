@@ -1,7 +1,8 @@
 """A reduced chaos campaign (tests/chaos_campaign.py) in the suite: 20 portraits from 4 guests on two
-worker processes, one SIGKILLed every 8 s and restarted, Redis killed and restarted once, every database
-connection terminated once, the web server SIGKILLed and restarted once. Every portrait succeeds with one
-result object, nothing is refunded, every balance is exact, every watching websocket sees its ending."""
+worker processes, one SIGKILLed and restarted every 8 s or every 4 portraits ended (so a fast machine
+sees kills too), Redis killed and restarted once, every database connection terminated once, the web
+server SIGKILLed and restarted once. Every portrait succeeds with one result object, nothing is
+refunded, every balance is exact, every watching websocket sees its ending."""
 
 from __future__ import annotations
 
