@@ -55,3 +55,29 @@ async def test_health_through_the_asgi_application():
     response = await communicator.get_response()
     await communicator.wait()  # the request's end (request_finished) gives its connection back
     assert response["status"] == 200
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_a_pool_with_every_connection_lent_is_busy_not_down(client):
+    """A spike of uploads holding every pooled connection: /health answers within its short wait, 200
+    "busy" (the database is there; the balancer keeps the loaded task), then "ok" once one comes back."""
+    import time
+
+    from narcis_site import health
+
+    pool = connection.pool
+    held = []
+    while pool.get_stats()["pool_size"] < pool.max_size or pool.get_stats()["pool_available"] > 0:
+        held.append(pool.getconn(timeout=5))
+    try:
+        started = time.monotonic()
+        response = client.get("/health")
+        waited = time.monotonic() - started
+    finally:
+        for lent in held:
+            pool.putconn(lent)
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "database": "busy"}
+    assert health.POOL_WAIT_S <= waited < health.POOL_WAIT_S + 3  # its own short wait, not the pool's 5 s
+    assert client.get("/health").json() == {"status": "ok", "database": "ok"}
