@@ -45,18 +45,18 @@ _THREAD_VARIABLES = {name: os.environ.get(name) for name in ("OMP_NUM_THREADS", 
 
 def pytest_collection_finish(session):
     """Test modules import narcis_site.asgi, which sizes torch's threads for a web process (one); the
-    suite's own inference runs in this process and keeps every core, and the processes it starts get
-    the environment it was given."""
+    suite's own inference runs in this process, sized as a worker (every core, or NARCIS_TORCH_THREADS
+    when CI runs two passes side by side), and the processes it starts get the environment it was given."""
     import torch
 
-    from inference.models.threads import usable_cores
+    from inference.models.threads import ProcessKind, threads_for, usable_cores
 
     for name, value in _THREAD_VARIABLES.items():
         if value is None:
             os.environ.pop(name, None)
         else:
             os.environ[name] = value
-    torch.set_num_threads(usable_cores())
+    torch.set_num_threads(threads_for(ProcessKind.WORKER, cores=usable_cores(), env=os.environ))
 
 
 def pytest_collection_modifyitems(config, items):
@@ -93,6 +93,17 @@ def no_thread_keeps_a_pooled_connection():
     leaked = take_leaked_threads()
     if leaked:
         pytest.fail(f"these threads ended holding a database connection: {leaked}")
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, tmp_path_factory):
+    """On the embedded default the test database is a SQLite file, as `make run`'s is. Django's default,
+    a shared-cache memory database, refuses a second writer at once ("database table is locked": its
+    table locks never wait for the busy timeout), so threads that write together failed there where a
+    file makes them wait their turn."""
+    database = settings.DATABASES["default"]
+    if database["ENGINE"].endswith("sqlite3"):
+        database.setdefault("TEST", {})["NAME"] = str(tmp_path_factory.mktemp("database") / "test.sqlite3")
 
 
 @pytest.fixture(scope="session", autouse=True)
