@@ -420,17 +420,24 @@ def test_a_compiled_worker_warms_up_before_its_first_claim_and_its_jobs_compile_
     guest, tiny_models, monkeypatch
 ):
     """The fast path's graphs are compiled before the worker claims anything; painting the first job
-    then compiles nothing more: no visitor waits for the compiler."""
+    then compiles nothing more: no visitor waits for the compiler.
+
+    Which graphs exist and when they are traced is TorchDynamo's decision, whatever backend turns them
+    into code, so dynamo hands them to its "eager" backend here: inductor's code for these graphs and
+    the guards it adds are tested in tests/inference/models/test_fast_path.py (two graphs serve batches
+    one to four), and compiling them cold again here cost CI minutes."""
+    import functools
+
     import torch
     from torch._dynamo.utils import counters
 
     from apps.generation import job_params
     from inference.models.fast import FastPath, prepare
 
-    # Visitors paint 64 px here, stage 1 and detailing: the UNet graphs the fast-path tests compile
-    # too (tests/inference), so a cold inductor cache compiles them once for the whole suite.
+    # Visitors paint 64 px here, stage 1 and detailing.
     small = {"width": 64, "height": 64, "detailing_resolution": 64, "steps": 4, "start_merge_step": 1}
     monkeypatch.setattr(job_params, "_visitor_defaults_provider", lambda: small)
+    monkeypatch.setattr(torch, "compile", functools.partial(torch.compile, backend="eager"))
     torch._dynamo.reset()
     models = prepare(tiny_models, FastPath(compile=True), copy=True)
     worker = Worker(PortraitPipeline(models, OpenCVFaceAnalyzer(), require_face=False), batch_size=2)
