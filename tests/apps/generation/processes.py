@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import functools
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -80,17 +84,35 @@ def multipart(fields: dict[str, str], files: dict[str, tuple[str, bytes, str]]) 
 
 def embedded_default(folder: Path, **overrides: str | None) -> dict:
     """The environment of the embedded default (SQLite, in-process layer, file cache, local media), all
-    kept in `folder`, with the database migrated."""
-    env = child_env(
-        DATABASE_URL=f"sqlite:///{folder / 'narcis.sqlite3'}",
+    kept in `folder`, with the database migrated (a copy of the session's one migrated database when
+    the folder has none yet: `migrate` is seconds of start-up a test would pay each time)."""
+    database = folder / "narcis.sqlite3"
+    env = _embedded_env(folder, database, **overrides)
+    if not database.exists():
+        shutil.copyfile(_migrated_database(), database)
+    return env
+
+
+def _embedded_env(folder: Path, database: Path, **overrides: str | None) -> dict:
+    return child_env(
+        DATABASE_URL=f"sqlite:///{database}",
         NARCIS_MEDIA_ROOT=str(folder / "media"),
         NARCIS_CACHE_DIR=str(folder / "cache"),
         REDIS_URL=None,
         DJANGO_SETTINGS_MODULE="narcis_site.settings",
         **overrides,
     )
+
+
+@functools.cache
+def _migrated_database() -> Path:
+    """A SQLite database migrated by `manage.py migrate`, once per test session."""
+    folder = Path(tempfile.mkdtemp(prefix="narcis-migrated-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    database = folder / "narcis.sqlite3"
+    env = _embedded_env(folder, database)
     subprocess.run(manage("migrate", "--noinput"), env=env, cwd=PROJECT, check=True, capture_output=True)
-    return env
+    return database
 
 
 @contextlib.contextmanager
