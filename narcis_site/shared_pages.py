@@ -12,14 +12,13 @@ conditional response would. A change on the wall reaches visitors at most SHARED
 
 from __future__ import annotations
 
-import logging
 import time
 
 from django.conf import settings
 from django.contrib.messages.storage.cookie import CookieStorage
 from django.http.cookie import parse_cookie
 
-logger = logging.getLogger("narcis.access")
+from narcis_site.access_log import log_request
 
 SHARED_PAGE_SECONDS = 1.0
 STALE_LIMIT_SECONDS = 10.0
@@ -47,16 +46,7 @@ class SharedPageCache:
         )
         if fresh:
             status = await _replay(send, kept, _header(scope, b"if-none-match"), scope["method"] == "HEAD")
-            logger.info(
-                "request",
-                extra={
-                    "method": scope["method"],
-                    "path": scope["path"],
-                    "status": status,
-                    "duration_ms": round((time.perf_counter() - started) * 1000, 1),
-                    "shared_page": True,
-                },
-            )
+            log_request(scope["method"], scope["path"], status, started, shared_page=True)
             return None
         self._asking.add(key)
         try:

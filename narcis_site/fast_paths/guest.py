@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-import logging
 import re
 import time
 from dataclasses import dataclass, field
@@ -26,9 +25,8 @@ from django.utils.cache import patch_vary_headers
 from redis.asyncio import Redis
 
 from apps.sessions_tokens.selectors import GUEST_COOKIE_SALT
+from narcis_site.access_log import log_request
 from narcis_site.security_headers import SecurityHeadersMiddleware
-
-logger = logging.getLogger("narcis.access")  # the access log's own lines, as AccessLogMiddleware writes them
 
 
 @dataclass(frozen=True)
@@ -74,7 +72,8 @@ class GuestFastPath:
                 answer = None if caller is None else await self.answer(caller, match)
                 if answer is not None:
                     await _send(send, answer, self._headers.for_request(caller.request))
-                    _log(scope["path"], caller.session, started)
+                    who = {"session": caller.session[:8]} if caller.session else {}  # never the cookie
+                    log_request("GET", scope["path"], 200, started, fast_path=True, **who)
                     return
         await self.app(scope, receive, send)
 
@@ -138,11 +137,3 @@ async def _send(send, answer: Answer, headers: list[tuple[bytes, bytes]]) -> Non
     headers += [(b"Set-Cookie", cookie.encode("ascii")) for cookie in answer.cookies]
     await send({"type": "http.response.start", "status": 200, "headers": headers})
     await send({"type": "http.response.body", "body": answer.body})
-
-
-def _log(path: str, session: str | None, started: float) -> None:
-    fields = {"method": "GET", "path": path, "status": 200, "fast_path": True}
-    if session:
-        fields["session"] = session[:8]
-    fields["duration_ms"] = round((time.perf_counter() - started) * 1000, 1)
-    logger.info("request", extra=fields)
