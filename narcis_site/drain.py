@@ -9,8 +9,8 @@ Ctrl-C, goes straight to step 3; a second Ctrl-C stops at once):
 2. For WEB_DRAIN_S it goes on serving as before: requests a balancer still sends get their answers.
 3. Then uvicorn's graceful shutdown: it stops listening, closes each websocket with 1012 (service
    restart; the pages reconnect, through the balancer, to another process), one still in its handshake
-   with a 500, and waits for the requests in flight, WEB_DRAIN_MAX_S at most (timeout_graceful_shutdown,
-   set by narcis_site.serve), then cancels what is left.
+   with a 503 (narcis_site.uvicorn_protocol), and waits for the requests in flight, WEB_DRAIN_MAX_S at
+   most (timeout_graceful_shutdown, set by narcis_site.serve), then cancels what is left.
 4. Then the process exits 0.
 
 Behind an ALB on ECS the target is deregistered (and drained for the target group's deregistration delay)

@@ -28,7 +28,7 @@ def config(application, host: str, port: int):
     import uvicorn
     from django.conf import settings
 
-    from narcis_site.uvicorn_protocol import GuardedHttpToolsProtocol
+    from narcis_site.uvicorn_protocol import DrainingWebSocketProtocol, GuardedHttpToolsProtocol
 
     return uvicorn.Config(
         application,
@@ -36,7 +36,7 @@ def config(application, host: str, port: int):
         port=port,
         loop="uvloop",
         http=GuardedHttpToolsProtocol,
-        ws="websockets-sansio",  # the websockets library; its legacy implementation is deprecated in uvicorn
+        ws=DrainingWebSocketProtocol,  # uvicorn's websockets-sansio (its legacy one is deprecated)
         ws_ping_interval=WEBSOCKET_PING_S,
         ws_ping_timeout=WEBSOCKET_PING_S,
         ws_max_size=WEBSOCKET_MAX_BYTES,

@@ -1,7 +1,8 @@
 """uvicorn's httptools protocol with the protections the web needs before the application runs
 (narcis_site.request_limits says which), and `Connection: close` on every answer while the process
-drains (narcis_site.drain). uvicorn itself has no header or body timeout (only the keep-alive one,
-between requests) and no body limit: it hands the app every byte it receives.
+drains (narcis_site.drain); and its websocket protocol, with a 503 for a handshake the drain ends.
+uvicorn itself has no header or body timeout (only the keep-alive one, between requests) and no body
+limit: it hands the app every byte it receives.
 
 uvicorn starts the application as soon as a request's headers are in and feeds it the body as it
 arrives; a request refused after that point is shown to the application as a disconnect, so it answers
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
 from narcis_site import request_limits
 from narcis_site.drain import DRAINING
@@ -119,3 +121,24 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         if self.linger_timer is not None:
             self.linger_timer.cancel()
         super().connection_lost(exc)
+
+
+class DrainingWebSocketProtocol(WebSocketsSansIOProtocol):
+    """uvicorn's websocket protocol (the websockets library's sans-I/O implementation), except for a
+    handshake the application has not answered when the server shuts down: uvicorn refuses it with a
+    500, which says the server failed; this says 503, the server is going away, and the page connects
+    again through the balancer to another process, as after the 1012 an open socket gets."""
+
+    shutting_down = False
+
+    def shutdown(self) -> None:
+        self.shutting_down = True
+        super().shutdown()
+
+    def send_500_response(self) -> None:
+        if not self.shutting_down or self.initial_response or self.handshake_complete:
+            super().send_500_response()  # an application that failed its handshake: a real 500
+            return
+        response = self.conn.reject(503, "The server is restarting: connect again.\n")
+        self.conn.send_response(response)
+        self.transport.write(b"".join(self.conn.data_to_send()))
