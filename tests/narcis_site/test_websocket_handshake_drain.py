@@ -17,11 +17,14 @@ import uvicorn
 from narcis_site import serve
 from tests.apps.generation.processes import free_port
 
+HANDSHAKE_TAKEN = threading.Event()
+
 
 async def never_accepts(scope, receive, send):
     """An application that takes the handshake and never answers it (a slow ownership check)."""
     assert scope["type"] == "websocket"
     await receive()  # websocket.connect
+    HANDSHAKE_TAKEN.set()
     await asyncio.Event().wait()
 
 
@@ -47,10 +50,11 @@ def test_a_handshake_the_shutdown_ends_is_refused_with_503(ws, status):
     while not server.started:
         assert time.monotonic() < deadline and thread.is_alive(), "the server did not start"
         time.sleep(0.05)
+    HANDSHAKE_TAKEN.clear()
     with socket.create_connection(("127.0.0.1", port), timeout=10) as client:
         client.sendall(handshake(port))
-        time.sleep(0.3)  # the application has the handshake and sits on it
-        server.should_exit = True
+        assert HANDSHAKE_TAKEN.wait(10), "the application never got the handshake"
+        server.should_exit = True  # while the application sits on it
         answer = b""
         while chunk := client.recv(4096):
             answer += chunk
